@@ -1,0 +1,41 @@
+"""tinytorch: a small, readable autograd framework in pure numpy, and a GPT built on it.
+
+Where things live:
+    tensor.py         the Tensor and the autograd engine (every op's backward is beside its forward)
+    kernels.py        matrix-product kernels, chosen once for this numpy (BLAS or einsum)
+    nn/               modules, layers, functional ops, attention and the transformer block
+    optim/            SGD, Adam, AdamW, gradient clipping, learning-rate schedules
+    models/           TinyGPTConfig, TinyGPT, a bigram baseline, presets
+    text/             CharTokenizer, the Shakespeare corpus, batches
+    training/         LanguageModelLoss, LanguageModelTrainer
+    viz/              SVG/HTML views of attention and training (imported only when used)
+    course/           helpers the notebooks use in the browser (imported only when used)
+"""
+
+from .tensor import (
+    Tensor,
+    cat,
+    default_dtype,
+    enable_grad,
+    get_default_dtype,
+    is_grad_enabled,
+    no_grad,
+    set_default_dtype,
+    stack,
+    tensor,
+)
+from .random import manual_seed
+from .serialization import load, save
+from . import kernels, nn, optim
+from . import models, text, training
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # viz and course pull in IPython-facing code; load them only when a notebook asks.
+    if name in ("viz", "course"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tinytorch' has no attribute {name!r}")
