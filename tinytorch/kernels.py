@@ -14,6 +14,11 @@ Shapes: `matmul(a (..., K), b (K, N)) -> (..., N)` flattens the leading dims of 
 2-D product; `matmul_tn(a (..., I), b (..., O)) -> (I, O)` is `a.T @ b` over all leading dims
 (weight gradients); `matmul_nt(a (..., O), b (I, O)) -> (..., I)` is `a @ b.T`; `bmm`,
 `bmm_nt`, `bmm_tn` are the same on the last two dims of batched arrays (attention).
+
+The einsum path copies strided batched operands into contiguous arrays first: attention's
+q, k, v are transposed views of one qkv array, and einsum on those views (or on a transposed
+left operand) measured 1.6-2x slower than a copy plus einsum on the no-BLAS numpy
+(benchmarks/matmul_kernels.py). The copy is O(size); the product is O(size * K).
 """
 
 import os
@@ -101,7 +106,9 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a @ b on the last two dims: (..., M, K), (..., K, N) -> (..., M, N)."""
     _check(a, b, -1, -2, "bmm")
-    return a @ b if _backend == "blas" else np.einsum("...mk,...kn->...mn", a, b)
+    if _backend == "blas":
+        return a @ b
+    return np.einsum("...mk,...kn->...mn", np.ascontiguousarray(a), np.ascontiguousarray(b))
 
 
 def bmm_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -109,7 +116,7 @@ def bmm_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     _check(a, b, -1, -1, "bmm_nt")
     if _backend == "blas":
         return a @ np.swapaxes(b, -1, -2)
-    return np.einsum("...mk,...nk->...mn", a, b)
+    return np.einsum("...mk,...nk->...mn", np.ascontiguousarray(a), np.ascontiguousarray(b))
 
 
 def bmm_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -117,4 +124,6 @@ def bmm_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     _check(a, b, -2, -2, "bmm_tn")
     if _backend == "blas":
         return np.swapaxes(a, -1, -2) @ b
-    return np.einsum("...km,...kn->...mn", a, b)
+    # einsum reading a transposed operand is ~1.6x slower than copying it first
+    a_t = np.ascontiguousarray(np.swapaxes(a, -1, -2))
+    return np.einsum("...mk,...kn->...mn", a_t, np.ascontiguousarray(b))

@@ -1,0 +1,176 @@
+"""tinytorch.kernels: both matmul backends compute the same numbers, and the choice is right.
+
+The "einsum" backend is what the browser (Pyodide, numpy without BLAS) runs; the "blas"
+backend is what a normal numpy runs. Both are tested here on every machine by forcing the
+backend, so a bug in the browser path cannot hide behind a BLAS install.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch import kernels
+
+REPO = Path(__file__).resolve().parents[2]
+NOBLAS_PYTHON = Path("/opt/noblas/bin/python")
+
+
+@pytest.fixture
+def restore_backend():
+    previous = kernels.backend()
+    yield
+    kernels.set_backend(previous)
+
+
+def reference(name, a, b):
+    """The product each kernel promises, computed in float64 the obvious way."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if name == "matmul":
+        return np.matmul(a, b)
+    if name == "matmul_tn":
+        return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
+    if name == "matmul_nt":
+        return np.matmul(a, b.T)
+    if name == "bmm":
+        return np.matmul(a, b)
+    if name == "bmm_nt":
+        return np.matmul(a, np.swapaxes(b, -1, -2))
+    if name == "bmm_tn":
+        return np.matmul(np.swapaxes(a, -1, -2), b)
+    raise AssertionError(name)
+
+
+# (kernel, shape of a, shape of b): 2-D and batched (leading dims), as the engine uses them
+CASES = [
+    ("matmul", (7, 5), (5, 3)),
+    ("matmul", (2, 7, 5), (5, 3)),  # (B, T, C) @ (C, N): leading dims flattened
+    ("matmul", (2, 3, 4, 5), (5, 6)),
+    ("matmul_tn", (7, 5), (7, 3)),  # weight gradient X.T @ dY
+    ("matmul_tn", (2, 7, 5), (2, 7, 3)),  # summed over every leading dim
+    ("matmul_nt", (7, 3), (5, 3)),  # input gradient dY @ W.T
+    ("matmul_nt", (2, 7, 3), (5, 3)),
+    ("bmm", (4, 6, 5), (4, 5, 3)),
+    ("bmm", (2, 3, 6, 5), (2, 3, 5, 4)),  # (B, H, T, d) attention shapes
+    ("bmm_nt", (2, 3, 6, 5), (2, 3, 4, 5)),
+    ("bmm_tn", (2, 3, 6, 5), (2, 3, 6, 4)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, shape_a, shape_b", CASES)
+def test_backends_agree_with_reference_and_each_other(name, shape_a, shape_b, dtype, restore_backend):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape_a).astype(dtype)
+    b = rng.standard_normal(shape_b).astype(dtype)
+    want = reference(name, a, b)
+    results = {}
+    for backend in ("blas", "einsum"):
+        kernels.set_backend(backend)
+        out = getattr(kernels, name)(a, b)
+        assert out.shape == want.shape, (backend, out.shape, want.shape)
+        assert out.dtype == dtype, f"{name} on {backend} changed dtype to {out.dtype}"
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{name} on {backend}")
+        results[backend] = out
+    np.testing.assert_allclose(results["blas"], results["einsum"], rtol=tol, atol=tol)
+
+
+def test_kernels_accept_strided_views(restore_backend):
+    """Attention feeds q, k, v as transposed views of one qkv array; both paths must handle them."""
+    rng = np.random.default_rng(1)
+    qkv = rng.standard_normal((2, 6, 3, 2, 4)).astype(np.float32)  # (B, T, 3, H, d)
+    q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (B, H, T, d), not contiguous
+    for backend in ("blas", "einsum"):
+        kernels.set_backend(backend)
+        np.testing.assert_allclose(kernels.bmm_nt(q, k), reference("bmm_nt", q, k), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(kernels.bmm_tn(q, v), reference("bmm_tn", q, v), rtol=1e-5, atol=1e-6)
+        kt = k.swapaxes(-1, -2)  # (B, H, d, T), a transposed view
+        np.testing.assert_allclose(kernels.bmm(q, kt), reference("bmm", q, kt), rtol=1e-5, atol=1e-6)
+
+
+def test_tensor_matmul_gradients_identical_under_both_backends(restore_backend):
+    """The engine's @ (forward and both input gradients) gives the same numbers on either backend."""
+    rng = np.random.default_rng(2)
+    x_data = rng.standard_normal((3, 4, 5))
+    w_data = rng.standard_normal((5, 6))
+    grads = {}
+    for backend in ("blas", "einsum"):
+        kernels.set_backend(backend)
+        x = tt.Tensor(x_data, requires_grad=True, dtype=np.float64)
+        w = tt.Tensor(w_data, requires_grad=True, dtype=np.float64)
+        out = x @ w
+        (out * out).sum().backward()
+        grads[backend] = (out.data, x.grad, w.grad)
+    for blas_arr, einsum_arr in zip(grads["blas"], grads["einsum"]):
+        np.testing.assert_allclose(blas_arr, einsum_arr, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads["blas"][2], 2 * np.einsum("btk,btn->kn", x_data, x_data @ w_data))
+
+
+def test_set_backend_switches_and_auto_follows_numpy_build(restore_backend):
+    assert kernels.set_backend("einsum") == "einsum"
+    assert kernels.backend() == "einsum"
+    assert kernels.set_backend("BLAS") == "blas"
+    assert kernels.backend() == "blas"
+    assert kernels.set_backend("auto") == ("blas" if kernels.numpy_has_blas() else "einsum")
+
+
+def test_unknown_backend_is_a_clear_error(restore_backend):
+    before = kernels.backend()
+    with pytest.raises(ValueError, match="'blas', 'einsum' or 'auto'"):
+        kernels.set_backend("cuda")
+    assert kernels.backend() == before
+
+
+@pytest.mark.parametrize("name, shape_a, shape_b", [
+    ("matmul", (4, 5), (6, 3)),
+    ("matmul_tn", (4, 5), (7, 3)),
+    ("matmul_nt", (4, 5), (3, 6)),
+    ("bmm", (2, 4, 5), (2, 6, 3)),
+    ("bmm_nt", (2, 4, 5), (2, 3, 6)),
+    ("bmm_tn", (2, 4, 5), (2, 6, 3)),
+])
+def test_shape_mismatch_names_both_shapes(name, shape_a, shape_b):
+    with pytest.raises(ValueError) as info:
+        getattr(kernels, name)(np.ones(shape_a, np.float32), np.ones(shape_b, np.float32))
+    message = str(info.value)
+    assert name in message and str(shape_a) in message and str(shape_b) in message
+
+
+def _run(python, code, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"}
+    environment.update(PYTHONPATH=str(REPO), **env)
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=environment, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_environment_variable_forces_backend_at_import():
+    code = "import tinytorch.kernels as k; print(k.backend())"
+    assert _run(sys.executable, code, TINYTORCH_MATMUL="einsum") == "einsum"
+    assert _run(sys.executable, code, TINYTORCH_MATMUL="blas") == "blas"
+
+
+def test_auto_picks_blas_on_this_numpy_with_blas():
+    if not kernels.numpy_has_blas():
+        pytest.skip("this numpy has no BLAS; the no-BLAS case is covered by the next test")
+    assert _run(sys.executable, "import tinytorch.kernels as k; print(k.backend())") == "blas"
+
+
+def test_auto_picks_einsum_on_a_numpy_without_blas():
+    if not NOBLAS_PYTHON.exists():
+        pytest.skip(
+            f"no no-BLAS numpy at {NOBLAS_PYTHON}: build one (see DEVELOPERS.md, numpy built with "
+            "-Dblas=none -Dlapack=none into a venv at /opt/noblas) to test the browser's kernel choice"
+        )
+    code = (
+        "import numpy as np, tinytorch.kernels as k;"
+        "print(np.__config__.CONFIG['Build Dependencies']['blas'].get('name'), k.numpy_has_blas(), k.backend())"
+    )
+    blas_name, has_blas, backend = _run(NOBLAS_PYTHON, code).split()
+    assert blas_name.lower() == "none", f"{NOBLAS_PYTHON} is not a no-BLAS numpy (BLAS: {blas_name})"
+    assert (has_blas, backend) == ("False", "einsum")

@@ -1,0 +1,73 @@
+"""Test-cell helpers: a stub, a wrong answer and a crash each become one ExerciseFailed with the
+hint; a right answer prints a pass line. Gradient badges run the real gradcheck."""
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch.course.checks import (ExerciseFailed, check_close, check_equal, check_shape, exercise,
+                                     gradient_badges)
+
+
+def test_stub_gives_not_implemented_message_with_hint():
+    def stub():
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseFailed, match="not implemented yet") as info:
+        with exercise("Exercise 9.9 thing", hint="add one"):
+            stub()
+    assert "Hint: add one" in str(info.value) and "Exercise 9.9 thing" in str(info.value)
+    assert isinstance(info.value, AssertionError)  # nbgrader counts AssertionError as a failed test
+
+
+def test_wrong_value_names_index_and_values():
+    with pytest.raises(ExerciseFailed) as info:
+        with exercise("softmax", hint="subtract the max"):
+            check_close(np.array([0.5, 0.2]), [0.5, 0.5], "softmax([1, 1])")
+    message = str(info.value)
+    assert "index (1,)" in message and "0.2" in message and "Hint: subtract the max" in message
+
+
+def test_crash_in_student_code_is_reported_with_its_line():
+    def broken(x):
+        return x.nonexistent
+
+    with pytest.raises(ExerciseFailed, match="AttributeError") as info:
+        with exercise("broken", hint="h"):
+            broken(np.zeros(2))
+    assert "return x.nonexistent" in str(info.value)
+
+
+def test_pass_prints_a_check_mark(capsys):
+    with exercise("fine"):
+        check_equal([1, 2], [1, 2])
+        check_shape(np.zeros((2, 3)), (2, 3))
+        check_close(tt.Tensor([1.0, 2.0]), [1.0, 2.0])
+    assert "✓ fine: all checks passed" in capsys.readouterr().out
+
+
+def test_check_close_rejects_shape_and_none():
+    with pytest.raises(AssertionError, match="shape"):
+        check_close(np.zeros(3), np.zeros(4))
+    with pytest.raises(AssertionError, match="return"):
+        check_close(None, 1.0, "f(x)")
+
+
+def test_gradient_badges_pass_and_fail():
+    with tt.default_dtype(np.float64):
+        x = tt.Tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True, dtype=np.float64)
+
+        def wrong_square(t):
+            # Forward is t*t but backward pretends the gradient is t (not 2t): gradcheck must catch it.
+            out = tt.Tensor._from_op(t.data * t.data, (t,), "wrong_square")
+
+            def _backward(grad, data=t.data):
+                t._accumulate(grad * data)
+
+            return out._with_backward(_backward)
+
+        badges = gradient_badges([("tanh", lambda t: t.tanh(), [x]), ("wrong", wrong_square, [x])])
+    assert [ok for _, ok, _ in badges.results] == [True, False]
+    assert not badges.all_passed
+    html = badges._repr_html_()
+    assert "✓ tanh" in html and "✗ wrong" in html and "#cf222e" in html

@@ -1,0 +1,367 @@
+"""TinyGPT: a character-level GPT, the model the course trains on Shakespeare.
+
+Data flows top to bottom (as in nanoGPT's model.py):
+
+    idx (B, T) int ids
+    x = token_embedding[idx] + positions[:T]        (B, T, C)   learned (default) or sinusoidal
+    x = dropout(x)
+    x = block(x)  n_layer times                     (B, T, C)   pre-LN attention + MLP, residuals
+    x = ln_f(x)                                     (B, T, C)
+    logits = x @ W_head                             (B, T, V)   Linear(C, V, bias=False)
+
+`TinyGPTConfig` holds the shape; `TinyGPT(config)(idx)` returns logits, `model(idx, targets)`
+returns (logits, loss). `generate(...)` samples new tokens with a key/value cache.
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..random import rng
+from ..tensor import Tensor, no_grad
+from ..nn import functional as F
+from ..nn.attention import KVCache
+from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
+from ..nn.module import Module, ModuleList
+from ..nn.positional import PositionalEncoding
+from ..nn.transformer import TransformerBlock
+from .generation import as_token_ids, check_sampling, generate_text, sample_next, sampling_generator
+
+POSITION_KINDS = ("learned", "sinusoidal")
+
+
+@dataclass
+class TinyGPTConfig:
+    """The shape of a TinyGPT. Defaults are nanoGPT's CPU Shakespeare config.
+
+    vocab_size   number of distinct tokens (65 characters in Shakespeare)
+    block_size   longest context the model sees (and the number of learned positions)
+    n_layer      transformer blocks
+    n_head       attention heads per block (must divide n_embd)
+    n_embd       channels C of every token vector
+    dropout      dropout probability while training (0 for small models and benchmarks)
+    positions    "learned" (an Embedding(block_size, C)) or "sinusoidal" (fixed table)
+    tie_weights  share the token embedding with the output head (logits = x @ wte^T)
+    residual, layer_norm   switch the residual connections / LayerNorms off, for the loss ladder
+    """
+
+    vocab_size: int = 65
+    block_size: int = 64
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    positions: str = "learned"
+    tie_weights: bool = False
+    residual: bool = True
+    layer_norm: bool = True
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"TinyGPTConfig.{name} must be a positive int, got {value!r}")
+            setattr(self, name, int(value))
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"TinyGPTConfig: n_head={self.n_head} does not divide n_embd={self.n_embd} "
+                "(each head gets n_embd / n_head channels): change one of them"
+            )
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"TinyGPTConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        self.dropout = float(self.dropout)
+        if self.positions not in POSITION_KINDS:
+            raise ValueError(f"TinyGPTConfig.positions must be one of {POSITION_KINDS}, got {self.positions!r}")
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-friendly), e.g. to store beside a checkpoint."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> "TinyGPTConfig":
+        """Inverse of to_dict; unknown keys are an error naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise ValueError(f"TinyGPTConfig has no field(s) {unknown}; known fields: {sorted(known)}")
+        return cls(**fields)
+
+    def differences(self, other: "TinyGPTConfig") -> list:
+        """Human-readable list of the fields that differ, e.g. ["n_layer: 2 here vs 4 there"]."""
+        return [
+            f"{f.name}: {getattr(self, f.name)!r} here vs {getattr(other, f.name)!r} there"
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
+
+
+class TinyGPT(Module):
+    """A GPT language model: token ids (B, T) -> next-token logits (B, T, vocab_size).
+
+    TinyGPT(config) builds the layers and initialises them GPT-2 style: every weight from
+    N(0, 0.02), biases 0, LayerNorm weights 1, and the two projections that write into the
+    residual stream (attn.proj, mlp.proj) from N(0, 0.02 / sqrt(2 * n_layer)) so the stream's
+    variance does not grow with depth. That recipe relies on LayerNorm and residuals: the
+    small weights are harmless only because LayerNorm rescales every sublayer's input. With
+    `residual=False` or `layer_norm=False` (the loss ladder) the layers keep their own
+    scale-preserving defaults instead (Linear U(+-1/sqrt(in)), Embedding N(0, 1)), or the
+    signal would shrink ~6x per layer and such a model would not learn at all.
+    All randomness comes from tinytorch.random.rng(): `tinytorch.manual_seed(0)` before
+    building gives the same model every time.
+    """
+
+    def __init__(self, config: TinyGPTConfig):
+        super().__init__()
+        if not isinstance(config, TinyGPTConfig):
+            raise TypeError(f"TinyGPT needs a TinyGPTConfig, got {type(config).__name__}")
+        self.config = config
+        C = config.n_embd
+        self.token_embedding = Embedding(config.vocab_size, C)
+        if config.positions == "learned":
+            self.position_embedding = Embedding(config.block_size, C)
+        else:
+            self.position_encoding = PositionalEncoding(C, config.block_size)
+        self.drop = Dropout(config.dropout)
+        self.blocks = ModuleList(
+            TransformerBlock(C, config.n_head, config.dropout, residual=config.residual, layer_norm=config.layer_norm)
+            for _ in range(config.n_layer)
+        )
+        if config.layer_norm:
+            self.ln_f = LayerNorm(C)
+        if not config.tie_weights:
+            self.lm_head = Linear(C, config.vocab_size, bias=False)
+        if config.residual and config.layer_norm:
+            self._init_weights()
+
+    def _init_weights(self) -> None:
+        """GPT-2 initialisation (see the class docstring)."""
+        generator = rng()
+
+        def normal(param, std):
+            param.data = (std * generator.standard_normal(param.shape)).astype(param.dtype)
+
+        std = 0.02
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        normal(self.token_embedding.weight, std)
+        if self.config.positions == "learned":
+            normal(self.position_embedding.weight, std)
+        for block in self.blocks:
+            for linear, s in ((block.attn.qkv, std), (block.attn.proj, residual_std),
+                              (block.mlp.fc, std), (block.mlp.proj, residual_std)):
+                normal(linear.weight, s)
+                linear.bias.data = np.zeros_like(linear.bias.data)
+        if not self.config.tie_weights:
+            normal(self.lm_head.weight, std)
+        # LayerNorm modules start at weight 1, bias 0 already.
+
+    # ------------------------------------------------------------------ forward
+
+    def forward(self, idx, targets=None):
+        """idx (B, T) int ids (numpy or Tensor) -> logits Tensor (B, T, vocab_size).
+
+        With `targets` (B, T) ints, returns (logits, loss) where loss is the mean
+        cross-entropy of predicting targets[b, t] from idx[b, :t+1].
+        """
+        ids = self._token_ids(idx)
+        logits = self._logits(self._hidden(ids))
+        if targets is None:
+            return logits
+        targets = as_token_ids(targets, self.config.vocab_size, "TinyGPT targets")
+        if targets.shape != ids.shape:
+            raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
+        return logits, F.cross_entropy(logits, targets)
+
+    def _token_ids(self, idx, allow_1d=False) -> np.ndarray:
+        ids = as_token_ids(idx, self.config.vocab_size, "TinyGPT", allow_1d=allow_1d)
+        if ids.shape[-1] > self.config.block_size:
+            raise ValueError(
+                f"sequence of {ids.shape[-1]} tokens is longer than block_size={self.config.block_size} (the "
+                f"model has positions 0..{self.config.block_size - 1} only): crop it, e.g. idx[:, -{self.config.block_size}:]"
+            )
+        return ids
+
+    def _hidden(self, ids: np.ndarray, caches=None) -> Tensor:
+        """ids (B, T) -> final hidden states (B, T, C), after ln_f. `caches`: one KVCache per block."""
+        T = ids.shape[1]
+        start = caches[0].length if caches else 0
+        if start + T > self.config.block_size:
+            raise ValueError(
+                f"{start} cached + {T} new tokens exceed block_size={self.config.block_size}: reset the caches"
+            )
+        x = self.token_embedding(ids)
+        if self.config.positions == "learned":
+            x = x + self.position_embedding.weight[start : start + T]  # (T, C) broadcast over B
+        else:
+            x = self.position_encoding(x, start=start)
+        if self.training and self.config.dropout > 0.0:
+            x = self.drop(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache=caches[i] if caches else None)
+        return self.ln_f(x) if self.config.layer_norm else x
+
+    def _logits(self, x: Tensor) -> Tensor:
+        """x (..., C) -> logits (..., V)."""
+        if self.config.tie_weights:
+            return x @ self.token_embedding.weight.T
+        return self.lm_head(x)
+
+    # ------------------------------------------------------------------ inspection
+
+    def num_parameters(self, non_embedding: bool = False) -> int:
+        """Number of trainable numbers; non_embedding=True leaves out the position embedding
+        (and the token embedding unless it is tied to the head), as in nanoGPT's count."""
+        total = sum(p.data.size for p in self.parameters())
+        if non_embedding:
+            if self.config.positions == "learned":
+                total -= self.position_embedding.weight.data.size
+            if not self.config.tie_weights:
+                total -= self.token_embedding.weight.data.size
+        return total
+
+    def attention_maps(self, idx) -> np.ndarray:
+        """Attention weights of every layer and head for one sequence: (n_layer, n_head, T, T).
+
+        idx: (T,) or (1, T) token ids. Runs in eval mode (no dropout) without building a graph;
+        row i of each map says how much token i looked at each earlier token.
+        """
+        ids = self._token_ids(idx, allow_1d=True)
+        if ids.ndim == 2 and ids.shape[0] != 1:
+            raise ValueError(f"attention_maps takes one sequence, (T,) or (1, T); got shape {ids.shape}")
+        ids = ids.reshape(1, -1)
+        with no_grad(), _eval_mode(self):
+            self._hidden(ids)
+        return np.stack([block.attn.attention_weights[0] for block in self.blocks])
+
+    # ------------------------------------------------------------------ generation
+
+    def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None,
+                 use_cache: bool = True):
+        """Sample `max_new_tokens` tokens after idx; returns idx followed by them.
+
+        idx: (B, T) or (T,) int ids (numpy, list or Tensor; the result has the same kind and
+        number of dims). temperature: < 1 safer, > 1 wilder, 0 greedy. top_k: sample only among
+        the k most likely tokens. seed: same seed -> same tokens (the global generator is not
+        touched); None draws from tinytorch.random.rng(). Runs in eval mode without a graph.
+
+        Context window: the model sees at most block_size tokens. When the text outgrows it,
+        the context restarts from the last 3/4 * block_size tokens and grows again. With the
+        key/value cache (use_cache=True) each new token is one pass of a single token through
+        the network, O(T) in attention, and a restart costs one pass of the kept tokens;
+        use_cache=False recomputes the same windows from scratch and gives the same tokens.
+        """
+        check_sampling(max_new_tokens, temperature, top_k)
+        ids = as_token_ids(idx, self.config.vocab_size, "TinyGPT.generate", allow_1d=True)
+        one_dim = ids.ndim == 1
+        ids = ids.reshape(1, -1) if one_dim else ids
+        B, T0 = ids.shape
+        if T0 == 0:
+            raise ValueError("generate needs at least one token to start from (e.g. the id of '\\n')")
+        generator = sampling_generator(seed)
+        out = np.empty((B, T0 + max_new_tokens), dtype=np.int64)
+        out[:, :T0] = ids
+        block = self.config.block_size
+        keep = max(1, block - block // 4)  # tokens kept when the context restarts
+        start = max(0, T0 - block)  # context = out[:, start:length]
+        caches = [KVCache(block) for _ in self.blocks] if use_cache else None
+        fed = start  # with the cache: tokens before `fed` (from `start`) are already cached
+
+        with no_grad(), _eval_mode(self):
+            for length in range(T0, T0 + max_new_tokens):
+                if length - start > block:  # the window is full: restart from the last `keep` tokens
+                    start = length - keep
+                    if caches:
+                        for cache in caches:
+                            cache.reset()
+                        fed = start
+                if caches:
+                    hidden = self._hidden(out[:, fed:length], caches)
+                    fed = length
+                else:
+                    hidden = self._hidden(out[:, start:length])
+                logits = self._logits(hidden[:, -1, :]).data  # (B, V): only the last position
+                out[:, length] = sample_next(logits, temperature, top_k, generator)
+
+        out = out[0] if one_dim else out
+        return Tensor(out) if isinstance(idx, Tensor) else out
+
+    def generate_text(self, tokenizer, prompt: str = "\n", max_new_tokens: int = 200, temperature: float = 1.0,
+                      top_k: int = None, seed=None, use_cache: bool = True) -> str:
+        """Continue a text prompt: returns prompt + max_new_tokens generated characters.
+
+        A character in the prompt that the tokenizer does not know is an error naming it.
+        """
+        return generate_text(self, tokenizer, prompt, max_new_tokens, temperature=temperature, top_k=top_k,
+                             seed=seed, use_cache=use_cache)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def load_state_dict(self, state, strict: bool = True):
+        """Load weights saved from a TinyGPT (model.state_dict() or tinytorch.load(path)).
+
+        With strict=True a checkpoint of a different shape is an error that names the config
+        fields that differ (n_layer, n_embd, vocab_size, block_size, ...), before anything
+        is changed. strict=False allows a partial load (see Module.load_state_dict).
+        """
+        if strict and hasattr(state, "items"):
+            saved = config_from_state_dict(state, self.config)
+            if saved is not None:
+                differences = [
+                    f"{name}: checkpoint has {getattr(saved, name)!r}, this model {getattr(self.config, name)!r}"
+                    for name in _SHAPE_FIELDS
+                    if getattr(saved, name) != getattr(self.config, name)
+                ]
+                if differences:
+                    raise ValueError(
+                        "this checkpoint was saved from a TinyGPT with a different config: "
+                        + "; ".join(differences)
+                        + ". Build the model with the checkpoint's TinyGPTConfig, then load it."
+                    )
+        return super().load_state_dict(state, strict=strict)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_parameters():,} parameters"
+
+
+_SHAPE_FIELDS = ("vocab_size", "n_embd", "n_layer", "block_size", "positions", "tie_weights", "layer_norm")
+
+
+def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
+    """Infer the config fields a TinyGPT state dict's shapes reveal; None if it is not a TinyGPT's.
+
+    Shapes tell vocab_size, n_embd, n_layer, block_size, positions, tie_weights and
+    layer_norm; fields they cannot tell (n_head, dropout, residual) are copied from `like`.
+    """
+    names = {str(k) for k in state}
+    if "token_embedding.weight" not in names:
+        return None
+    vocab_size, n_embd = np.shape(state["token_embedding.weight"])
+    layers = {int(n.split(".")[1]) for n in names if n.startswith("blocks.") and n.split(".")[1].isdigit()}
+    learned = "position_embedding.weight" in names
+    base = like if like is not None else TinyGPTConfig()
+    return dataclasses.replace(
+        base,
+        vocab_size=int(vocab_size),
+        n_embd=int(n_embd),
+        n_head=base.n_head if n_embd % base.n_head == 0 else 1,
+        n_layer=max(layers) + 1 if layers else base.n_layer,
+        block_size=int(np.shape(state["position_embedding.weight"])[0]) if learned else base.block_size,
+        positions="learned" if learned else "sinusoidal",
+        tie_weights="lm_head.weight" not in names,
+        layer_norm="ln_f.weight" in names,
+    )
+
+
+class _eval_mode:
+    """Context manager: put a module in eval mode, then restore whatever mode it was in."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def __enter__(self):
+        self.was_training = self.module.training
+        self.module.eval()
+
+    def __exit__(self, *exc):
+        self.module.train(self.was_training)

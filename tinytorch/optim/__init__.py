@@ -1,0 +1,16 @@
+"""Optimizers, gradient clipping and learning-rate schedules.
+
+    optimizer = tinytorch.optim.AdamW(model.parameters(), lr=1e-3)
+    loss.backward()
+    tinytorch.optim.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad()
+"""
+
+from .optimizer import Optimizer
+from .sgd import SGD
+from .adam import Adam, AdamW
+from .clip import clip_grad_norm_
+from .schedule import CosineWarmupScheduler, cosine_with_warmup
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "cosine_with_warmup", "CosineWarmupScheduler"]

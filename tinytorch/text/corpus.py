@@ -1,0 +1,148 @@
+"""The tiny Shakespeare corpus (Karpathy's char-rnn): where to find it, and checking it.
+
+`load_shakespeare()` looks, in order, at:
+    1. the `path` you pass;
+    2. the file named by the environment variable TINYGPT_CORPUS;
+    3. the copy shipped with the browser course (/drive/data/tinyshakespeare.txt) or a
+       `data/tinyshakespeare.txt` in this folder or its parent;
+    4. the download cache (~/.cache/tinytorch, or TINYTORCH_CACHE);
+    5. the internet: SHAKESPEARE_URL, checked against SHAKESPEARE_SHA256, saved to the cache.
+"""
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from ._atomic import replace_file
+
+SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+SHAKESPEARE_FILENAME = "tinyshakespeare.txt"
+
+# Where the browser course ships the corpus (JupyterLite's file system), then local checkouts.
+SHIPPED_LOCATIONS = (
+    Path("/drive/data") / SHAKESPEARE_FILENAME,
+    Path("data") / SHAKESPEARE_FILENAME,
+    Path("..") / "data" / SHAKESPEARE_FILENAME,
+)
+
+
+def default_cache_dir() -> Path:
+    """TINYTORCH_CACHE if set, else ~/.cache/tinytorch."""
+    configured = os.environ.get("TINYTORCH_CACHE")
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "tinytorch"
+
+
+def sha256_of(data: bytes) -> str:
+    """Hex SHA-256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if not data:
+        raise ValueError(f"the corpus file {str(path)!r} is empty: pass the path of the real text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"the corpus file {str(path)!r} is not UTF-8 text ({error})") from None
+
+
+def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAKESPEARE_SHA256) -> str:
+    """The tiny Shakespeare text (about 1.1 million characters) as one str.
+
+    path:      a local file to read (skips every other place).
+    cache_dir: where a download is kept (default: TINYTORCH_CACHE or ~/.cache/tinytorch).
+    url, sha256: where to download from and the hash it must have (tests point these at a
+               local server; the defaults are the canonical char-rnn file).
+    """
+    if path is not None:
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no corpus file at {str(path)!r}: check the path, or call load_shakespeare() "
+                "without a path to use the shipped or downloaded copy"
+            )
+        return _read_text(path)
+
+    from_env = os.environ.get("TINYGPT_CORPUS")
+    if from_env:
+        env_path = Path(from_env).expanduser()
+        if not env_path.is_file():
+            raise FileNotFoundError(
+                f"TINYGPT_CORPUS is set to {from_env!r} but there is no file there: "
+                "fix or unset the variable"
+            )
+        return _read_text(env_path)
+
+    for shipped in SHIPPED_LOCATIONS:
+        if shipped.is_file():
+            return _read_text(shipped)
+
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cached = cache / SHAKESPEARE_FILENAME
+    if cached.is_file():
+        data = cached.read_bytes()
+        if sha256 is None or sha256_of(data) == sha256:
+            return data.decode("utf-8")
+        # A damaged cache (an interrupted copy, an edited file): fetch a fresh one.
+
+    try:
+        download_shakespeare(cached, url=url, sha256=sha256)
+    except ValueError:
+        raise  # a hash mismatch: its message already says what was expected and what came
+    except Exception as error:  # no network (URLError is an OSError), or no sockets (Pyodide)
+        in_browser = sys.platform == "emscripten"
+        where = (
+            f"The browser course ships it as {SHIPPED_LOCATIONS[0]}: open the course page "
+            "online once so it is stored, or upload the file there. "
+            if in_browser
+            else ""
+        )
+        raise FileNotFoundError(
+            f"could not find the Shakespeare corpus locally and could not download it from "
+            f"{url} ({type(error).__name__}: {error}). {where}Download tinyshakespeare.txt "
+            "yourself (or copy it from the course) and pass its path: "
+            "load_shakespeare('path/to/tinyshakespeare.txt'), or set the environment variable "
+            "TINYGPT_CORPUS to that path."
+        ) from None
+    return _read_text(cached)
+
+
+def download_shakespeare(dest, url=SHAKESPEARE_URL, sha256=SHAKESPEARE_SHA256, timeout=60.0) -> Path:
+    """Download the corpus to `dest`, check its SHA-256, and write it atomically. Returns dest.
+
+    Used by load_shakespeare's cache and by the site build. A hash mismatch raises ValueError
+    (naming the expected and received hashes) and leaves nothing at `dest`.
+    """
+    import urllib.request  # only when downloading: Pyodide reads the shipped file instead
+
+    dest = Path(dest).expanduser()
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        data = response.read()
+    got = sha256_of(data)
+    if sha256 is not None and got != sha256:
+        raise ValueError(
+            f"the file downloaded from {url} has SHA-256 {got}, expected {sha256} "
+            f"({len(data)} bytes). The download was damaged or the file changed; nothing was "
+            "saved. Try again, or pass the path of a copy you trust."
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the destination, then rename: a crash never leaves half a corpus in the cache.
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    try:
+        tmp.write_bytes(data)
+        replace_file(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return dest
+
+
+if __name__ == "__main__":  # python -m tinytorch.text.corpus site/files/data/tinyshakespeare.txt
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tinytorch.text.corpus DEST  (downloads and checks the corpus)")
+    print(f"saved {download_shakespeare(sys.argv[1])} (SHA-256 {SHAKESPEARE_SHA256})")
