@@ -1,6 +1,6 @@
 """Head view markup: selectors for every layer and head, both token columns complete and
 escaped, the weights payload exact enough to draw from. (The drawing itself is tested in a
-real browser in test_browser.py.)"""
+real browser in test_views_in_browser.py.)"""
 
 import xml.etree.ElementTree as ET
 import re
