@@ -5,12 +5,15 @@ process, interleaved*: run A once, run B once, repeat, then take each side's med
 patch caused by another process then hits both sides instead of one.
 """
 
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
@@ -112,3 +115,41 @@ def fmt_ms(seconds: float) -> str:
 
 def fmt_mib(nbytes: int) -> str:
     return "n/a" if nbytes < 0 else f"{nbytes / 2**20:.1f} MiB"
+
+
+# ----------------------------------------------------------------------------- worlds to compare
+
+REPO = Path(__file__).resolve().parent.parent
+
+NOBLAS_PYTHON = Path("/opt/noblas/bin/python")
+ENVIRONMENTS = {
+    "blas1": ("this numpy, OpenBLAS 1 thread", sys.executable, {"OPENBLAS_NUM_THREADS": "1"}),
+    "blas": ("this numpy, OpenBLAS default threads", sys.executable, {}),
+    "noblas": ("no-BLAS numpy (browser proxy)", str(NOBLAS_PYTHON), {}),
+}
+
+
+def spawn(script, env_name, args, extra_env=None):
+    """Run `script --worker ARGS` under one environment's Python; return its last JSON line.
+
+    Thread counts are set here, in the child's environment, never inside the library.
+    """
+    _, python, env_vars = ENVIRONMENTS[env_name]
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYTORCH_MATMUL")}
+    env.update(env_vars)
+    env.update(extra_env or {})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    done = subprocess.run([python, str(script), "--worker", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{env_name} worker {args} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def noblas_ready() -> str:
+    """Empty string when the no-BLAS numpy can be used, else why not."""
+    if not NOBLAS_PYTHON.exists():
+        return f"{NOBLAS_PYTHON} not found (build a no-BLAS numpy, see benchmarks/README.md)"
+    log = Path("/tmp/noblas.log")
+    if log.exists() and not log.read_text(errors="replace").rstrip().endswith("exit 0"):
+        return "the no-BLAS build is still running (/tmp/noblas.log does not end with 'exit 0')"
+    return ""

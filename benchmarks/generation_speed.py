@@ -28,8 +28,6 @@ preset (11 s for 500 tokens): its threads spin-wait on tiny matrices and fight f
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -38,14 +36,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-from common import interleaved_medians, numpy_description  # noqa: E402
+from common import interleaved_medians, noblas_ready, numpy_description, spawn  # noqa: E402
 
-NOBLAS_PYTHON = Path("/opt/noblas/bin/python")
-ENVIRONMENTS = {
-    "blas1": ("this numpy, OpenBLAS 1 thread", sys.executable, {"OPENBLAS_NUM_THREADS": "1"}),
-    "blas": ("this numpy, OpenBLAS default threads", sys.executable, {}),
-    "noblas": ("no-BLAS numpy (browser proxy)", str(NOBLAS_PYTHON), {}),
-}
 
 
 def run_worker(preset_name, tokens, repeats, checkpoint=None, corpus=None):
@@ -89,24 +81,7 @@ def run_worker(preset_name, tokens, repeats, checkpoint=None, corpus=None):
     return result
 
 
-def spawn(env_name, args):
-    _, python, extra_env = ENVIRONMENTS[env_name]
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYTORCH_MATMUL")}
-    env.update(extra_env)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    done = subprocess.run([python, str(Path(__file__)), "--worker", *args], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{env_name} worker {args} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
-
-def noblas_ready() -> str:
-    if not NOBLAS_PYTHON.exists():
-        return f"{NOBLAS_PYTHON} not found"
-    log = Path("/tmp/noblas.log")
-    if log.exists() and not log.read_text(errors="replace").rstrip().endswith("exit 0"):
-        return "the no-BLAS build is still running"
-    return ""
 
 
 def main():
@@ -140,7 +115,7 @@ def main():
                 worker += ["--checkpoint", args.checkpoint]
             if args.corpus:
                 worker += ["--corpus", args.corpus]
-            r = spawn(env_name, worker)
+            r = spawn(__file__, env_name, worker)
             r["env"] = env_name
             results.append(r)
             c, n = r["cache"], r["no cache"]

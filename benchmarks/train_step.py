@@ -26,8 +26,6 @@ in the same process at the same moment, is the number to watch.
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -39,23 +37,20 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from common import (  # noqa: E402
+    ENVIRONMENTS,
     counting_faults,
     fmt_mib,
     interleaved_medians,
     max_rss_bytes,
+    noblas_ready,
     numpy_description,
     peak_traced_bytes,
+    spawn,
 )
 
 CONFIGS = {
     "nanogpt": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, vocab_size=65),
     "browser": dict(n_layer=2, n_head=4, n_embd=64, block_size=32, batch_size=16, vocab_size=65),
-}
-NOBLAS_PYTHON = Path("/opt/noblas/bin/python")
-ENVIRONMENTS = {
-    "blas1": ("this numpy, OpenBLAS 1 thread", sys.executable, {"OPENBLAS_NUM_THREADS": "1"}),
-    "blas": ("this numpy, OpenBLAS default threads", sys.executable, {}),
-    "noblas": ("no-BLAS numpy (browser proxy)", str(NOBLAS_PYTHON), {}),
 }
 LR, WEIGHT_DECAY = 1e-3, 0.01
 # --malloc tuned: stop glibc from handing freed heap back to the OS and mapping it in again
@@ -160,27 +155,7 @@ def run_rss(name, impl, steps=3):
 # ----------------------------------------------------------------------------- parent process
 
 
-def spawn(env_name, args, malloc="default"):
-    label, python, extra_env = ENVIRONMENTS[env_name]
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYTORCH_MATMUL")}
-    env.update(extra_env)
-    if malloc == "tuned":
-        env.update(TUNED_MALLOC)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    done = subprocess.run([python, str(Path(__file__)), "--worker", *args], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{env_name} worker {args} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
-
-def noblas_ready() -> str:
-    """Empty string when the no-BLAS numpy can be used, else why not."""
-    if not NOBLAS_PYTHON.exists():
-        return f"{NOBLAS_PYTHON} not found (build a no-BLAS numpy, see DEVELOPERS.md)"
-    log = Path("/tmp/noblas.log")
-    if log.exists() and not log.read_text(errors="replace").rstrip().endswith("exit 0"):
-        return "the no-BLAS build is still running (/tmp/noblas.log does not end with 'exit 0')"
-    return ""
 
 
 def main():
@@ -215,11 +190,11 @@ def main():
             rows = []
             for name in args.configs.split(","):
                 worker = ["--configs", name, "--steps", str(steps), "--warmup", str(args.warmup)]
-                r = spawn(env_name, worker, malloc)
+                r = spawn(__file__, env_name, worker, TUNED_MALLOC if malloc == "tuned" else None)
                 r["env"], r["malloc"] = env_name, malloc
                 if not args.quick:
                     r["max_rss"] = {
-                        impl: spawn(env_name, ["--configs", name, "--rss", impl], malloc)["max_rss"]
+                        impl: spawn(__file__, env_name, ["--configs", name, "--rss", impl], TUNED_MALLOC if malloc == "tuned" else None)["max_rss"]
                         for impl in ("floor", "tinytorch")
                     }
                 rows.append(r)
