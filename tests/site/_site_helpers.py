@@ -1,0 +1,67 @@
+"""Helpers shared by the site tests (conftest.py and the test modules import them)."""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PYODIDE_DIST_HELP = (
+    "set TINYGPT_PYODIDE_DIST to the Pyodide 314.0.6 release with numpy: the folder of an unpacked "
+    "pyodide-314.0.6.tar.bz2, the tarball itself, or its URL "
+    "(https://github.com/pyodide/pyodide/releases/download/314.0.6/pyodide-314.0.6.tar.bz2)"
+)
+
+
+class LocalServer:
+    """The site served on 127.0.0.1 (a free port) by coursetools.serve, in a thread."""
+
+    def __init__(self, site: Path):
+        from coursetools.serve import make_server
+
+        self.httpd = make_server(site, port=0)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def guard_context(context, outside: list[str], seen: list[str]) -> None:
+    """Abort and record every request that would leave 127.0.0.1; record the local ones too."""
+
+    def route(request_route):
+        url = request_route.request.url
+        host = urllib.parse.urlsplit(url).hostname
+        if url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            seen.append(url)
+            try:
+                request_route.continue_()
+            except Exception:  # the page or context closed while the request was pending
+                pass
+        else:
+            outside.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    # Service-worker and web-worker fetches do not always pass through context.route: the
+    # request event sees them all, so anything non-local is recorded there as well.
+    context.on("request", lambda r: outside.append(r.url) if not _is_local(r.url) and r.url not in outside else None)
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("data:", "blob:")) or urllib.parse.urlsplit(url).hostname == "127.0.0.1"
