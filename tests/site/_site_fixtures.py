@@ -14,17 +14,8 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-MIME_TYPES = {
-    ".wasm": "application/wasm",
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".json": "application/json",
-    ".ipynb": "application/json",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-}
+from coursetools.serve import MIME_TYPES  # the same types `python -m coursetools serve` sends
+
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -116,7 +107,7 @@ def new_context(browser, outside_requests: list[str], **kwargs):
 
     context.route("**/*", guard)
     # Worker fetches may bypass context.route; the request event still sees them.
-    context.on("request", lambda r: outside.append(r.url) if not _is_local(r.url) and r.url not in outside else None)
+    context.on("request", lambda r: outside_requests.append(r.url) if not _is_local(r.url) and r.url not in outside_requests else None)
     return context
 
 
