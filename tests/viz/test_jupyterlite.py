@@ -77,24 +77,23 @@ def lite_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def notebook_page(lite_url, tmp_path_factory):
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
-            viewport={"width": 1200, "height": 1400})
-        # Only this machine: Pyodide from its CDN (and anything else) is refused.
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            ("http://127.0.0.1", "data:", "blob:")) else route.abort())
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(lite_url)
-        # JupyterLab renders cells in idle time: wait for all four outputs and the three scripts.
-        page.wait_for_function("document.querySelectorAll('[data-tt-root][data-tt-ready]').length === 3 && "
-                               "document.querySelectorAll('.jp-OutputArea-output .tt-viz').length === 4",
-                               timeout=90_000)
-        yield page
-        context.close()
+def notebook_page(lite_url, tmp_path_factory, playwright_session):
+    context = playwright_session.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
+        viewport={"width": 1200, "height": 1400})
+    # Only this machine: Pyodide from its CDN (and anything else) is refused.
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        ("http://127.0.0.1", "data:", "blob:")) else route.abort())
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(lite_url)
+    # JupyterLab renders cells in idle time: wait for all four outputs and the three scripts.
+    page.wait_for_function("document.querySelectorAll('[data-tt-root][data-tt-ready]').length === 3 && "
+                           "document.querySelectorAll('.jp-OutputArea-output .tt-viz').length === 4",
+                           timeout=90_000)
+    yield page
+    context.close()
 
 
 def test_all_views_render_in_the_notebook_output_area(notebook_page):

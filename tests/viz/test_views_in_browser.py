@@ -27,13 +27,12 @@ TEXT = "First Citizen:\nBefore we proceed any further, hear me <speak> & 'all'.\
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
-            viewport={"width": 1200, "height": 1000})
-        yield context
-        context.close()
+def browser(tmp_path_factory, playwright_session):
+    context = playwright_session.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
+        viewport={"width": 1200, "height": 1000})
+    yield context
+    context.close()
 
 
 @pytest.fixture
