@@ -15,7 +15,6 @@ hold the model, the optimizer, the step, the history and the random generator's 
 training 100 steps equals training 50, saving, loading into fresh objects, and training 50.
 """
 
-import copy
 import dataclasses
 import math
 import time
@@ -330,7 +329,7 @@ class LanguageModelTrainer:
         # weights somewhere that gives NaN, the model can go back here.
         self._good_state = (
             [p.data.copy() for p in self._params],
-            copy.deepcopy(self.optimizer.state_dict()),
+            self.optimizer.state_dict(),  # already a copy: its arrays and lists are new
             self.step,
         )
 
