@@ -190,6 +190,16 @@ def _integer_ids(ids, name: str, what: str) -> np.ndarray:
     return array
 
 
+def _out_of_range(ids: np.ndarray, n: int):
+    """The first offending id outside 0..n-1 (the lowest if any is negative, else the highest), or None."""
+    if not ids.size:
+        return None
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0:
+        return low
+    return high if high >= n else None
+
+
 def embedding(ids, weight: Tensor) -> Tensor:
     """Look up rows of a table: ids (...) ints in [0, V), weight (V, C) -> (..., C).
 
@@ -210,14 +220,12 @@ def embedding(ids, weight: Tensor) -> Tensor:
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {getattr(weight, 'shape', weight)!r}")
     V, C = weight.shape
     idx = _integer_ids(ids, "embedding", "token ids")
-    if idx.size:
-        low, high = int(idx.min()), int(idx.max())
-        if low < 0 or high >= V:
-            bad = low if low < 0 else high
-            raise IndexError(
-                f"embedding: id {bad} is out of range for a table of {V} rows (valid ids: 0..{V - 1}); "
-                "was the model built with vocab_size / block_size large enough for this input?"
-            )
+    bad = _out_of_range(idx, V)
+    if bad is not None:
+        raise IndexError(
+            f"embedding: id {bad} is out of range for a table of {V} rows (valid ids: 0..{V - 1}); "
+            "was the model built with vocab_size / block_size large enough for this input?"
+        )
     table = weight.data
     out = Tensor._from_op(table[idx], (weight,), "embedding")
 
@@ -267,14 +275,12 @@ def cross_entropy(logits, targets, ignore_index: int = None, reduction: str = "m
     t = t.reshape(-1)
     valid = None if ignore_index is None else t != ignore_index
     checked = t if valid is None else t[valid]
-    if checked.size:
-        low, high = int(checked.min()), int(checked.max())
-        if low < 0 or high >= V:
-            bad = low if low < 0 else high
-            raise IndexError(
-                f"cross_entropy: target {bad} is out of range for {V} classes (valid targets: 0..{V - 1})"
-                + ("" if ignore_index is None else f", or ignore_index={ignore_index}")
-            )
+    bad = _out_of_range(checked, V)
+    if bad is not None:
+        raise IndexError(
+            f"cross_entropy: target {bad} is out of range for {V} classes (valid targets: 0..{V - 1})"
+            + ("" if ignore_index is None else f", or ignore_index={ignore_index}")
+        )
     safe_t = t if valid is None else np.where(valid, t, 0)  # any in-range index for ignored rows
     rows = np.arange(z.shape[0])
 
