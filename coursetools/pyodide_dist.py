@@ -316,14 +316,6 @@ def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, v
         if name != LOCK and (core / name).is_file():
             shutil.copy2(core / name, dest / name)
     trimmed = trim_lock(lock, [*kernel, *course])
-    for key in kernel:
-        entry = trimmed["packages"][key]
-        if not entry["file_name"].endswith("-none-any.whl"):
-            raise RuntimeError(f"the kernel needs {key} ({entry['file_name']}), which is not pure Python: pass a full Pyodide distribution with --pyodide.")
-        wheel = pypi_wheel(entry["name"], entry["version"], cache_dir)
-        shutil.copy2(wheel, dest / wheel.name)
-        entry["file_name"] = wheel.name  # PyPI's build of the same version: its own name and hash
-        entry["sha256"] = sha256_file(wheel)
     from_cdn = []
     for key in course:
         entry = trimmed["packages"][key]
@@ -335,6 +327,14 @@ def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, v
             shutil.copy2(find_numpy_wheel(entry, cache_dir, numpy_wheel), dest / entry["file_name"])
         else:
             raise RuntimeError(f"the course needs {key}, which only a full Pyodide distribution has: pass --pyodide DIST")
+    for key in kernel:
+        entry = trimmed["packages"][key]
+        if not entry["file_name"].endswith("-none-any.whl"):
+            raise RuntimeError(f"the kernel needs {key} ({entry['file_name']}), which is not pure Python: pass a full Pyodide distribution with --pyodide.")
+        wheel = pypi_wheel(entry["name"], entry["version"], cache_dir)
+        shutil.copy2(wheel, dest / wheel.name)
+        entry["file_name"] = wheel.name  # PyPI's build of the same version: its own name and hash
+        entry["sha256"] = sha256_file(wheel)
     (dest / LOCK).write_text(json.dumps(trimmed, indent=1, sort_keys=True))
     return PyodideReport(source=f"npm pyodide@{version} + PyPI", packages=sorted(trimmed["packages"]), from_cdn=from_cdn,
                          numpy_self_hosted="numpy" in course and not numpy_from_cdn, version=version)

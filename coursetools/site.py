@@ -397,12 +397,11 @@ def build_site(
                 add_cdn_note(notebook)
         log(f"{len(notebooks)} student notebooks: {', '.join(p.name for p in notebooks)}")
 
-        wheel = build_wheel(tmp / "wheel")
-        shutil.copy2(wheel, lite / "pypi" / wheel.name)
-
         log("self-hosted Pyodide -> static/pyodide/")
         report = pyodide_dist.prepare(lite / "static" / "pyodide", cache_dir / "pyodide", pyodide, sourcemaps=sourcemaps,
                                       numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn)
+        wheel = build_wheel(tmp / "wheel")
+        shutil.copy2(wheel, lite / "pypi" / wheel.name)
         pyodide_dist.add_wheel(lite / "static" / "pyodide", wheel, depends=["numpy"], imports=["tinytorch"])
 
         (lite / "files" / "data").mkdir(parents=True, exist_ok=True)
