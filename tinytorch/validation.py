@@ -24,6 +24,7 @@ __all__ = [
     "non_negative_int",
     "real_number",
     "token_ids",
+    "integer_ids",
     "tensor_data",
 ]
 
@@ -125,13 +126,40 @@ class TokenIdError(IndexError, ValueError):
     """A token id outside the vocabulary (an IndexError, as for a table lookup, and a ValueError)."""
 
 
-def token_ids(ids, vocab_size: int, who: str, ndims=None, noun: str = "token id", unit: str = "tokens") -> np.ndarray:
+def token_ids(ids, vocab_size, who: str, ndims=None, noun: str = "token id", unit: str = "tokens",
+              hint: str = "") -> np.ndarray:
     """ids (list, ndarray or Tensor of ints) checked against a vocabulary of `vocab_size`, as int64.
 
+    vocab_size: None checks only that no id is negative (data before a model exists).
     ndims: allowed numbers of dims, e.g. (2,) for (B, T) or (1, 2); None allows any.
+    hint: appended to the out-of-range message (e.g. "or ignore_index=-100").
     Errors: text instead of ids, float ids (1.5 would silently become 1), a wrong shape, and an
     id outside 0..vocab_size-1 (naming the id, where it is, and the largest valid id).
     """
+    array = integer_ids(ids, who, ndims, noun)
+    if array.size:
+        low, high = array.min(), array.max()
+        if low < 0 or (vocab_size is not None and high >= vocab_size):
+            bad = int(low) if low < 0 else int(high)
+            flat = int(np.argmax(array.reshape(-1) == bad))
+            where = flat if array.ndim <= 1 else tuple(int(i) for i in np.unravel_index(flat, array.shape))
+            if bad < 0:
+                fix = (f"ids start at 0 ({bad} often marks a character the tokenizer did not know); "
+                       f"if the data really has more {unit}, build with a bigger vocab_size")
+            else:
+                fix = (f"was the text encoded with a different tokenizer? Otherwise build with a bigger "
+                       f"vocab_size (at least {bad + 1})")
+            if vocab_size is None:
+                raise TokenIdError(f"{who}: {noun} {bad} (at position {where}) is negative: {fix}")
+            raise TokenIdError(
+                f"{who}: {noun} {bad} is outside the vocabulary of {vocab_size} {unit} (at position {where}; "
+                f"valid: 0..{vocab_size - 1}, the largest valid id is {vocab_size - 1}): {fix}{hint}"
+            )
+    return array
+
+
+def integer_ids(ids, who: str, ndims=None, noun: str = "token id") -> np.ndarray:
+    """ids as an int64 ndarray of an allowed number of dims, without a range check (see token_ids)."""
     data = ids.data if hasattr(ids, "data") and not isinstance(ids, np.ndarray) else ids
     if isinstance(data, str):
         raise TypeError(f"{who} takes token ids, not text: encode it first, e.g. tokenizer.encode(text)")
@@ -142,35 +170,19 @@ def token_ids(ids, vocab_size: int, who: str, ndims=None, noun: str = "token id"
     if array.dtype.kind not in "iu":
         if array.dtype.kind in "USO":
             raise TypeError(f"{who} takes token ids, not text or objects (got dtype {array.dtype}): "
-                            "encode text first, e.g. tokenizer.encode(text)")
+                            "encode it first, e.g. tokenizer.encode(text)")
         if array.size == 0 and array.dtype.kind == "f":
             array = array.astype(np.int64)  # [] is float64 in numpy: an empty list is fine
         else:
             if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
-                hint = " (they look whole: convert with .astype(np.int64))"
+                hint = " (they look like integers: convert with .astype(np.int64))"
             else:
                 hint = " (a fractional id such as 1.5 is not a token)"
-            raise TypeError(f"{who}: {noun}s must be integers, got dtype {array.dtype}{hint}")
+            raise TypeError(f"{who} takes integer {noun}s, got dtype {array.dtype}{hint}")
     if ndims is not None and array.ndim not in ndims:
-        wanted = " or ".join({0: "()", 1: "(T,)", 2: "(B, T)"}.get(n, f"{n}-D") for n in ndims)
+        wanted = " or ".join({1: "1-D, shape (T,)", 2: "2-D, shape (B, T)"}.get(n, f"{n}-D") for n in ndims)
         hint = " For one sequence use ids[None, :]." if array.ndim == 1 and 1 not in ndims else ""
-        raise ValueError(f"{who} expects {noun}s of shape {wanted}, got shape {array.shape}.{hint}")
-    if array.size:
-        low, high = array.min(), array.max()
-        if low < 0 or high >= vocab_size:
-            bad = int(low) if low < 0 else int(high)
-            flat = int(np.argmax(array.reshape(-1) == bad))
-            where = flat if array.ndim <= 1 else tuple(int(i) for i in np.unravel_index(flat, array.shape))
-            if bad < 0:
-                fix = (f"ids start at 0 ({bad} often marks a character the tokenizer did not know); "
-                       f"if the data really has more {unit}, build with a bigger vocab_size")
-            else:
-                fix = (f"was the text encoded with a different tokenizer? Otherwise build with a bigger "
-                       f"vocab_size (at least {bad + 1})")
-            raise TokenIdError(
-                f"{who}: {noun} {bad} at position {where} is outside the vocabulary of {vocab_size} {unit} "
-                f"(valid: 0..{vocab_size - 1}, the largest valid id is {vocab_size - 1}): {fix}"
-            )
+        raise ValueError(f"{who}: {noun}s must be {wanted}, got shape {array.shape}.{hint}")
     return array.astype(np.int64, copy=False)
 
 

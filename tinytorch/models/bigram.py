@@ -14,7 +14,8 @@ from ..nn import functional as F
 from ..nn.layers import Embedding
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
-from .generation import as_token_ids, check_sampling, generate_text, sample_next, sampling_generator
+from ..validation import token_ids
+from .generation import check_sampling, generate_text, sample_next, sampling_generator
 
 
 class BigramLanguageModel(Module):
@@ -32,11 +33,11 @@ class BigramLanguageModel(Module):
 
     def forward(self, idx, targets=None):
         """idx (B, T) ints -> logits (B, T, V); with targets (B, T) -> (logits, loss)."""
-        ids = as_token_ids(idx, self.vocab_size, "BigramLanguageModel")
+        ids = token_ids(idx, self.vocab_size, "BigramLanguageModel", ndims=(2,))
         logits = self.token_logits(ids)
         if targets is None:
             return logits
-        targets = as_token_ids(targets, self.vocab_size, "BigramLanguageModel targets")
+        targets = token_ids(targets, self.vocab_size, "BigramLanguageModel targets", ndims=(2,))
         if targets.shape != ids.shape:
             raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
         return logits, F.cross_entropy(logits, targets)
@@ -44,7 +45,7 @@ class BigramLanguageModel(Module):
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None, **unused):
         """Sample max_new_tokens tokens after idx ((B, T) or (T,)); each depends only on the one before."""
         check_sampling(max_new_tokens, temperature, top_k)
-        ids = as_token_ids(idx, self.vocab_size, "BigramLanguageModel.generate", allow_1d=True)
+        ids = token_ids(idx, self.vocab_size, "BigramLanguageModel.generate", ndims=(1, 2))
         one_dim = ids.ndim == 1
         ids = ids.reshape(1, -1) if one_dim else ids
         if ids.shape[1] == 0:

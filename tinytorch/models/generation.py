@@ -1,4 +1,4 @@
-"""Turning a language model's logits into text: checking token ids, sampling, a text helper.
+"""Turning a language model's logits into text: sampling settings, sampling, a text helper.
 
 Shared by `TinyGPT` and `BigramLanguageModel`. Sampling is done in float64 on the last
 position's logits (B, V):
@@ -15,35 +15,6 @@ import numpy as np
 
 from ..random import rng as global_rng
 from ..tensor import Tensor
-
-
-def as_token_ids(idx, vocab_size: int, who: str = "model", allow_1d: bool = False) -> np.ndarray:
-    """Validate token ids and return them as an int64 numpy array.
-
-    idx: numpy array, Tensor or nested list of ints, shape (B, T) (or (T,) when `allow_1d`).
-    Raises TypeError for non-integer ids and ValueError for a wrong shape or an id outside
-    0 .. vocab_size-1, each saying how to fix it.
-    """
-    data = idx.data if isinstance(idx, Tensor) else idx
-    array = np.asarray(data)
-    if array.dtype.kind not in "iu":
-        if array.dtype.kind == "U" or array.dtype == object:
-            raise TypeError(f"{who} takes token ids, not text: encode it first, e.g. tokenizer.encode(text)")
-        raise TypeError(
-            f"{who} takes integer token ids, got dtype {array.dtype}: pass np.asarray(ids, dtype=np.int64) "
-            "(ids from tokenizer.encode() or get_batch() already are)"
-        )
-    wanted = "(B, T) or (T,)" if allow_1d else "(B, T)"
-    if array.ndim not in ((1, 2) if allow_1d else (2,)):
-        hint = " For one sequence use ids[None, :]." if array.ndim == 1 else ""
-        raise ValueError(f"{who} expects token ids of shape {wanted}, got shape {array.shape}.{hint}")
-    if array.size and (array.min() < 0 or array.max() >= vocab_size):
-        bad = array.min() if array.min() < 0 else array.max()
-        raise ValueError(
-            f"token id {int(bad)} is outside the vocabulary (0 .. {vocab_size - 1}): was the text encoded with a "
-            f"different tokenizer, or the model built with a smaller vocab_size?"
-        )
-    return array.astype(np.int64, copy=False)
 
 
 def check_sampling(max_new_tokens, temperature, top_k) -> None:

@@ -27,7 +27,8 @@ from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module, ModuleList
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import TransformerBlock
-from .generation import as_token_ids, check_sampling, generate_text, sample_next, sampling_generator
+from ..validation import token_ids
+from .generation import check_sampling, generate_text, sample_next, sampling_generator
 
 POSITION_KINDS = ("learned", "sinusoidal")
 
@@ -168,13 +169,13 @@ class TinyGPT(Module):
         logits = self._logits(self._hidden(ids))
         if targets is None:
             return logits
-        targets = as_token_ids(targets, self.config.vocab_size, "TinyGPT targets")
+        targets = token_ids(targets, self.config.vocab_size, "TinyGPT targets", ndims=(2,))
         if targets.shape != ids.shape:
             raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
         return logits, F.cross_entropy(logits, targets)
 
     def _token_ids(self, idx, allow_1d=False) -> np.ndarray:
-        ids = as_token_ids(idx, self.config.vocab_size, "TinyGPT", allow_1d=allow_1d)
+        ids = token_ids(idx, self.config.vocab_size, "TinyGPT", ndims=(1, 2) if allow_1d else (2,))
         if ids.shape[-1] > self.config.block_size:
             raise ValueError(
                 f"sequence of {ids.shape[-1]} tokens is longer than block_size={self.config.block_size} (the "
@@ -252,7 +253,7 @@ class TinyGPT(Module):
         use_cache=False recomputes the same windows from scratch and gives the same tokens.
         """
         check_sampling(max_new_tokens, temperature, top_k)
-        ids = as_token_ids(idx, self.config.vocab_size, "TinyGPT.generate", allow_1d=True)
+        ids = token_ids(idx, self.config.vocab_size, "TinyGPT.generate", ndims=(1, 2))
         one_dim = ids.ndim == 1
         ids = ids.reshape(1, -1) if one_dim else ids
         B, T0 = ids.shape

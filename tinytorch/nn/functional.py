@@ -14,6 +14,7 @@ import numpy as np
 from .. import kernels
 from ..random import rng
 from ..tensor import Tensor, as_tensor
+from ..validation import integer_ids, token_ids
 
 __all__ = [
     "linear",
@@ -178,28 +179,6 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
 # ----------------------------------------------------------------------------- embedding
 
 
-def _integer_ids(ids, name: str, what: str) -> np.ndarray:
-    """ids as an integer ndarray, or a TypeError saying what was given instead."""
-    array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
-    if array.dtype.kind not in "iu":
-        if array.dtype.kind == "f" and array.size and np.all(array == np.round(array)):
-            hint = " (they look whole: convert with .astype(np.int64))"
-        else:
-            hint = ""
-        raise TypeError(f"{name}: {what} must be integers, got dtype {array.dtype}{hint}")
-    return array
-
-
-def _out_of_range(ids: np.ndarray, n: int):
-    """The first offending id outside 0..n-1 (the lowest if any is negative, else the highest), or None."""
-    if not ids.size:
-        return None
-    low, high = int(ids.min()), int(ids.max())
-    if low < 0:
-        return low
-    return high if high >= n else None
-
-
 def embedding(ids, weight: Tensor) -> Tensor:
     """Look up rows of a table: ids (...) ints in [0, V), weight (V, C) -> (..., C).
 
@@ -219,13 +198,7 @@ def embedding(ids, weight: Tensor) -> Tensor:
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {getattr(weight, 'shape', weight)!r}")
     V, C = weight.shape
-    idx = _integer_ids(ids, "embedding", "token ids")
-    bad = _out_of_range(idx, V)
-    if bad is not None:
-        raise IndexError(
-            f"embedding: id {bad} is out of range for a table of {V} rows (valid ids: 0..{V - 1}); "
-            "was the model built with vocab_size / block_size large enough for this input?"
-        )
+    idx = token_ids(ids, V, "embedding", noun="id", unit="rows")
     table = weight.data
     out = Tensor._from_op(table[idx], (weight,), "embedding")
 
@@ -264,7 +237,7 @@ def cross_entropy(logits, targets, ignore_index: int = None, reduction: str = "m
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = _float_tensor(logits)
-    t = _integer_ids(targets, "cross_entropy", "targets (class ids)")
+    t = integer_ids(targets, "cross_entropy", noun="target")  # the range is checked below, after ignore_index
     if logits.ndim == 0 or logits.shape[:-1] != t.shape:
         raise ValueError(
             f"cross_entropy: logits of shape {logits.shape} and targets of shape {t.shape} do not match: "
@@ -274,14 +247,9 @@ def cross_entropy(logits, targets, ignore_index: int = None, reduction: str = "m
     z = logits.data.reshape(-1, V)
     t = t.reshape(-1)
     valid = None if ignore_index is None else t != ignore_index
-    checked = t if valid is None else t[valid]
-    bad = _out_of_range(checked, V)
-    if bad is not None:
-        raise IndexError(
-            f"cross_entropy: target {bad} is out of range for {V} classes (valid targets: 0..{V - 1})"
-            + ("" if ignore_index is None else f", or ignore_index={ignore_index}")
-        )
     safe_t = t if valid is None else np.where(valid, t, 0)  # any in-range index for ignored rows
+    hint = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
+    token_ids(safe_t.reshape(logits.shape[:-1]), V, "cross_entropy", noun="target", unit="classes", hint=hint)
     rows = np.arange(z.shape[0])
 
     shifted = z - z.max(axis=1, keepdims=True)

@@ -164,12 +164,7 @@ class LanguageModelTrainer:
             )
         config = getattr(self.model, "config", None)
         vocab = getattr(config, "vocab_size", getattr(self.model, "vocab_size", None))
-        if vocab is not None and (array.min() < 0 or array.max() >= vocab):
-            raise ValueError(
-                f"{name} has token id {int(array.max())} but the model's vocab_size is {vocab}: "
-                "build the model with vocab_size=tokenizer.vocab_size"
-            )
-        return array
+        return _as_id_array(array, name, vocab)  # names the bad id (a -1 too) and the largest valid one
 
     # --- the learning rate -----------------------------------------------------------
 
