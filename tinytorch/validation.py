@@ -65,19 +65,19 @@ def axes_tuple(axis, ndim: int, who: str) -> tuple:
 
 
 def _whole(value, name: str, smallest: int) -> int:
+    # Always a ValueError (a float or a str is a wrong *value* for a size), so callers catch one type.
+    wanted = "a positive int (at least 1)" if smallest == 1 else "a non-negative int (at least 0)"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            hint = f": write {int(value)}"
-        else:
-            hint = ""
-        raise TypeError(f"{name} must be an int >= {smallest}, got {value!r} ({type(value).__name__}){hint}")
+        whole = isinstance(value, (float, np.floating)) and float(value).is_integer()
+        hint = f": write {int(value)}" if whole and value >= smallest else ""
+        raise ValueError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__}){hint}")
     if value < smallest:
-        raise ValueError(f"{name} must be an int >= {smallest}, got {value!r}")
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return int(value)
 
 
 def positive_int(value, name: str) -> int:
-    """value as an int >= 1; a bool, a float (even 2.0), a str or a number < 1 is an error naming it."""
+    """value as an int >= 1; a bool, a float (even 2.0), a str or a number < 1 is a ValueError naming it."""
     return _whole(value, name, 1)
 
 

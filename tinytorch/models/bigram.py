@@ -14,7 +14,7 @@ from ..nn import functional as F
 from ..nn.layers import Embedding
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
-from ..validation import token_ids
+from ..validation import positive_int, token_ids
 from .generation import check_sampling, generate_text, sample_next, sampling_generator
 
 
@@ -26,9 +26,7 @@ class BigramLanguageModel(Module):
 
     def __init__(self, vocab_size: int):
         super().__init__()
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-            raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
-        self.vocab_size = int(vocab_size)
+        self.vocab_size = positive_int(vocab_size, "BigramLanguageModel: vocab_size")
         self.token_logits = Embedding(self.vocab_size, self.vocab_size)
 
     def forward(self, idx, targets=None):

@@ -27,7 +27,7 @@ from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module, ModuleList
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import TransformerBlock
-from ..validation import token_ids
+from ..validation import positive_int, token_ids
 from .generation import check_sampling, generate_text, sample_next, sampling_generator
 
 POSITION_KINDS = ("learned", "sinusoidal")
@@ -61,10 +61,7 @@ class TinyGPTConfig:
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"TinyGPTConfig.{name} must be a positive int, got {value!r}")
-            setattr(self, name, int(value))
+            setattr(self, name, positive_int(getattr(self, name), f"TinyGPTConfig.{name}"))
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"TinyGPTConfig: n_head={self.n_head} does not divide n_embd={self.n_embd} "

@@ -12,7 +12,7 @@ follows input[t], shifted by exactly one.
 import numpy as np
 
 from .. import random as tt_random
-from ..validation import token_ids
+from ..validation import positive_int, token_ids
 
 
 def _as_id_array(ids, name="ids", vocab_size=None) -> np.ndarray:
@@ -42,9 +42,8 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
     rng:  a numpy Generator; default tinytorch.random.rng(), so manual_seed(s) fixes the batches.
     """
     array = _as_id_array(data, "data")
-    if int(batch_size) < 1 or int(block_size) < 1:
-        raise ValueError(f"batch_size and block_size must be at least 1, got {batch_size} and {block_size}")
-    batch_size, block_size = int(batch_size), int(block_size)
+    batch_size = positive_int(batch_size, "get_batch: batch_size")
+    block_size = positive_int(block_size, "get_batch: block_size")
     if array.size == 0:
         raise ValueError("get_batch got empty data: encode some text first (tokenizer.encode(text))")
     if array.size < block_size + 1:

@@ -26,6 +26,7 @@ from .. import optim
 from .. import random as tt_random
 from ..tensor import no_grad
 from ..text.batches import _as_id_array, get_batch
+from ..validation import positive_int as _positive_int
 from . import checkpoint as ckpt
 from .history import TrainingHistory
 from .loss import LanguageModelLoss
@@ -546,8 +547,3 @@ class LanguageModelTrainer:
 # different dropout is a choice, not a mistake.
 _FREE_CONFIG_FIELDS = {"dropout"}
 
-
-def _positive_int(value, name) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
