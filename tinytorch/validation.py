@@ -89,13 +89,13 @@ def non_negative_int(value, name: str) -> int:
 def real_number(value, name: str, *, minimum=None, maximum=None, below=None, above=None, hint: str = "") -> float:
     """value as a finite float with minimum <= value <= maximum, above < value < below.
 
-    None, text, bools and NaN are errors naming the value: `lr=None` or `temperature="hot"`
+    None, text, bools and NaN are ValueErrors naming the value: `lr=None` or `temperature="hot"`
     get our message, not one from float() or numpy.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) and not (
         isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
     ):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}){hint}")
+        raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__}){hint}")
     number = float(value)
     wrong = (
         not np.isfinite(number)
@@ -105,15 +105,11 @@ def real_number(value, name: str, *, minimum=None, maximum=None, below=None, abo
         or (above is not None and number <= above)
     )
     if wrong:
-        bounds = []
-        if minimum is not None:
-            bounds.append(f">= {minimum}")
-        if above is not None:
-            bounds.append(f"> {above}")
-        if maximum is not None:
-            bounds.append(f"<= {maximum}")
-        if below is not None:
-            bounds.append(f"< {below}")
+        if minimum is not None and maximum is not None:
+            bounds = [f"between {minimum:g} and {maximum:g}"]
+        else:
+            bounds = [f"{op} {bound:g}" for op, bound in ((">=", minimum), (">", above), ("<=", maximum), ("<", below))
+                      if bound is not None]
         wanted = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
         raise ValueError(f"{name} must be {wanted}, got {value!r}{hint}")
     return number

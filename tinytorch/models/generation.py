@@ -15,16 +15,15 @@ import numpy as np
 
 from ..random import rng as global_rng
 from ..tensor import Tensor
+from ..validation import non_negative_int, positive_int, real_number
 
 
 def check_sampling(max_new_tokens, temperature, top_k) -> None:
     """Raise a clear error for sampling settings that cannot work."""
-    if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 means always take the most likely token), got {temperature!r}")
-    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
+    non_negative_int(max_new_tokens, "max_new_tokens")
+    real_number(temperature, "temperature", minimum=0.0, hint=" (0 means always take the most likely token)")
+    if top_k is not None:
+        positive_int(top_k, "top_k (or None for all tokens)")
 
 
 def sampling_generator(seed) -> np.random.Generator:

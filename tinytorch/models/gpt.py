@@ -27,7 +27,7 @@ from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module, ModuleList
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import TransformerBlock
-from ..validation import positive_int, token_ids
+from ..validation import positive_int, real_number, token_ids
 from .generation import check_sampling, generate_text, sample_next, sampling_generator
 
 POSITION_KINDS = ("learned", "sinusoidal")
@@ -67,9 +67,7 @@ class TinyGPTConfig:
                 f"TinyGPTConfig: n_head={self.n_head} does not divide n_embd={self.n_embd} "
                 "(each head gets n_embd / n_head channels): change one of them"
             )
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"TinyGPTConfig.dropout must be in [0, 1), got {self.dropout!r}")
-        self.dropout = float(self.dropout)
+        self.dropout = real_number(self.dropout, "TinyGPTConfig.dropout", minimum=0.0, below=1.0)
         if self.positions not in POSITION_KINDS:
             raise ValueError(f"TinyGPTConfig.positions must be one of {POSITION_KINDS}, got {self.positions!r}")
 

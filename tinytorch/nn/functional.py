@@ -14,7 +14,7 @@ import numpy as np
 from .. import kernels
 from ..random import rng
 from ..tensor import Tensor, as_tensor
-from ..validation import integer_ids, token_ids
+from ..validation import integer_ids, real_number, token_ids
 
 __all__ = [
     "linear",
@@ -295,9 +295,7 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
     evaluation. The mask comes from tinytorch.random.rng(): `manual_seed` makes it repeatable.
     Backward: the same mask and scale applied to the gradient.
     """
-    p = float(p)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    p = real_number(p, "dropout: p (the probability of dropping a value)", minimum=0.0, maximum=1.0)
     x = _float_tensor(x)
     if not training or p == 0.0:
         return x

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..random import rng
 from ..tensor import Tensor
-from ..validation import positive_int
+from ..validation import positive_int, real_number
 from . import functional as F
 from .module import Module, ModuleList, Parameter
 
@@ -99,10 +99,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        p = float(p)
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p is the probability of dropping a value and must be in [0, 1], got {p}")
-        self.p = p
+        self.p = real_number(p, "Dropout: p (the probability of dropping a value)", minimum=0.0, maximum=1.0)
 
     def forward(self, x) -> Tensor:
         return F.dropout(x, self.p, training=self.training)
