@@ -125,6 +125,14 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+def _check_not_empty(shape, axes, op) -> None:
+    """A max or softmax over an axis of length 0 has no value: say so (numpy's message is about 'identity')."""
+    for a in axes:
+        if shape[a] == 0:
+            raise ValueError(f"{op}: axis {a} of shape {tuple(shape)} is empty (length 0), so there is nothing to "
+                             "take it over: is the sequence or batch empty?")
+
+
 def _has_advanced_index(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return any(isinstance(i, (list, np.ndarray, Tensor)) for i in items)
@@ -486,6 +494,7 @@ class Tensor:
     def max(self, axis=None, keepdims=False):
         """Maximum over `axis`; the gradient is shared equally between tied maxima."""
         axes = axes_tuple(axis, self.ndim, "max")
+        _check_not_empty(self.shape, axes, "max")
         top = np.max(self.data, axis=axes, keepdims=True)
         out = Tensor._from_op(top if keepdims else np.squeeze(top, axis=axes), (self,), "max")
         x = self.data
@@ -703,6 +712,7 @@ class Tensor:
     def softmax(self, axis=-1):
         """Stable softmax along `axis` (the max is subtracted first)."""
         axis = axis_index(axis, self.ndim, "softmax")
+        _check_not_empty(self.shape, (axis,), "softmax")
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         e = np.exp(shifted)
         s = e / e.sum(axis=axis, keepdims=True)
@@ -716,6 +726,7 @@ class Tensor:
     def log_softmax(self, axis=-1):
         """Stable log-softmax along `axis`."""
         axis = axis_index(axis, self.ndim, "log_softmax")
+        _check_not_empty(self.shape, (axis,), "log_softmax")
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         out = Tensor._from_op(y, (self,), "log_softmax")

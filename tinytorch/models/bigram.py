@@ -15,7 +15,7 @@ from ..nn.layers import Embedding
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
 from ..validation import positive_int, token_ids
-from .generation import check_sampling, generate_text, sample_next, sampling_generator
+from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
 
 
 class BigramLanguageModel(Module):
@@ -43,6 +43,7 @@ class BigramLanguageModel(Module):
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None, **unused):
         """Sample max_new_tokens tokens after idx ((B, T) or (T,)); each depends only on the one before."""
         check_sampling(max_new_tokens, temperature, top_k)
+        check_finite_weights(self, "BigramLanguageModel.generate")
         ids = token_ids(idx, self.vocab_size, "BigramLanguageModel.generate", ndims=(1, 2))
         one_dim = ids.ndim == 1
         ids = ids.reshape(1, -1) if one_dim else ids

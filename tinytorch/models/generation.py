@@ -26,6 +26,17 @@ def check_sampling(max_new_tokens, temperature, top_k) -> None:
         positive_int(top_k, "top_k (or None for all tokens)")
 
 
+def check_finite_weights(model, who: str) -> None:
+    """A model whose weights hold NaN or inf cannot generate (it would emit token 0 forever): say which."""
+    bad = [name for name, p in model.named_parameters() if not np.all(np.isfinite(p.data))]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise FloatingPointError(
+            f"{who}: the model's weights contain NaN or inf ({shown}), so its predictions are meaningless: "
+            "training diverged. Load the last good checkpoint, or retrain with a smaller learning rate."
+        )
+
+
 def sampling_generator(seed) -> np.random.Generator:
     """A private generator for `seed`, or the global one (tinytorch.manual_seed) when seed is None."""
     return global_rng() if seed is None else np.random.default_rng(seed)
@@ -43,6 +54,13 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None,
     if z.ndim != 2:
         raise ValueError(f"sample_next expects logits of shape (B, V), got {z.shape}")
     B, V = z.shape
+    broken = np.isnan(z).any(axis=-1) | np.isposinf(z).any(axis=-1) | np.all(np.isneginf(z), axis=-1)
+    if broken.any():
+        row = int(np.argmax(broken))
+        raise FloatingPointError(
+            f"sample_next: the logits of row {row} are not usable (they contain NaN or +inf, or are all -inf): "
+            "the model's weights or input went non-finite; check them before sampling"
+        )
     if top_k is not None and top_k < V:
         kth = np.partition(z, V - top_k, axis=-1)[:, V - top_k : V - top_k + 1]  # k-th largest per row
         z = np.where(z < kth, -np.inf, z)

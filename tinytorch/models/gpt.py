@@ -28,7 +28,7 @@ from ..nn.module import Module, ModuleList
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import TransformerBlock
 from ..validation import positive_int, real_number, token_ids
-from .generation import check_sampling, generate_text, sample_next, sampling_generator
+from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
 
 POSITION_KINDS = ("learned", "sinusoidal")
 
@@ -171,6 +171,9 @@ class TinyGPT(Module):
 
     def _token_ids(self, idx, allow_1d=False) -> np.ndarray:
         ids = token_ids(idx, self.config.vocab_size, "TinyGPT", ndims=(1, 2) if allow_1d else (2,))
+        if ids.shape[-1] == 0:
+            raise ValueError(f"TinyGPT: the sequence is empty (ids of shape {ids.shape}): pass at least one token, "
+                             "e.g. the id of '\\n'")
         if ids.shape[-1] > self.config.block_size:
             raise ValueError(
                 f"sequence of {ids.shape[-1]} tokens is longer than block_size={self.config.block_size} (the "
@@ -248,6 +251,7 @@ class TinyGPT(Module):
         use_cache=False recomputes the same windows from scratch and gives the same tokens.
         """
         check_sampling(max_new_tokens, temperature, top_k)
+        check_finite_weights(self, "TinyGPT.generate")
         ids = token_ids(idx, self.config.vocab_size, "TinyGPT.generate", ndims=(1, 2))
         one_dim = ids.ndim == 1
         ids = ids.reshape(1, -1) if one_dim else ids

@@ -70,6 +70,9 @@ def _check_input(x, d_model, who) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim != 3 or x.shape[-1] != d_model:
         raise ValueError(f"{who}(d_model={d_model}) expects input of shape (B, T, {d_model}), got {x.shape}")
+    if x.shape[1] == 0:
+        raise ValueError(f"{who}: the sequence is empty (T=0, input shape {x.shape}): a token needs at least "
+                         "itself to attend to; pass at least one token")
     return x
 
 
