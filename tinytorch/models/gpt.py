@@ -24,7 +24,7 @@ from ..tensor import Tensor, no_grad
 from ..nn import functional as F
 from ..nn.attention import KVCache
 from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
-from ..nn.module import Module, ModuleList
+from ..nn.module import Module, ModuleList, eval_mode
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import TransformerBlock
 from ..validation import positive_int, real_number, token_ids
@@ -229,7 +229,7 @@ class TinyGPT(Module):
         if ids.ndim == 2 and ids.shape[0] != 1:
             raise ValueError(f"attention_maps takes one sequence, (T,) or (1, T); got shape {ids.shape}")
         ids = ids.reshape(1, -1)
-        with no_grad(), _eval_mode(self):
+        with no_grad(), eval_mode(self):
             self._hidden(ids)
         return np.stack([block.attn.attention_weights[0] for block in self.blocks])
 
@@ -267,7 +267,7 @@ class TinyGPT(Module):
         caches = [KVCache(block) for _ in self.blocks] if use_cache else None
         fed = start  # with the cache: tokens before `fed` (from `start`) are already cached
 
-        with no_grad(), _eval_mode(self):
+        with no_grad(), eval_mode(self):
             for length in range(T0, T0 + max_new_tokens):
                 if length - start > block:  # the window is full: restart from the last `keep` tokens
                     start = length - keep
@@ -351,17 +351,3 @@ def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
         tie_weights="lm_head.weight" not in names,
         layer_norm="ln_f.weight" in names,
     )
-
-
-class _eval_mode:
-    """Context manager: put a module in eval mode, then restore whatever mode it was in."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def __enter__(self):
-        self.was_training = self.module.training
-        self.module.eval()
-
-    def __exit__(self, *exc):
-        self.module.train(self.was_training)

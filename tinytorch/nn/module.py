@@ -22,12 +22,13 @@ attributes were first assigned, depth first, with dotted names (`blocks.0.attn.q
 """
 
 from collections import OrderedDict, namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
 
-__all__ = ["Module", "ModuleList", "Parameter", "IncompatibleKeys"]
+__all__ = ["Module", "ModuleList", "Parameter", "IncompatibleKeys", "eval_mode"]
 
 
 class Parameter(Tensor):
@@ -247,6 +248,34 @@ class Module:
                 yield name, value
             elif isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
                 yield name, ModuleList(v for v in value if isinstance(v, Module))
+
+
+@contextmanager
+def eval_mode(model):
+    """`with eval_mode(model):` runs the block in eval mode (no dropout), then puts every module
+    back in the mode it was in, even if the block raises. The one way the library switches to
+    eval temporarily (generation, attention maps, validation, views).
+
+    Any object with `eval()` works (a Module's submodules each get their own mode back; other
+    objects get `train(previous)` if they have it).
+    """
+    if isinstance(model, Module):
+        before = [(m, m.training) for m in model.modules()]
+        model.eval()
+        try:
+            yield model
+        finally:
+            for m, mode in before:
+                m.training = mode
+        return
+    was_training = getattr(model, "training", None)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        yield model
+    finally:
+        if was_training is not None and hasattr(model, "train"):
+            model.train(was_training)
 
 
 def _indent(text: str) -> str:

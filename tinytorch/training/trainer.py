@@ -26,6 +26,7 @@ from .. import optim
 from .. import random as tt_random
 from ..tensor import no_grad
 from ..text.batches import _as_id_array, get_batch
+from ..nn.module import eval_mode
 from ..validation import positive_int as _positive_int
 from . import checkpoint as ckpt
 from .history import TrainingHistory
@@ -382,28 +383,16 @@ class LanguageModelTrainer:
             raise ValueError("this trainer has no validation data: pass val_data to evaluate on it")
         batches = self.eval_batches if batches is None else _positive_int(batches, "batches")
         rng = np.random.default_rng(self.eval_seed)
-        was_training = getattr(self.model, "training", True)
-        self.model.eval()
         total = 0.0
-        try:
-            with no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for _ in range(batches):
-                    x, y = get_batch(data, self.batch_size, self.block_size, rng=rng)
-                    total += float(self.loss_fn(self.model(x), y).item())
-        finally:
-            if was_training:
-                self.model.train()
+        with eval_mode(self.model), no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(batches):
+                x, y = get_batch(data, self.batch_size, self.block_size, rng=rng)
+                total += float(self.loss_fn(self.model(x), y).item())
         return total / batches
 
     def _record_attention(self) -> None:
-        was_training = getattr(self.model, "training", True)
-        self.model.eval()  # no dropout on the maps
-        try:
-            with no_grad():
-                maps = np.array(self.model.attention_maps(self.probe_ids), copy=True)
-        finally:
-            if was_training:
-                self.model.train()
+        with eval_mode(self.model), no_grad():  # no dropout on the maps
+            maps = np.array(self.model.attention_maps(self.probe_ids), copy=True)
         self.attention_snapshots.append((self.step, maps))
 
     def _make_live_plot(self):

@@ -36,17 +36,10 @@ def next_logits(model, tokenizer, prompt: str) -> np.ndarray:
     block = getattr(getattr(model, "config", None), "block_size", None)
     if block is not None:
         ids = ids[-int(block):]  # the model only sees its last block_size tokens, as when generating
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()  # no dropout while we look
-    try:
-        import tinytorch
+    import tinytorch
 
-        with tinytorch.no_grad():
-            out = model(ids[None, :])
-    finally:
-        if was_training and hasattr(model, "train"):
-            model.train()
+    with tinytorch.nn.eval_mode(model), tinytorch.no_grad():  # no dropout while we look
+        out = model(ids[None, :])
     out = np.asarray(to_numpy(out, "model output"), dtype=np.float64)
     return out.reshape(-1, out.shape[-1])[-1]
 
