@@ -42,12 +42,34 @@ def sampling_generator(seed) -> np.random.Generator:
     return global_rng() if seed is None else np.random.default_rng(seed)
 
 
+def next_token_probabilities(logits, temperature: float = 1.0, top_k: int = None) -> np.ndarray:
+    """softmax(logits / temperature) over the last axis, in float64: logits (..., V) -> (..., V).
+
+    The one numpy softmax that sampling and the views share. The row maximum is subtracted
+    before exp (nothing overflows, even at temperature 0.01). temperature 0 puts all the mass
+    on the most likely token (greedy); top_k keeps only the k largest logits of each row.
+    """
+    z = np.array(logits, dtype=np.float64)  # a copy: updated in place below
+    V = z.shape[-1]
+    if top_k is not None and top_k < V:
+        kth = np.partition(z, V - top_k, axis=-1)[..., V - top_k : V - top_k + 1]  # k-th largest per row
+        z[z < kth] = -np.inf
+    if temperature == 0:
+        p = np.zeros_like(z)
+        np.put_along_axis(p, np.argmax(z, axis=-1)[..., None], 1.0, axis=-1)
+        return p
+    z /= temperature
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
 def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None, generator=None) -> np.ndarray:
     """Draw one token per row: logits (B, V) -> ids (B,) int64.
 
-    Numerically stable at any temperature: the row maximum is subtracted before exp (so the
-    largest term is exp(0) = 1 and nothing overflows, even at temperature 0.01), in float64.
-    temperature == 0 is greedy decoding (argmax). top_k keeps only the k largest logits.
+    p = next_token_probabilities(logits, temperature, top_k), then one draw per row from p.
+    temperature == 0 is greedy decoding (argmax).
     """
     generator = global_rng() if generator is None else generator
     z = np.asarray(logits, dtype=np.float64)
@@ -61,14 +83,9 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None,
             f"sample_next: the logits of row {row} are not usable (they contain NaN or +inf, or are all -inf): "
             "the model's weights or input went non-finite; check them before sampling"
         )
-    if top_k is not None and top_k < V:
-        kth = np.partition(z, V - top_k, axis=-1)[:, V - top_k : V - top_k + 1]  # k-th largest per row
-        z = np.where(z < kth, -np.inf, z)
     if temperature == 0:
-        return np.argmax(z, axis=-1).astype(np.int64)
-    z = z / temperature
-    z -= z.max(axis=-1, keepdims=True)
-    p = np.exp(z)
+        return np.argmax(z, axis=-1).astype(np.int64)  # top_k cannot change the most likely token
+    p = next_token_probabilities(z, temperature, top_k)
     cumulative = np.cumsum(p, axis=-1)
     u = generator.random(B) * cumulative[:, -1]
     # The first index whose cumulative mass exceeds u: a token with p = 0 is never chosen.

@@ -15,15 +15,9 @@ ROW_H = 20
 
 def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities (V,) from logits (V,) at a temperature; 0 means greedy (all mass on the argmax)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if temperature == 0:
-        p = np.zeros_like(logits)
-        p[int(np.argmax(logits))] = 1.0
-        return p
-    z = logits / float(temperature)
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
+    from ..models.generation import next_token_probabilities  # the one numpy softmax: sampling uses it too
+
+    return next_token_probabilities(logits, float(temperature))
 
 
 def next_logits(model, tokenizer, prompt: str) -> np.ndarray:
