@@ -297,34 +297,48 @@ class TinyGPT(Module):
 
     # ------------------------------------------------------------------ checkpoints
 
-    def load_state_dict(self, state, strict: bool = True):
-        """Load weights saved from a TinyGPT (model.state_dict() or tinytorch.load(path)).
+    def _state_dict_hints(self, state) -> list:
+        """For a checkpoint that does not fit: the config fields its names and shapes reveal.
 
-        With strict=True a checkpoint of a different shape is an error that names the config
-        fields that differ (n_layer, n_embd, vocab_size, block_size, ...), before anything
-        is changed. strict=False allows a partial load (see Module.load_state_dict).
+        Shapes tell vocab_size, n_embd, n_layer and block_size. A missing or extra name is
+        reported as that name (a missing lm_head.weight may be a tie_weights=True checkpoint
+        or an incomplete file: the message says both, it does not guess).
         """
-        if strict and hasattr(state, "items"):
-            saved = config_from_state_dict(state, self.config)
-            if saved is not None:
-                differences = [
-                    f"{name}: checkpoint has {getattr(saved, name)!r}, this model {getattr(self.config, name)!r}"
-                    for name in _SHAPE_FIELDS
-                    if getattr(saved, name) != getattr(self.config, name)
-                ]
-                if differences:
-                    raise ValueError(
-                        "this checkpoint was saved from a TinyGPT with a different config: "
-                        + "; ".join(differences)
-                        + ". Build the model with the checkpoint's TinyGPTConfig, then load it."
-                    )
-        return super().load_state_dict(state, strict=strict)
+        names = {str(k) for k in state}
+        if "token_embedding.weight" not in names:
+            return ["This is not a TinyGPT state dict (it has no token_embedding.weight)."]
+        c = self.config
+        vocab_size, n_embd = np.shape(state["token_embedding.weight"])
+        found = {"vocab_size": int(vocab_size), "n_embd": int(n_embd)}
+        layers = {int(n.split(".")[1]) for n in names if n.startswith("blocks.") and n.split(".")[1].isdigit()}
+        if layers:
+            found["n_layer"] = max(layers) + 1
+        if "position_embedding.weight" in names and c.positions == "learned":
+            found["block_size"] = int(np.shape(state["position_embedding.weight"])[0])
+        lines = [f"{name}: checkpoint has {value!r}, this model {getattr(c, name)!r}"
+                 for name, value in found.items() if value != getattr(c, name)]
+        for key, present_means, absent_means in _PRESENCE_KEYS:
+            mine = any(n == key for n, _ in self.named_parameters())
+            if key in names and not mine:
+                lines.append(f"the checkpoint has {key}, which a model with {present_means} has")
+            elif mine and key not in names:
+                lines.append(f"the checkpoint has no {key}: it was saved from a model with {absent_means}, "
+                             "or the file is incomplete")
+        if not lines:
+            return []
+        return ["It was saved from a TinyGPT with a different config:", *("  " + line for line in lines),
+                "Build the model with the checkpoint's TinyGPTConfig, then load it."]
 
     def extra_repr(self) -> str:
         return f"{self.num_parameters():,} parameters"
 
 
-_SHAPE_FIELDS = ("vocab_size", "n_embd", "n_layer", "block_size", "positions", "tie_weights", "layer_norm")
+# Parameters that exist only for some configs: (name, config when present, config when absent).
+_PRESENCE_KEYS = (
+    ("lm_head.weight", "tie_weights=False", "tie_weights=True"),
+    ("position_embedding.weight", "positions='learned'", "positions='sinusoidal'"),
+    ("ln_f.weight", "layer_norm=True", "layer_norm=False"),
+)
 
 
 def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
