@@ -145,9 +145,6 @@ def _index_arrays(index):
     return index.data if isinstance(index, Tensor) else index
 
 
-_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
-
-
 # ----------------------------------------------------------------------------- Tensor
 
 
@@ -670,44 +667,10 @@ class Tensor:
         return out._with_backward(_backward)
 
     def gelu(self):
-        """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+        """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). See nn.functional.gelu."""
+        from .nn.functional import gelu  # a fused op: it lives with the others in nn/functional.py
 
-        Written as in-place updates of two fresh buffers: on the MLP's (B*T, 4C) arrays each
-        `a * b` would allocate a MiB-sized temporary, and those allocations cost more than the
-        arithmetic. The operations run in the order of the one-line formulas in the comments,
-        so the results are bit-for-bit those of the formulas.
-        """
-        x = self.data if self.data.dtype.kind == "f" else self.data.astype(_default_dtype)
-        # t = tanh(sqrt(2/pi) * x * (1 + 0.044715 * x^2));  y = 0.5 * x * (1 + t)
-        y = x * x
-        y *= 0.044715
-        y += 1.0
-        t = x * _GELU_C
-        t *= y
-        np.tanh(t, out=t)
-        np.add(t, 1.0, out=y)
-        y *= x
-        y *= 0.5
-        out = Tensor._from_op(y, (self,), "gelu")
-
-        def _backward(grad):
-            # local = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
-            local = x * 0.5
-            scratch = t * t
-            np.subtract(1.0, scratch, out=scratch)
-            local *= scratch
-            local *= _GELU_C
-            np.multiply(x, x, out=scratch)
-            scratch *= 3 * 0.044715
-            scratch += 1.0
-            local *= scratch
-            np.add(t, 1.0, out=scratch)
-            scratch *= 0.5
-            local += scratch
-            local *= grad
-            self._accumulate(local)
-
-        return out._with_backward(_backward)
+        return gelu(self)
 
     def softmax(self, axis=-1):
         """Stable softmax along `axis` (the max is subtracted first)."""

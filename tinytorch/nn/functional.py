@@ -1,10 +1,11 @@
 """Functional ops: the maths of the layers, as plain functions of Tensors.
 
-The fused ops here (`linear`, `layer_norm`, `embedding`, `cross_entropy`, `dropout`) each do
+The fused ops here (`linear`, `layer_norm`, `embedding`, `cross_entropy`, `dropout`, `gelu`) each do
 their whole forward in numpy and define the hand-derived backward right beside it, the same
 pattern as every op in tensor.py. One fused op instead of a chain of small ones means fewer
 temporary arrays and fewer graph nodes: it is what makes training fast enough for a browser.
-The simple ones (`softmax`, `log_softmax`, `relu`, `gelu`) are the Tensor methods.
+`gelu` is fused too (the MLP's activation); the simple ones (`softmax`, `log_softmax`,
+`relu`, `tanh`) are the Tensor methods.
 
 Shapes: B batch, T time, C channels, V vocabulary, N = any number of rows.
 """
@@ -57,9 +58,49 @@ def relu(x) -> Tensor:
     return _float_tensor(x).relu()
 
 
+_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
+
+
 def gelu(x) -> Tensor:
-    """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _float_tensor(x).gelu()
+    """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    Written as in-place updates of two fresh buffers: on the MLP's (B*T, 4C) arrays each
+    `a * b` would allocate a MiB-sized temporary, and those allocations cost more than the
+    arithmetic. The operations run in the order of the one-line formulas in the comments,
+    so the results are bit-for-bit those of the formulas.
+    """
+    tensor = _float_tensor(x)
+    x = tensor.data  # an array from here on, so the lines read like the formulas
+    # t = tanh(sqrt(2/pi) * x * (1 + 0.044715 * x^2));  y = 0.5 * x * (1 + t)
+    y = x * x
+    y *= 0.044715
+    y += 1.0
+    t = x * _GELU_C
+    t *= y
+    np.tanh(t, out=t)
+    np.add(t, 1.0, out=y)
+    y *= x
+    y *= 0.5
+    out = Tensor._from_op(y, (tensor,), "gelu")
+
+    def _backward(grad):
+        # local = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
+        local = x * 0.5
+        scratch = t * t
+        np.subtract(1.0, scratch, out=scratch)
+        local *= scratch
+        local *= _GELU_C
+        np.multiply(x, x, out=scratch)
+        scratch *= 3 * 0.044715
+        scratch += 1.0
+        local *= scratch
+        np.add(t, 1.0, out=scratch)
+        scratch *= 0.5
+        local += scratch
+        local *= grad
+        tensor._accumulate(local)
+
+    return out._with_backward(_backward)
 
 
 def tanh(x) -> Tensor:
