@@ -233,6 +233,24 @@ class TinyGPT(Module):
             self._hidden(ids)
         return np.stack([block.attn.attention_weights[0] for block in self.blocks])
 
+    def configure_optimizers(self, weight_decay: float = 0.1, learning_rate: float = 1e-3, betas=(0.9, 0.99)):
+        """An AdamW with nanoGPT's weight-decay split: returns tinytorch.optim.AdamW.
+
+        Every parameter with 2 or more dims decays: the Linear weights of attention, MLP and
+        head, and the token and position embeddings (nanoGPT's rule: "all weight tensors in
+        matmuls + embeddings decay"). Parameters with 1 dim do not: biases and LayerNorm
+        weights and biases, where shrinking towards 0 only hurts. (minGPT also spared the
+        embeddings; nanoGPT's simpler dims rule is kept here.)
+
+            optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99))
+        """
+        from ..optim import AdamW  # late: models do not need optim at import time
+
+        decay = [p for p in self.parameters() if p.ndim >= 2]
+        no_decay = [p for p in self.parameters() if p.ndim < 2]
+        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return AdamW([g for g in groups if g["params"]], lr=learning_rate, betas=betas)
+
     # ------------------------------------------------------------------ generation
 
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None,

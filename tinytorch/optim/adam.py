@@ -62,7 +62,8 @@ class AdamW(Adam):
     Adam with *decoupled* weight decay (Loshchilov & Hutter): before the Adam step,
     p = p * (1 - lr * weight_decay). The decay no longer passes through m and v, so every
     weight shrinks at the same relative rate whatever its gradient history. GPTs are trained
-    with it; usually biases and LayerNorm weights go in a group with weight_decay=0.
+    with it; usually biases and LayerNorm weights go in a group with weight_decay=0 (see
+    TinyGPT.configure_optimizers, which builds those groups for a GPT).
     """
 
     decoupled = True
