@@ -170,10 +170,14 @@ def integer_ids(ids, who: str, ndims=None, noun: str = "token id") -> np.ndarray
         if array.size == 0 and array.dtype.kind == "f":
             array = array.astype(np.int64)  # [] is float64 in numpy: an empty list is fine
         else:
-            if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+            flat = array.reshape(-1)
+            odd = np.flatnonzero(~(np.isfinite(flat) & (flat == np.round(flat)))) if array.dtype.kind == "f" else []
+            if array.dtype.kind == "f" and len(odd) == 0:
                 hint = " (they look like integers: convert with .astype(np.int64))"
+            elif len(odd):
+                hint = f" ({flat[odd[0]].item()!r} at position {int(odd[0])} is not a whole number: no token has that id)"
             else:
-                hint = " (a fractional id such as 1.5 is not a token)"
+                hint = ""
             raise TypeError(f"{who} takes integer {noun}s, got dtype {array.dtype}{hint}")
     if ndims is not None and array.ndim not in ndims:
         wanted = " or ".join({1: "1-D, shape (T,)", 2: "2-D, shape (B, T)"}.get(n, f"{n}-D") for n in ndims)

@@ -158,15 +158,15 @@ class LanguageModelTrainer:
             )
 
     def _check_data(self, data, name):
-        array = _as_id_array(data, name)
+        config = getattr(self.model, "config", None)
+        vocab = getattr(config, "vocab_size", getattr(self.model, "vocab_size", None))
+        array = _as_id_array(data, name, vocab)  # names a bad id (a -1 too) and the largest valid one
         if array.size < self.block_size + 1:
             raise ValueError(
                 f"{name} has {array.size} tokens but one batch window needs block_size + 1 = "
                 f"{self.block_size + 1}: use more text or a smaller block_size"
             )
-        config = getattr(self.model, "config", None)
-        vocab = getattr(config, "vocab_size", getattr(self.model, "vocab_size", None))
-        return _as_id_array(array, name, vocab)  # names the bad id (a -1 too) and the largest valid one
+        return array
 
     # --- the learning rate -----------------------------------------------------------
 
