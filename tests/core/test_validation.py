@@ -81,6 +81,7 @@ def test_none_is_an_error_that_suspects_a_missing_return():
         "Tensor data contains None at position 1: did a function forget to `return` its result?")
     assert "None at position (1, 0)" in message(lambda: Tensor([[1.0, 2.0], [None, 3.0]]))
     assert "None at position 0" in message(lambda: x23 + np.array([None], dtype=object))
+    assert "Tensor data contains None at position 2" in message(lambda: nn.Parameter([1.0, 2.0, None]))
 
 
 def test_text_and_objects_are_errors():

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
+from ..validation import tensor_data
 
 __all__ = ["Module", "ModuleList", "Parameter", "IncompatibleKeys", "eval_mode"]
 
@@ -43,7 +44,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, dtype=None, requires_grad=True):
-        array = data.data if isinstance(data, Tensor) else data
+        array = data.data if isinstance(data, Tensor) else tensor_data(data)  # None is an error, not NaN
         array = np.array(array, dtype=dtype or get_default_dtype(), copy=True)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
 
