@@ -33,14 +33,14 @@ def run_settings(trainer) -> dict:
     the recipe. Evaluation, probe, progress and checkpoint settings are not part of it."""
     settings = {"model": type(trainer.model).__name__, "optimizer": type(trainer.optimizer).__name__}
     for key, value in (model_config(trainer.model) or {}).items():
-        settings[f"model.{key}"] = value
+        settings[f"model.{key}"] = _plain(value)
     groups = trainer.optimizer.param_groups
     for g, group in enumerate(groups):
         prefix = "optimizer." if len(groups) == 1 else f"optimizer.groups[{g}]."
         settings[prefix + "size"] = len(group["params"])
         for key, value in group.items():
             if key != "params":
-                settings[prefix + key] = list(value) if isinstance(value, tuple) else value
+                settings[prefix + key] = _plain(value)
     schedule = trainer.lr_schedule
     settings.update(
         block_size=trainer.block_size,
@@ -54,12 +54,20 @@ def run_settings(trainer) -> dict:
     return settings
 
 
+def _plain(value):
+    """Numbers, strings and lists as plain Python values, so they compare after a save and load."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+
+
 def setting_differences(saved: dict, mine: dict) -> list:
-    """["key: run X, this trainer Y", ...] for every setting that differs."""
+    """["key: run X, this trainer Y", ...] for every setting that differs (this trainer's order)."""
+    keys = list(mine) + [key for key in saved if key not in mine]
     return [
         f"{key}: run {saved.get(key)!r}, this trainer {mine.get(key)!r}"
-        for key in sorted(set(saved) | set(mine), key=lambda k: (list(mine).index(k) if k in mine else len(mine), k))
-        if saved.get(key) != mine.get(key)
+        for key in keys
+        if _plain(saved.get(key)) != mine.get(key)
     ]
 
 

@@ -309,30 +309,44 @@ class LanguageModelTrainer:
 
         After a kernel crash or a page reload: build the model, optimizer and trainer as
         before, then `trainer.resume()`. Which run: `run` if given, else this trainer's own if
-        it has checkpoints, else the most recently written one. It prints the run it continues
-        and refuses a run trained with other settings (model, optimizer, batch, schedule)
-        unless strict=False. Returns the checkpoint's path, or None if there is none yet.
+        it has checkpoints, else the newest run built with the same settings. It prints the run
+        it continues and refuses a run trained with other settings (model, optimizer, batch,
+        schedule; the error names them) unless strict=False. Returns the checkpoint's path, or
+        None if the folder has no checkpoint yet.
         """
+        others = []
         if path is None:
             if self.checkpoint_dir is None:
                 raise ValueError("resume() needs a path, or a trainer made with checkpoint_dir=")
             runs = ckpt.list_runs(self.checkpoint_dir)
-            if run is None:
-                run = self.run_id if self.run_id in runs else next(reversed(runs), None)
-            path = runs.get(run)
-            if path is None:
-                known = ", ".join(str(r) for r in runs) or "none"
-                if runs:
-                    raise ValueError(f"no checkpoint of run {run!r} in {str(self.checkpoint_dir)!r} (runs there: {known})")
+            if not runs:
                 print(f"No checkpoint in {str(self.checkpoint_dir)!r} yet: training starts at step 0.")
                 return None
-            others = [r for r in runs if r != run]
-        else:
-            others = []
+            path = self._choose_run(runs, run, strict)
+            others = [str(r) for r in runs if runs[r] != path]
         step = self.load_checkpoint(path, strict=strict)
         also = f" The folder also holds run(s) {', '.join(map(str, others))}: resume(run=...) picks one." if others else ""
         print(f"Resumed run {self.run_id} from {str(path)!r} at step {step}.{also}")
         return Path(path)
+
+    def _choose_run(self, runs: dict, run, strict: bool) -> Path:
+        """The newest checkpoint of: `run`; else this trainer's own run; else the newest run
+        trained with this trainer's settings (strict) or just the newest (not strict). With
+        no match, the newest run's: loading it then says what differs."""
+        if run is not None:
+            if run not in runs:
+                raise ValueError(
+                    f"no checkpoint of run {run!r} in {str(self.checkpoint_dir)!r} (runs there: {', '.join(map(str, runs))})"
+                )
+            return runs[run]
+        if self.run_id in runs:
+            return runs[self.run_id]
+        newest_first = list(reversed(runs.values()))
+        for path in newest_first if strict else []:
+            saved = ckpt.read_checkpoint(path)["trainer"].get("settings")
+            if saved is None or not trainer_state.setting_differences(saved, self.settings):
+                return path
+        return newest_first[0]
 
     # --- checks ----------------------------------------------------------------------------
 
