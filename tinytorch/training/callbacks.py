@@ -99,13 +99,14 @@ class Checkpoints:
 
 class ProgressDisplay:
     """One live output per fit: an HTML bar in Jupyter/JupyterLite, one rewritten text line
-    elsewhere (mode "auto", "bar", "text" or None), redrawn at most every `interval` seconds."""
+    elsewhere (mode "auto", "bar", "text" or None), redrawn at most every
+    `trainer.progress_interval` seconds."""
 
-    def __init__(self, mode, interval):
-        self.mode, self.interval = mode, interval
+    def __init__(self, mode):
+        self.mode = mode
 
     def on_fit_start(self, trainer, target):
-        self.display = Progress(resolve_mode(self.mode), self.interval)
+        self.display = Progress(resolve_mode(self.mode), trainer.progress_interval)
         self.start, self.target, self.started = trainer.step, target, time.perf_counter()
         self.tokens, self.seconds = 0, 0.0
         self.display.update(self.status(trainer), force=True)
@@ -142,15 +143,15 @@ class ProgressDisplay:
 
 class LivePlot:
     """Redraw a plot (anything with `update(history)`, e.g. tinytorch.viz.LiveLossCurve) after
-    each validation, at most every `interval` seconds in between, and once at the end."""
+    each validation, at most every `trainer.plot_interval` seconds in between, and at the end."""
 
-    def __init__(self, plot, interval):
-        self.plot, self.interval = plot, interval
+    def __init__(self, plot):
+        self.plot = plot
         self.last = None
 
     def on_step_end(self, trainer, record):
         now = time.perf_counter()
-        if record.val_loss is not None or self.last is None or now - self.last >= self.interval:
+        if record.val_loss is not None or self.last is None or now - self.last >= trainer.plot_interval:
             self.plot.update(trainer.history)
             self.last = now
 

@@ -27,8 +27,9 @@ import numpy as np
 from .. import optim
 from .. import random as tt_random
 from ..tensor import no_grad
-from ..text.batches import as_id_array, get_batch
+from ..text.batches import get_batch
 from . import checkpoint as ckpt
+from . import checks
 from . import state as trainer_state
 from .callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
 from .history import StepRecord, TrainingHistory
@@ -74,32 +75,36 @@ class LanguageModelTrainer:
         progress="auto", live_plot=None, loss_fn=None, eval_seed=1234, callbacks=(),
     ):
         self.model, self.optimizer = model, optimizer
-        self.block_size = _positive_int(block_size, "block_size")
-        self.batch_size = _positive_int(batch_size, "batch_size")
-        self._check_model_positions()
-        self.train_data = self._check_data(train_data, "train_data")
-        self.val_data = None if val_data is None else self._check_data(val_data, "val_data")
-        self.eval_batches = _positive_int(eval_batches, "eval_batches")
+        self.block_size = checks.check_block_size(model, block_size)
+        self.batch_size = checks.positive_int(batch_size, "batch_size")
+        self.train_data = checks.check_data(model, train_data, "train_data", self.block_size)
+        self.val_data = None if val_data is None else checks.check_data(model, val_data, "val_data", self.block_size)
+        self.eval_batches = checks.positive_int(eval_batches, "eval_batches")
         self.eval_seed = int(eval_seed)
         self.loss_fn = loss_fn if loss_fn is not None else LanguageModelLoss()
         self.grad_clip = None if grad_clip in (None, 0) else float(grad_clip)
         self._set_schedule(lr_schedule, warmup_steps, max_steps, min_lr)
-
-        eval_interval = _optional_positive_int(eval_interval, "eval_interval")
-        self.callbacks = [Validation(eval_interval)] if self.val_data is not None else []
-        self.probe_ids = self._check_probe(probe_ids, probe_every)
-        if self.probe_ids is not None:
-            self.callbacks.append(AttentionProbe(self.probe_ids, _optional_positive_int(probe_every, "probe_every")))
+        self.probe_ids = checks.check_probe(model, probe_ids, probe_every)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         if checkpoint_every and checkpoint_dir is None:
             raise ValueError("checkpoint_every needs checkpoint_dir (the folder to write the checkpoints to)")
-        if self.checkpoint_dir is not None:
-            every = _optional_positive_int(checkpoint_every, "checkpoint_every")
-            self.callbacks.append(Checkpoints(self.checkpoint_dir, every, _optional_positive_int(keep_checkpoints, "keep_checkpoints")))
         resolve_mode(progress)  # reject a misspelt mode now, not after the first step
-        self.callbacks.append(ProgressDisplay(progress, self.progress_interval))
+
+        # Around the loop, in this order: validation first, so a checkpoint holds the val loss.
+        self.callbacks = []
+        if self.val_data is not None:
+            self.callbacks.append(Validation(checks.optional_positive_int(eval_interval, "eval_interval")))
+        if self.probe_ids is not None:
+            self.callbacks.append(AttentionProbe(self.probe_ids, checks.optional_positive_int(probe_every, "probe_every")))
+        if self.checkpoint_dir is not None:
+            self.callbacks.append(Checkpoints(
+                self.checkpoint_dir,
+                checks.optional_positive_int(checkpoint_every, "checkpoint_every"),
+                checks.optional_positive_int(keep_checkpoints, "keep_checkpoints"),
+            ))
+        self.callbacks.append(ProgressDisplay(progress))
         if live_plot:
-            self.callbacks.append(LivePlot(_check_plot(live_plot), self.plot_interval))
+            self.callbacks.append(LivePlot(checks.check_plot(live_plot)))
         self.callbacks += list(callbacks)
 
         self.step = 0  # optimizer updates done so far
@@ -142,7 +147,8 @@ class LanguageModelTrainer:
 
     def _train_step(self) -> StepRecord:
         """One update: lr, batch, forward, loss, backward, clip, step. Returns its record."""
-        self._starts = self._starts[-1:] + [self._snapshot()]  # where an interrupt or a NaN goes back to
+        # Where an interrupt (to this step's start) or a NaN (to the previous step's) goes back to:
+        self._starts = self._starts[-1:] + [self._snapshot()]
         started = time.perf_counter()
         lr = self.lr_at(self.step)
         if self.lr_schedule is not None:
@@ -198,7 +204,7 @@ class LanguageModelTrainer:
             raise ValueError('lr_schedule="cosine" needs max_steps (the step where the decay ends)')
         self.lr_schedule = lr_schedule
         self.warmup_steps = int(warmup_steps)
-        self.max_steps = None if max_steps is None else _positive_int(max_steps, "max_steps")
+        self.max_steps = None if max_steps is None else checks.positive_int(max_steps, "max_steps")
         self.base_lr = float(self.optimizer.lr)  # the peak of a schedule
         self.min_lr = self.base_lr / 10 if min_lr is None else float(min_lr)
         self.lr_at(0)  # a schedule that cannot work (e.g. warmup_steps > max_steps) fails now
@@ -265,7 +271,7 @@ class LanguageModelTrainer:
             raise ValueError(f'split must be "val" or "train", got {split!r}')
         if data is None:
             raise ValueError("this trainer has no validation data: pass val_data to evaluate on it")
-        batches = self.eval_batches if batches is None else _positive_int(batches, "batches")
+        batches = self.eval_batches if batches is None else checks.positive_int(batches, "batches")
         rng = np.random.default_rng(self.eval_seed)
         was_training = getattr(self.model, "training", True)
         self.model.eval()
@@ -348,48 +354,6 @@ class LanguageModelTrainer:
                 return path
         return newest_first[0]
 
-    # --- checks ----------------------------------------------------------------------------
-
-    def _check_model_positions(self) -> None:
-        limit = getattr(getattr(self.model, "config", None), "block_size", None)
-        if limit is not None and self.block_size > limit:
-            raise ValueError(
-                f"block_size {self.block_size} is larger than the model's {limit} positions "
-                f"(config.block_size): use block_size <= {limit} or build a model with more positions"
-            )
-
-    def _check_data(self, data, name):
-        array = as_id_array(data, name)
-        if array.size < self.block_size + 1:
-            raise ValueError(
-                f"{name} has {array.size} tokens but one batch window needs block_size + 1 = "
-                f"{self.block_size + 1}: use more text or a smaller block_size"
-            )
-        config = getattr(self.model, "config", None)
-        vocab = getattr(config, "vocab_size", getattr(self.model, "vocab_size", None))
-        if vocab is not None and (array.min() < 0 or array.max() >= vocab):
-            raise ValueError(
-                f"{name} has token id {int(array.max())} but the model's vocab_size is {vocab}: "
-                "build the model with vocab_size=tokenizer.vocab_size"
-            )
-        return array
-
-    def _check_probe(self, probe_ids, probe_every):
-        if probe_ids is None:
-            if probe_every:
-                raise ValueError("probe_every needs probe_ids (the token ids whose attention to record)")
-            return None
-        if not hasattr(self.model, "attention_maps"):
-            raise ValueError(f"probe_ids needs a model with attention_maps(ids); {type(self.model).__name__} has none")
-        probe_ids = as_id_array(probe_ids, "probe_ids")
-        limit = getattr(getattr(self.model, "config", None), "block_size", None)
-        if probe_ids.size == 0 or (limit is not None and probe_ids.size > limit):
-            raise ValueError(
-                f"probe_ids has {probe_ids.size} tokens; the attention probe needs 1 to "
-                f"{limit} (the model's block_size): use a shorter probe text"
-            )
-        return probe_ids
-
     def __repr__(self) -> str:
         return (
             f"LanguageModelTrainer(run={self.run_id}, step={self.step}, model={type(self.model).__name__}, "
@@ -408,23 +372,3 @@ class _StepStart:
     rng: dict
     records: int
     attention_snapshots: int
-
-
-def _check_plot(plot):
-    if not hasattr(plot, "update"):
-        raise ValueError(
-            f"live_plot must be a plot with update(history), got {plot!r}: "
-            "from tinytorch.viz import LiveLossCurve, then live_plot=LiveLossCurve()"
-        )
-    return plot
-
-
-def _positive_int(value, name) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _optional_positive_int(value, name):
-    """None for None/0/False (the feature is off), else a positive int."""
-    return None if not value else _positive_int(value, name)
