@@ -89,10 +89,10 @@ def test_fit_continues_where_it_stopped():
 def test_evaluate_is_repeatable_and_leaves_the_training_stream_alone():
     trainer = make_trainer()
     tt.manual_seed(5)
-    state = tt.random.rng().bit_generator.state
+    state = tt.rng.rng().bit_generator.state
     first = trainer.evaluate()
     assert trainer.evaluate() == first
-    assert tt.random.rng().bit_generator.state == state
+    assert tt.rng.rng().bit_generator.state == state
     assert trainer.model.training  # back in training mode afterwards
     assert trainer.evaluate("train") != first
     with pytest.raises(ValueError, match="split"):
@@ -456,9 +456,9 @@ def test_load_checkpoint_is_all_or_nothing(tmp_path):
 
     def unchanged(before, rng_before):
         assert all(np.array_equal(before[k], v) for k, v in parameters(model).items())
-        assert sgd.step == 1 and len(sgd.history) == 1 and tt.random.rng().bit_generator.state == rng_before
+        assert sgd.step == 1 and len(sgd.history) == 1 and tt.rng.rng().bit_generator.state == rng_before
 
-    before, rng_before = parameters(model), tt.random.rng().bit_generator.state
+    before, rng_before = parameters(model), tt.rng.rng().bit_generator.state
     with pytest.raises(ValueError) as info:  # the model fits, the optimizer does not
         sgd.load_checkpoint(path)
     assert "adamw.npz" in str(info.value) and "AdamW" in str(info.value) and "SGD" in str(info.value)

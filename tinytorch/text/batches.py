@@ -11,7 +11,7 @@ follows input[t], shifted by exactly one.
 
 import numpy as np
 
-from .. import random as tt_random
+from ..rng import rng as global_rng
 
 
 def as_id_array(ids, name="ids") -> np.ndarray:
@@ -45,7 +45,7 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
     """Sample a batch: x, y both np.int64 of shape (batch_size, block_size), y = x shifted by one.
 
     data: 1-D token ids (at least block_size + 1 of them).
-    rng:  a numpy Generator; default tinytorch.random.rng(), so manual_seed(s) fixes the batches.
+    rng:  a numpy Generator; default tinytorch.rng.rng(), so manual_seed(s) fixes the batches.
     """
     array = as_id_array(data, "data")
     if int(batch_size) < 1 or int(block_size) < 1:
@@ -60,7 +60,7 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
             f"{array.size - 1}"
         )
     if rng is None:
-        rng = tt_random.rng()
+        rng = global_rng()
     # A window starting at s covers data[s : s + block_size + 1]; the last valid start is
     # len - block_size - 1, so `high` (exclusive) is len - block_size.
     starts = rng.integers(0, array.size - block_size, size=batch_size)

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from .. import random as tt_random
+from ..rng import rng as global_rng
 from .history import StepRecord
 
 # Config fields that change how a model trains, not which weights it has: loading weights
@@ -87,7 +87,7 @@ def capture(trainer) -> dict:
             "attention_snapshots": trainer.attention_snapshots,
             "base_lr": trainer.base_lr,
         },
-        "rng": tt_random.rng().bit_generator.state,
+        "rng": global_rng().bit_generator.state,
     }
 
 
@@ -118,7 +118,7 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where} has a damaged trainer section ({type(error).__name__}: {error})") from None
     rng_state = state["rng"]
-    generator = tt_random.rng()
+    generator = global_rng()
     if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != type(generator.bit_generator).__name__:
         raise ValueError(
             f"{where}'s random generator is {rng_state.get('bit_generator') if isinstance(rng_state, dict) else rng_state!r}, "

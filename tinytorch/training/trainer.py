@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import optim
-from .. import random as tt_random
+from ..rng import rng as global_rng
 from ..tensor import no_grad
 from ..text.batches import get_batch
 from . import checkpoint as ckpt
@@ -226,7 +226,7 @@ class LanguageModelTrainer:
             step=self.step,
             weights=[p.data.copy() for p in self._params],
             optimizer=self.optimizer.state_dict(),  # already a copy
-            rng=tt_random.rng().bit_generator.state,
+            rng=global_rng().bit_generator.state,
             records=len(self.history),
             attention_snapshots=len(self.attention_snapshots),
         )
@@ -242,7 +242,7 @@ class LanguageModelTrainer:
         self.optimizer.load_state_dict(snapshot.optimizer)
         if self.lr_schedule is None:
             self.optimizer.lr = lr  # keep the lr the student set, not the remembered one
-        tt_random.rng().bit_generator.state = snapshot.rng
+        global_rng().bit_generator.state = snapshot.rng
         self.step = snapshot.step
         del self.history[snapshot.records:]  # in place: views holding the list see the change
         del self.attention_snapshots[snapshot.attention_snapshots:]
