@@ -2,16 +2,16 @@
 stop button) never leaves half a file where a whole one is expected.
 
 The content goes to a temporary file beside `path`, with a name no other writer uses
-(`.model.npz.<pid>.<random>.tmp`: two saves of one path, even from two threads, never share
-a temporary file), and is then renamed onto `path`.
+(`.model.npz.<pid>-<random>.tmp.npz`: two saves of one path, even from two threads, never
+share a temporary file), and is then renamed onto `path`.
 
 The browser: the kernel's files (its working folder /drive) are JupyterLite's contents
 storage seen through Pyodide's DriveFS. There a rename is the contents API's rename, which
 stores the file under the new name, replacing what was there, then forgets the old name
-(jupyterlite 0.8.6) -- so `os.replace` works, and the temporary file must be in the same
-folder (a rename across mounts fails). A file system that refuses to rename onto an existing
-file gets the fallback: remove the old file, then rename. The new content is complete in
-the temporary file before the old one goes, so nothing is ever half written.
+(jupyterlite 0.8.6; checked in Chromium: `os.replace` onto an existing file in /drive
+works and the stored file holds the new bytes). A file system that refuses to rename onto
+an existing file gets a fallback: remove the old file, then rename. The new content is
+complete in the temporary file before the old one goes, so nothing is ever half written.
 """
 
 import os
@@ -32,7 +32,9 @@ def atomic_write(path, content) -> Path:
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a folder; give a file name, e.g. {str(path / 'file.npz')!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    # Same folder (a rename cannot cross mounts); same suffix (the browser's storage gives a new
+    # file its media type from its name, and a rename keeps it); hidden; unique.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
     try:
         with open(tmp, "xb") as f:  # "x": never open another writer's file
             if callable(content):
