@@ -504,9 +504,15 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
         source = (REPO / "tinytorch" / "course" / "work.py").read_text(encoding="utf-8")
         now = datetime.now(timezone.utc).isoformat()
-        student.put_raw({"work_probe.py": {"name": "work_probe.py", "path": "work_probe.py", "type": "file", "format": "text",
-                                           "mimetype": "text/x-python", "content": source, "size": len(source.encode()),
-                                           "writable": True, "created": now, "last_modified": now}})
+        # work.py reads the zip format from the JSON beside it: upload that too.
+        shared = (REPO / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8")
+
+        def text_file(name, text, mimetype):
+            return {"name": name, "path": name, "type": "file", "format": "text", "mimetype": mimetype, "content": text,
+                    "size": len(text.encode()), "writable": True, "created": now, "last_modified": now}
+
+        student.put_raw({"work_probe.py": text_file("work_probe.py", source, "text/x-python"),
+                         "work_format.json": text_file("work_format.json", shared, "application/json")})
 
         # Run the cell in another notebook, so the one being reset is not open in an editor.
         student.open(other)
@@ -549,7 +555,7 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             assert zf.testzip() is None
             names = set(zf.namelist())
-            assert {path, "work_probe.py"} <= names, names
+            assert {path, "work_probe.py", ".tinygpt-work.json"} <= names, names
             assert not any(".ipynb_checkpoints" in n or n.endswith(".zip") for n in names), names
             TALLY["answers_checked"] += 1
             exported = "".join(json.loads(zf.read(path))["cells"][index]["source"])
@@ -572,3 +578,82 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         assert answer in cell_text(student.page, index), "the kernel-written backup does not open with the answer"
     finally:
         student.close()
+
+
+# ------------------------------------------------------------------ damaged zips, the zip library
+
+
+def _python_export(tmp_path: Path, site: Path) -> tuple[Path, str]:
+    from tinytorch.course.work import export_work
+
+    path, shipped, _ = _course_notebook(site)
+    work = tmp_path / "work"
+    (work / "runs").mkdir(parents=True)
+    (work / path).write_text(json.dumps(shipped, indent=1))
+    (work / "runs" / "step_000400.npz").write_bytes(BINARY * 8)
+    return export_work(tmp_path / "my_work.zip", root=work), path
+
+
+def _upload_refused(student: Student, zip_file: Path, pattern: str):
+    kept = student.saved()
+    student.open_panel()
+    student.page.set_input_files("#tinygpt-work-import-file", str(zip_file))
+    student.page.wait_for_function(
+        "(p) => new RegExp(p).test(document.getElementById('tinygpt-work-status').textContent)", arg=pattern, timeout=15_000
+    )
+    assert student.saved() == kept, "a refused zip changed the student's storage"
+    return student.page.locator("#tinygpt-work-status").inner_text()
+
+
+def test_incomplete_zip_is_refused_naming_the_missing_file(site, student, tmp_path):
+    full, path = _python_export(tmp_path, site)
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(full) as zin, zipfile.ZipFile(partial, "w") as zout:
+        for info in zin.infolist():
+            if info.filename != "runs/step_000400.npz":
+                zout.writestr(info, zin.read(info))
+    student.open(path)
+    status = _upload_refused(student, partial, "incomplete")
+    assert status == ("Problem: The zip is incomplete: runs/step_000400.npz is listed in it but missing "
+                      "(an export or download cut short?). Nothing was changed.")
+
+
+def test_damaged_zip_is_refused_naming_the_damaged_file(site, student, tmp_path):
+    full, path = _python_export(tmp_path, site)
+    data = bytearray(full.read_bytes())
+    with zipfile.ZipFile(full) as zf:
+        info = zf.getinfo("runs/step_000400.npz")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 4, start + info.compress_size - 4):
+        data[i] ^= 0x5A
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(data))
+    student.open(path)
+    status = _upload_refused(student, damaged, "damaged")
+    assert status.startswith("Problem: The zip is damaged: runs/step_000400.npz "), status
+    assert status.endswith("Nothing was changed.")
+
+
+def test_the_zip_library_is_fflate_copied_with_its_licence(site):
+    course = site / "static" / "course"
+    npm = REPO / "node_modules" / "fflate"
+    assert (course / "fflate.js").read_bytes() == (npm / "umd" / "index.js").read_bytes()
+    assert (course / "fflate.LICENSE.txt").read_bytes() == (npm / "LICENSE").read_bytes()
+    script = (course / SCRIPT_NAME).read_text(encoding="utf-8")
+    for hand_written in ("0x04034b50", "0x02014b50", "CRC_TABLE", "DecompressionStream"):
+        assert hand_written not in script, f"student-work.js still has its own zip code ({hand_written})"
+    # The zip format is the one JSON tinytorch.course.work reads, inlined by the build.
+    shared = json.loads((REPO / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8"))
+    assert f"const FORMAT = {json.dumps(shared)};" in script
+    for page in site.glob("*/index.html"):
+        text = page.read_text(encoding="utf-8")
+        if SCRIPT_NAME in text:
+            assert text.index("fflate.js") < text.index(SCRIPT_NAME), f"{page}: fflate must load before {SCRIPT_NAME}"
+
+
+def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):
+    from coursetools import site as site_build
+
+    monkeypatch.setattr(site_build, "REPO", tmp_path)
+    with pytest.raises(RuntimeError, match=r"node_modules/fflate/umd/index\.js is missing: run `npm ci` in "):
+        site_build.copy_page_libraries(tmp_path)
