@@ -879,12 +879,14 @@
 
   // ---------------------------------------------------------------- UI
 
+  // The button sits in the page's header row (free space between the notebook's name and the
+  // kernel logo): at the bottom right it covered the end of the notebook's cells.
   const CSS = `
-  #tinygpt-work-button { position: fixed; right: 14px; bottom: 34px; z-index: 10000;
+  #tinygpt-work-button { position: fixed; right: 64px; top: 7px; z-index: 10000;
     font: 13px/1.2 system-ui, sans-serif; padding: 6px 10px; border-radius: 14px;
     border: 1px solid #888; background: #fff; color: #222; cursor: pointer; box-shadow: 0 1px 4px rgba(0,0,0,.2); }
   #tinygpt-work-button.due { border-color: #c62828; background: #fff3f0; }
-  #tinygpt-work-panel { position: fixed; right: 14px; bottom: 70px; z-index: 10001; width: 380px;
+  #tinygpt-work-panel { position: fixed; right: 14px; top: 44px; z-index: 10001; width: 380px;
     max-height: 70vh; overflow: auto; font: 13px/1.4 system-ui, sans-serif; color: #222;
     background: #fff; border: 1px solid #888; border-radius: 6px; padding: 10px 12px;
     box-shadow: 0 2px 10px rgba(0,0,0,.25); }
@@ -894,7 +896,7 @@
   #tinygpt-work-panel .muted { color: #555; font-size: 12px; }
   #tinygpt-work-panel ul { padding-left: 16px; margin: 4px 0; }
   #tinygpt-work-reminder { color: #b71c1c; font-weight: 600; }
-  #tinygpt-work-toast { position: fixed; right: 14px; bottom: 70px; z-index: 10000; max-width: 340px;
+  #tinygpt-work-toast { position: fixed; right: 14px; top: 44px; z-index: 10000; max-width: 340px;
     font: 13px/1.4 system-ui, sans-serif; color: #222; background: #fff3f0; border: 1px solid #c62828;
     border-radius: 6px; padding: 6px 10px; box-shadow: 0 1px 6px rgba(0,0,0,.2); }
   #tinygpt-work-toast[hidden] { display: none; }
@@ -943,7 +945,11 @@
 
   function buildUi() {
     document.head.append(el('style', {}, CSS));
-    ui.button = el('button', { id: 'tinygpt-work-button', type: 'button', title: 'Download, restore or reset your work' }, 'Your work');
+    ui.button = el(
+      'button',
+      { id: 'tinygpt-work-button', type: 'button', title: 'Download, restore or reset your work', 'aria-expanded': 'false', 'aria-controls': 'tinygpt-work-panel' },
+      'Your work',
+    );
     ui.status = el('div', { id: 'tinygpt-work-status', role: 'status' });
     ui.storage = el('p', { id: 'tinygpt-work-storage', class: 'muted' }, storageNote());
     ui.reminder = el('p', { id: 'tinygpt-work-reminder', hidden: '' });
@@ -953,7 +959,7 @@
     ui.panel = el(
       'div',
       { id: 'tinygpt-work-panel', role: 'dialog', 'aria-label': 'Your work', hidden: '' },
-      el('h2', {}, 'Your work'),
+      el('h2', { tabindex: '-1' }, 'Your work'),
       ui.storage,
       ui.reminder,
       ui.lastExport,
@@ -975,7 +981,7 @@
         el('code', {}, 'tinytorch.training.find_latest_checkpoint'),
         '). Checkpoints are saved files too, so they are in your download.',
       ),
-      el('button', { type: 'button', onclick: () => (ui.panel.hidden = true) }, 'Close'),
+      el('button', { type: 'button', class: 'tinygpt-close', onclick: () => closePanel() }, 'Close'),
     );
     ui.fileInput.addEventListener(
       'change',
@@ -994,12 +1000,24 @@
     ui.button.addEventListener(
       'click',
       action(async () => {
-        ui.panel.hidden = !ui.panel.hidden;
         if (!ui.panel.hidden) {
-          await refreshPanel();
+          closePanel();
+          return;
         }
+        ui.panel.hidden = false;
+        ui.button.setAttribute('aria-expanded', 'true');
+        // The storage note has now been read where it belongs: the button goes back to its short label.
+        localStorage.setItem(LS + 'storage-note-seen', new Date().toISOString());
+        ui.panel.querySelector('h2').focus();
+        await refreshPanel();
       }),
     );
+    ui.panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.stopPropagation(); // JupyterLab would leave edit mode on it too
+        closePanel();
+      }
+    });
     ui.notice = el('div', { id: 'tinygpt-update-notice', role: 'status', hidden: '' });
     ui.toastText = el('span', { id: 'tinygpt-work-toast-text' });
     ui.toast = el(
@@ -1017,6 +1035,13 @@
     document.body.append(ui.button, ui.panel, ui.toast, ui.notice);
   }
 
+  function closePanel() {
+    ui.panel.hidden = true;
+    ui.button.setAttribute('aria-expanded', 'false');
+    ui.button.focus();
+    refreshPanel().catch(() => undefined);
+  }
+
   async function onExport() {
     say('Preparing your zip…');
     const count = await exportWork();
@@ -1031,14 +1056,15 @@
     const reminder = reminderText(saved.length > 0);
     ui.reminder.hidden = !reminder;
     ui.reminder.textContent = reminder || '';
-    ui.button.classList.toggle('due', !!reminder);
-    ui.button.textContent = reminder ? 'Your work \u26a0 back it up' : 'Your work';
-    // A note beside the button (the panel may never be opened): a due download, or a
-    // browser that may clear the files, said at most once a day.
+    // A browser that may clear the files is said once, on the button itself (it covers
+    // nothing: a notice over the notebook hid its cells), until the panel has been opened.
+    const storageUnseen = storageState.persisted === false && saved.length > 0 && !localStorage.getItem(LS + 'storage-note-seen');
+    ui.button.classList.toggle('due', !!reminder || storageUnseen);
+    ui.button.textContent = reminder ? 'Your work \u26a0 back it up' : storageUnseen ? 'Your work \u26a0 storage may be cleared' : 'Your work';
+    // A due download is also said beside the button (the panel may never be opened), at most once a day.
     const snoozed = daysSince(localStorage.getItem(LS + 'toast-snoozed')) < 1;
-    const toast = reminder || (storageState.persisted === false && saved.length > 0 && !snoozed ? storageNote() : null);
-    ui.toast.hidden = !toast || snoozed || !ui.panel.hidden;
-    ui.toastText.textContent = toast || '';
+    ui.toast.hidden = !reminder || snoozed || !ui.panel.hidden;
+    ui.toastText.textContent = reminder || '';
     ui.lastExport.textContent = `Saved files in this browser: ${saved.length}. Last download: ${whenText(localStorage.getItem(LS + 'last-export'))}.`;
     if (ui.panel.hidden) {
       return;
