@@ -24,7 +24,7 @@ from .tensor import (
     stack,
     tensor,
 )
-from .random import manual_seed
+from .rng import manual_seed
 from .serialization import load, save
 from . import kernels, nn, optim
 from . import models, text, training

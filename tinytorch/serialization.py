@@ -13,17 +13,17 @@ What can be saved:
     array goes, with the structure, into a small JSON document stored as one uint8 array.
 
 `load` returns what was saved (Tensors come back as numpy arrays; dicts keep their order).
-The file is written to a temporary name and then renamed, so a crash mid-save never leaves a
+The file is written with `tinytorch.files.atomic_write`, so a crash mid-save never leaves a
 half-written file under the real name.
 """
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -98,22 +98,7 @@ def save(obj, path) -> Path:
     arrays, skeleton = _flatten(obj)
     meta = json.dumps({"format": FORMAT, "version": VERSION, "skeleton": skeleton})
     arrays[META_KEY] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            try:
-                os.fsync(f.fileno())
-            except OSError:  # some file systems (e.g. the browser's) cannot fsync; the rename still helps
-                pass
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, lambda f: _write_npz(f, arrays))
 
 
 def _write_npz(f, arrays: dict) -> None:

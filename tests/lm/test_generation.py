@@ -70,9 +70,9 @@ def test_seedless_generation_follows_manual_seed_and_a_seed_leaves_the_global_ge
     tt.manual_seed(9)
     a = m.generate(prompt(), 30)
     tt.manual_seed(9)
-    before = tt.random.rng().bit_generator.state
+    before = tt.rng.rng().bit_generator.state
     m.generate(prompt(), 30, seed=1)
-    assert tt.random.rng().bit_generator.state == before
+    assert tt.rng.rng().bit_generator.state == before
     np.testing.assert_array_equal(m.generate(prompt(), 30), a)
 
 

@@ -12,7 +12,7 @@ import tinytorch as tt
 from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig
 from tinytorch.optim import SGD, AdamW
 from tinytorch.text import CharTokenizer, train_val_split
-from tinytorch.training import LanguageModelTrainer, find_latest_checkpoint
+from tinytorch.training import LanguageModelTrainer, StepRecord, find_latest_checkpoint, list_checkpoints
 from tinytorch.training import progress as progress_module
 
 
@@ -89,10 +89,10 @@ def test_fit_continues_where_it_stopped():
 def test_evaluate_is_repeatable_and_leaves_the_training_stream_alone():
     trainer = make_trainer()
     tt.manual_seed(5)
-    state = tt.random.rng().bit_generator.state
+    state = tt.rng.rng().bit_generator.state
     first = trainer.evaluate()
     assert trainer.evaluate() == first
-    assert tt.random.rng().bit_generator.state == state
+    assert tt.rng.rng().bit_generator.state == state
     assert trainer.model.training  # back in training mode afterwards
     assert trainer.evaluate("train") != first
     with pytest.raises(ValueError, match="split"):
@@ -145,7 +145,7 @@ def test_checkpoint_round_trip_restores_everything(tmp_path):
         assert np.array_equal(a, b)
     for name, value in parameters(trainer.model).items():
         assert np.array_equal(value, parameters(fresh.model)[name]), name
-    json.dumps(fresh.history)  # still plain JSON-friendly numbers
+    json.dumps(fresh.history.as_dicts())  # plain JSON-friendly numbers
 
 
 def test_checkpoint_from_a_different_config_is_a_clear_error(tmp_path):
@@ -189,8 +189,9 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     tt.manual_seed(2)
     trainer.fit(35)
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["step_000030.npz", "step_000035.npz"]  # every 10 and at the end, newest 2 kept
-    assert find_latest_checkpoint(folder).name == "step_000035.npz"
+    run = trainer.run_id
+    assert names == [f"run-{run}_step_000030.npz", f"run-{run}_step_000035.npz"]  # every 10 and at the end, newest 2 kept
+    assert find_latest_checkpoint(folder).name == f"run-{run}_step_000035.npz"
     assert find_latest_checkpoint(tmp_path / "empty") is None
 
     # "The kernel died": rebuild everything as the notebook would, then resume.
@@ -198,10 +199,10 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         path = again.resume()
-    assert path.name == "step_000035.npz" and "step 35" in out.getvalue()
-    assert again.step == 35 and again.history == trainer.history
+    assert path.name == f"run-{run}_step_000035.npz" and f"Resumed run {run}" in out.getvalue() and "step 35" in out.getvalue()
+    assert again.run_id == run and again.step == 35 and again.history == trainer.history
     again.fit(5)
-    assert again.step == 40 and find_latest_checkpoint(folder).name == "step_000040.npz"
+    assert again.step == 40 and find_latest_checkpoint(folder).name == f"run-{run}_step_000040.npz"
 
     nothing = make_trainer(checkpoint_dir=tmp_path / "new")
     with contextlib.redirect_stdout(io.StringIO()):
@@ -298,6 +299,207 @@ def test_interrupt_leaves_a_consistent_model_and_fit_continues(capsys):
     assert trainer.step == 9 and np.isfinite(trainer.history[-1]["train_loss"])
 
 
+# --- interrupt and resume: the same numbers as never stopping ----------------------------
+
+
+class InterruptAt:
+    """A loss function that raises KeyboardInterrupt in its `at`-th training call, once: the stop
+    button pressed mid-step, after the step's batch was drawn and its dropout masks made."""
+
+    def __init__(self, at):
+        self.at, self.calls, self.loss = at, 0, tt.training.LanguageModelLoss()
+
+    def __call__(self, logits, targets):
+        if tt.is_grad_enabled():  # evaluate() runs under no_grad: not a training step
+            self.calls += 1
+            if self.calls == self.at:
+                raise KeyboardInterrupt
+        return self.loss(logits, targets)
+
+
+class InterruptAfterStep:
+    """A callback that raises KeyboardInterrupt once, after step `step` was recorded."""
+
+    def __init__(self, step):
+        self.step, self.fired = step, False
+
+    def on_step_end(self, trainer, record):
+        if record.step == self.step and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+
+def float64_trainer(**kwargs):
+    with tt.default_dtype(np.float64):
+        model = tiny_gpt(seed=5, dropout=0.2)  # dropout on: the masks come from the same generator
+    return make_trainer(model=model, lr_schedule="cosine", warmup_steps=5, max_steps=40, eval_interval=10, **kwargs)
+
+
+def assert_same_run(a, b):
+    assert [h.step for h in a.history] == [h.step for h in b.history]
+    np.testing.assert_allclose([h.train_loss for h in a.history], [h.train_loss for h in b.history], rtol=0, atol=1e-6)
+    assert [h.step for h in a.history if h.val_loss is not None] == [h.step for h in b.history if h.val_loss is not None]
+    np.testing.assert_allclose([h.val_loss for h in a.history if h.val_loss is not None],
+                               [h.val_loss for h in b.history if h.val_loss is not None], rtol=0, atol=1e-6)
+    np.testing.assert_allclose([h.lr for h in a.history], [h.lr for h in b.history], rtol=0, atol=1e-12)
+    for name, value in parameters(b.model).items():
+        np.testing.assert_allclose(parameters(a.model)[name], value, rtol=0, atol=1e-6, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def straight_run():
+    trainer = float64_trainer()
+    tt.manual_seed(21)
+    trainer.fit(40)
+    return trainer
+
+
+def test_interrupt_mid_step_then_fit_again_equals_never_stopping(straight_run, capsys):
+    stopped = float64_trainer(loss_fn=InterruptAt(17))
+    tt.manual_seed(21)
+    stopped.fit(40)
+    assert "Stopped at step 16" in capsys.readouterr().out
+    assert stopped.step == 16 and len(stopped.history) == 16
+    stopped.fit(40 - 16)  # same kernel: the generator is where step 17 found it
+    assert_same_run(stopped, straight_run)
+
+
+def test_interrupt_from_a_callback_redoes_that_step(straight_run, capsys):
+    stopped = float64_trainer(callbacks=[InterruptAfterStep(30)])  # right after a validation
+    tt.manual_seed(21)
+    stopped.fit(40)
+    assert "Stopped at step 29" in capsys.readouterr().out and stopped.step == 29
+    stopped.fit(11)
+    assert_same_run(stopped, straight_run)
+
+
+def test_interrupt_then_checkpoint_then_fresh_objects_equals_never_stopping(straight_run, tmp_path, capsys):
+    stopped = float64_trainer(loss_fn=InterruptAt(23))
+    tt.manual_seed(21)
+    stopped.fit(40)
+    path = stopped.save_checkpoint(tmp_path / "stopped.npz")
+    fresh = float64_trainer()
+    tt.manual_seed(777)  # a disturbed generator: the checkpoint's state must win
+    assert fresh.load_checkpoint(path) == 22
+    fresh.fit(18)
+    assert_same_run(fresh, straight_run)
+
+
+# --- runs own their checkpoints ------------------------------------------------------------
+
+
+def test_two_runs_in_one_folder_keep_their_own_checkpoints(tmp_path, capsys):
+    folder = tmp_path / "checkpoints"
+    a = make_trainer(checkpoint_dir=folder, checkpoint_every=5, keep_checkpoints=2)
+    b = make_trainer(model=tiny_gpt(n_embd=24), checkpoint_dir=folder, checkpoint_every=5, keep_checkpoints=2)
+    assert a.run_id != b.run_id
+    a.fit(20)
+    b.fit(10)  # b's pruning must not delete a's files, nor a's b's
+    a.fit(5)
+    assert [s for s, _ in list_checkpoints(folder, run=a.run_id)] == [20, 25]
+    assert [s for s, _ in list_checkpoints(folder, run=b.run_id)] == [5, 10]
+
+    # "The kernel died": rebuild a's trainer. b wrote last, but resume() continues a's run.
+    b.fit(5)
+    again = make_trainer(checkpoint_dir=folder)
+    capsys.readouterr()
+    path = again.resume()
+    out = capsys.readouterr().out
+    assert again.run_id == a.run_id and again.step == 25 and path.name == f"run-{a.run_id}_step_000025.npz"
+    assert f"Resumed run {a.run_id}" in out and b.run_id in out  # says which run, and that b is there too
+    assert again.history == a.history
+
+    other = make_trainer(model=tiny_gpt(n_embd=24), checkpoint_dir=folder)
+    assert other.resume(run=b.run_id).name == f"run-{b.run_id}_step_000015.npz" and other.step == 15
+    with pytest.raises(ValueError, match="no checkpoint of run 'nope'"):
+        other.resume(run="nope")
+
+
+def test_resume_refuses_a_run_with_other_settings_naming_them(tmp_path, capsys):
+    folder = tmp_path / "checkpoints"
+    first = make_trainer(checkpoint_dir=folder)
+    first.fit(5)
+    name = f"run-{first.run_id}_step_000005.npz"
+
+    bigger_batch = make_trainer(checkpoint_dir=folder, batch_size=4)
+    before = parameters(bigger_batch.model)
+    with pytest.raises(ValueError) as info:
+        bigger_batch.resume()
+    message = str(info.value)
+    assert name in message and f"run {first.run_id}" in message
+    assert "batch_size: run 8, this trainer 4" in message and "strict=False" in message
+    assert bigger_batch.step == 0 and bigger_batch.history == []
+    assert all(np.array_equal(before[k], v) for k, v in parameters(bigger_batch.model).items())
+
+    model = tiny_gpt()
+    decayed = LanguageModelTrainer(model, AdamW(model.parameters(), lr=3e-3, weight_decay=0.5), TRAIN, VAL,
+                                   block_size=16, batch_size=8, progress=None, checkpoint_dir=folder)
+    with pytest.raises(ValueError, match=r"optimizer.weight_decay: run 0.01, this trainer 0.5"):
+        decayed.resume()
+    with pytest.raises(ValueError, match=r"model.dropout: run 0.1, this trainer 0.0"):
+        make_trainer(model=tiny_gpt(dropout=0.0), checkpoint_dir=folder).resume()
+
+    assert bigger_batch.resume(strict=False).name == name  # told to: it loads
+    assert bigger_batch.step == 5 and bigger_batch.run_id == first.run_id
+
+
+def test_load_checkpoint_is_all_or_nothing(tmp_path):
+    """A checkpoint that does not fit changes nothing: not the weights, not the step, not the
+    history, not the random generator -- whatever part of it is the one that does not fit."""
+    trainer = make_trainer()
+    trainer.fit(3)
+    path = trainer.save_checkpoint(tmp_path / "adamw.npz")
+
+    model = tiny_gpt(seed=9)
+    sgd = LanguageModelTrainer(model, SGD(model.parameters(), lr=0.1), TRAIN, VAL, 16, 8, progress=None)
+    sgd.fit(1)
+
+    def unchanged(before, rng_before):
+        assert all(np.array_equal(before[k], v) for k, v in parameters(model).items())
+        assert sgd.step == 1 and len(sgd.history) == 1 and tt.rng.rng().bit_generator.state == rng_before
+
+    before, rng_before = parameters(model), tt.rng.rng().bit_generator.state
+    with pytest.raises(ValueError) as info:  # the model fits, the optimizer does not
+        sgd.load_checkpoint(path)
+    assert "adamw.npz" in str(info.value) and "AdamW" in str(info.value) and "SGD" in str(info.value)
+    unchanged(before, rng_before)
+
+    state = tt.load(path)  # a checkpoint whose random generator is another kind
+    state["rng"]["bit_generator"] = "MT19937"
+    tt.save(state, tmp_path / "other_rng.npz")
+    adam_model = tiny_gpt(seed=9)
+    fresh = make_trainer(model=adam_model)
+    before = parameters(adam_model)
+    with pytest.raises(ValueError, match="other_rng.npz.*MT19937"):
+        fresh.load_checkpoint(tmp_path / "other_rng.npz")
+    assert fresh.step == 0 and all(np.array_equal(before[k], v) for k, v in parameters(adam_model).items())
+
+
+# --- callbacks ---------------------------------------------------------------------------
+
+
+def test_callbacks_see_every_step_and_live_plot_needs_a_plot():
+    class Recorder:
+        def __init__(self):
+            self.events = []
+
+        def on_fit_start(self, trainer, target):
+            self.events.append(("start", trainer.step, target))
+
+        def on_step_end(self, trainer, record):
+            self.events.append(("step", record.step, record.val_loss is not None))
+
+        def on_fit_end(self, trainer):
+            self.events.append(("end", trainer.step, trainer.history[-1].val_loss is not None))
+
+    recorder = Recorder()
+    make_trainer(eval_interval=2, callbacks=[recorder]).fit(3)
+    # Built-in callbacks run first: the step-2 record already holds its validation loss.
+    assert recorder.events == [("start", 0, 3), ("step", 1, False), ("step", 2, True), ("step", 3, False), ("end", 3, True)]
+    with pytest.raises(ValueError, match="LiveLossCurve"):
+        make_trainer(live_plot=True)
+
+
 # --- attention time-lapse -------------------------------------------------------------
 
 
@@ -359,10 +561,24 @@ def test_bad_arguments_are_clear_errors():
 def test_history_prints_as_a_summary_but_is_a_list():
     trainer = make_trainer()
     history = trainer.fit(30)
-    assert isinstance(history, list) and history == [dict(h) for h in history]
+    assert isinstance(history, list) and all(isinstance(h, StepRecord) for h in history)
     text = repr(history)
     assert text.startswith("TrainingHistory(30 steps") and "val loss" in text and "\n" not in text
-    assert json.loads(json.dumps(history))[-1]["step"] == 30
+    assert json.loads(json.dumps(history.as_dicts()))[-1]["step"] == 30
+
+
+def test_step_records_are_typed_and_still_read_like_dicts():
+    """History entries are StepRecords (history[-1].val_loss); record["val_loss"], `in`, get()
+    and dict(record) keep notebooks written for the earlier dicts working."""
+    history = make_trainer().fit(25)
+    last = history[-1]
+    assert last.step == 25 and last.val_loss is not None and last.lr == pytest.approx(3e-3)
+    assert last["val_loss"] == last.val_loss and last.get("grad_norm") == last.grad_norm
+    assert "train_loss" in last and "loss" not in last and last.get("loss", 7) == 7
+    assert dict(last) == last.as_dict() and set(dict(last)) == {
+        "step", "train_loss", "val_loss", "lr", "tokens_per_sec", "elapsed", "grad_norm"}
+    with pytest.raises(KeyError, match="'loss': a step record has step, train_loss"):
+        last["loss"]
 
 
 def test_auto_progress_is_text_outside_a_kernel(capsys):
@@ -383,8 +599,10 @@ rng = np.random.default_rng(0)
 ids = rng.integers(0, 12, size=3000).astype(np.int64)
 tt.manual_seed(0)
 model = TinyGPT(TinyGPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, n_embd=8))
+from tinytorch.viz import LiveLossCurve
 trainer = LanguageModelTrainer(model, AdamW(model.parameters(), lr=1e-2), ids[:2500], ids[2500:],
-                               block_size=8, batch_size=4, eval_interval=20, eval_batches=2, live_plot=True)
+                               block_size=8, batch_size=4, eval_interval=20, eval_batches=2,
+                               live_plot=LiveLossCurve())
 trainer.fit(60)
 print("done", trainer.step)
 """

@@ -8,12 +8,12 @@ position's logits (B, V):
     draw one token per row from p
 
 Randomness comes from `np.random.default_rng(seed)` when a seed is given (the same seed gives
-the same text, and the global generator is left alone), else from `tinytorch.random.rng()`.
+the same text, and the global generator is left alone), else from `tinytorch.rng.rng()`.
 """
 
 import numpy as np
 
-from ..random import rng as global_rng
+from ..rng import rng as global_rng
 from ..tensor import Tensor
 
 

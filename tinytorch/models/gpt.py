@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..random import rng
+from ..rng import rng
 from ..tensor import Tensor, no_grad
 from ..nn import functional as F
 from ..nn.attention import KVCache
@@ -108,7 +108,7 @@ class TinyGPT(Module):
     `residual=False` or `layer_norm=False` (the loss ladder) the layers keep their own
     scale-preserving defaults instead (Linear U(+-1/sqrt(in)), Embedding N(0, 1)), or the
     signal would shrink ~6x per layer and such a model would not learn at all.
-    All randomness comes from tinytorch.random.rng(): `tinytorch.manual_seed(0)` before
+    All randomness comes from tinytorch.rng.rng(): `tinytorch.manual_seed(0)` before
     building gives the same model every time.
     """
 
@@ -243,7 +243,7 @@ class TinyGPT(Module):
         idx: (B, T) or (T,) int ids (numpy, list or Tensor; the result has the same kind and
         number of dims). temperature: < 1 safer, > 1 wilder, 0 greedy. top_k: sample only among
         the k most likely tokens. seed: same seed -> same tokens (the global generator is not
-        touched); None draws from tinytorch.random.rng(). Runs in eval mode without a graph.
+        touched); None draws from tinytorch.rng.rng(). Runs in eval mode without a graph.
 
         Context window: the model sees at most block_size tokens. When the text outgrows it,
         the context restarts from the last 3/4 * block_size tokens and grows again. With the

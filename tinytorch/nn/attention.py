@@ -17,7 +17,7 @@ Shapes: B batch, T time (tokens), C = d_model channels, H heads, d = C / H per h
 import numpy as np
 
 from .. import kernels
-from ..random import rng
+from ..rng import rng
 from ..tensor import Tensor, is_grad_enabled
 from .layers import Dropout, Linear
 from .module import Module

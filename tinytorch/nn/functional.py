@@ -12,7 +12,7 @@ Shapes: B batch, T time, C channels, V vocabulary, N = any number of rows.
 import numpy as np
 
 from .. import kernels
-from ..random import rng
+from ..rng import rng
 from ..tensor import Tensor, as_tensor
 
 __all__ = [
@@ -324,7 +324,7 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p); identity if not training.
 
     Scaling at training time keeps the expected value unchanged, so nothing changes at
-    evaluation. The mask comes from tinytorch.random.rng(): `manual_seed` makes it repeatable.
+    evaluation. The mask comes from tinytorch.rng.rng(): `manual_seed` makes it repeatable.
     Backward: the same mask and scale applied to the gradient.
     """
     p = float(p)

@@ -2,7 +2,7 @@
 
 Each layer owns its parameters (Tensors with requires_grad=True, in
 `tinytorch.get_default_dtype()`) and calls the matching function in `functional.py`, where
-the forward and backward maths live. Initial values come from `tinytorch.random.rng()`, so
+the forward and backward maths live. Initial values come from `tinytorch.rng.rng()`, so
 `tinytorch.manual_seed(0)` before building a model gives the same weights every time.
 """
 
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..random import rng
+from ..rng import rng
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module, ModuleList, Parameter

@@ -11,10 +11,11 @@ follows input[t], shifted by exactly one.
 
 import numpy as np
 
-from .. import random as tt_random
+from ..rng import rng as global_rng
 
 
-def _as_id_array(ids, name="ids") -> np.ndarray:
+def as_id_array(ids, name="ids") -> np.ndarray:
+    """`ids` (a list, array or Tensor of token ids) as a 1-D np.int64 array; `name` goes into the errors."""
     if hasattr(ids, "data") and not isinstance(ids, np.ndarray):
         ids = ids.data  # a tinytorch Tensor
     array = np.asarray(ids)
@@ -30,7 +31,7 @@ def train_val_split(ids, train_fraction: float = 0.9):
 
     No shuffling: the validation text is a contiguous piece the model never trained on.
     """
-    array = _as_id_array(ids)
+    array = as_id_array(ids)
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be between 0 and 1 (exclusive), got {train_fraction}")
     if array.size < 2:
@@ -44,9 +45,9 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
     """Sample a batch: x, y both np.int64 of shape (batch_size, block_size), y = x shifted by one.
 
     data: 1-D token ids (at least block_size + 1 of them).
-    rng:  a numpy Generator; default tinytorch.random.rng(), so manual_seed(s) fixes the batches.
+    rng:  a numpy Generator; default tinytorch.rng.rng(), so manual_seed(s) fixes the batches.
     """
-    array = _as_id_array(data, "data")
+    array = as_id_array(data, "data")
     if int(batch_size) < 1 or int(block_size) < 1:
         raise ValueError(f"batch_size and block_size must be at least 1, got {batch_size} and {block_size}")
     batch_size, block_size = int(batch_size), int(block_size)
@@ -59,7 +60,7 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
             f"{array.size - 1}"
         )
     if rng is None:
-        rng = tt_random.rng()
+        rng = global_rng()
     # A window starting at s covers data[s : s + block_size + 1]; the last valid start is
     # len - block_size - 1, so `high` (exclusive) is len - block_size.
     starts = rng.integers(0, array.size - block_size, size=batch_size)

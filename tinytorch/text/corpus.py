@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._atomic import replace_file
+from ..files import atomic_write
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
@@ -130,16 +130,7 @@ def download_shakespeare(dest, url=SHAKESPEARE_URL, sha256=SHAKESPEARE_SHA256, t
             f"({len(data)} bytes). The download was damaged or the file changed; nothing was "
             "saved. Try again, or pass the path of a copy you trust."
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the destination, then rename: a crash never leaves half a corpus in the cache.
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    try:
-        tmp.write_bytes(data)
-        replace_file(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dest
+    return atomic_write(dest, data)  # a crash never leaves half a corpus in the cache
 
 
 if __name__ == "__main__":  # python -m tinytorch.text.corpus site/files/data/tinyshakespeare.txt

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ._atomic import replace_file
+from ..files import atomic_write
 
 
 class CharTokenizer:
@@ -163,11 +163,7 @@ class CharTokenizer:
     def save(self, path) -> None:
         """Write the vocabulary as JSON (UTF-8, human readable). Written atomically."""
         self._require_fitted()
-        path = os.fspath(path)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, ensure_ascii=False, indent=1)
-        replace_file(tmp, path)
+        atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
 
     @classmethod
     def load(cls, path) -> "CharTokenizer":

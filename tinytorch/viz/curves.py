@@ -16,14 +16,14 @@ MAX_POINTS = 600  # a polyline needs no more points than a panel has pixels
 
 
 def history_rows(history) -> list[dict]:
-    """The list of per-step dicts from a trainer (anything with `.history`) or a list."""
+    """Per-step dicts from a trainer (anything with `.history`) or a list of dicts or StepRecords."""
     rows = getattr(history, "history", history)
     if rows is None:
         return []
     if isinstance(rows, dict):
         raise TypeError("history must be a list of dicts (one per logged step), e.g. trainer.history, "
                         "not a single dict")
-    rows = list(rows)
+    rows = [row.as_dict() if hasattr(row, "as_dict") else row for row in rows]  # a trainer's StepRecords
     for k, row in enumerate(rows):
         if not isinstance(row, dict) or "step" not in row:
             raise TypeError(f"history[{k}] must be a dict with at least 'step' and 'train_loss', got {row!r}")

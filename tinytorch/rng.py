@@ -1,5 +1,7 @@
 """One random generator for the whole library, so one seed makes a run reproducible.
 
+(Named `rng`, not `random`: a module called random reads like, and can shadow, Python's own.)
+
 Weight init, dropout, batch sampling and text sampling all draw from `rng()`;
 `manual_seed(seed)` resets it. Code that wants its own stream (e.g. `generate(seed=...)`)
 makes a local `np.random.default_rng(seed)` instead of touching the global one.
