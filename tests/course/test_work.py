@@ -163,6 +163,7 @@ def test_interrupted_export_keeps_the_previous_zip(course, monkeypatch):
     first = export_work(root=course)
     good = first.read_bytes()
     (course / "notes.txt").write_text("changed after the first export\n")
+    listing = sorted(p.name for p in course.iterdir())
 
     def power_cut(self, zinfo_or_arcname, data, *args, **kwargs):
         raise KeyboardInterrupt("the tab was closed halfway")
@@ -172,12 +173,13 @@ def test_interrupted_export_keeps_the_previous_zip(course, monkeypatch):
         export_work(root=course)
     monkeypatch.undo()
     assert first.read_bytes() == good, "an interrupted export replaced the previous zip"
-    assert not [p.name for p in course.iterdir() if p.name.endswith(".tmp")], "a temporary file was left behind"
+    assert sorted(p.name for p in course.iterdir()) == listing, "a temporary file was left behind"
 
 
 def test_interrupted_rename_leaves_no_half_file(course, monkeypatch):
     first = export_work(root=course)
     good = first.read_bytes()
+    listing = sorted(p.name for p in course.iterdir())
 
     def crash(src, dst):
         raise KeyboardInterrupt
@@ -187,7 +189,7 @@ def test_interrupted_rename_leaves_no_half_file(course, monkeypatch):
         export_work(root=course)
     monkeypatch.undo()
     assert first.read_bytes() == good
-    assert not list(course.glob(".*.tmp"))
+    assert sorted(p.name for p in course.iterdir()) == listing, "a temporary file was left behind"
 
 
 def _cut(data: bytes, keep: float) -> bytes:

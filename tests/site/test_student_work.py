@@ -485,8 +485,9 @@ def test_zip_from_a_notebook_cell_restores_in_the_browser(site, student, tmp_pat
 def test_work_py_in_the_browser_kernel(site, browser, redeployable):
     """export_work and reset_notebook from a cell, in Pyodide, on the student's /drive.
 
-    Runs work.py's source as a file the student uploaded (importing the tinytorch wheel would
-    need numpy in Pyodide, which these tests do not require).
+    Runs work.py (with tinytorch.files.atomic_write: a rename on JupyterLite's drive) as a
+    package the student uploaded (importing the tinytorch wheel would need numpy in Pyodide,
+    which these tests do not require).
     """
     if not (site / "static" / "pyodide" / "pyodide.mjs").is_file():
         pytest.skip(f"No self-hosted Pyodide in {site}/static/pyodide: build the site with `python -m coursetools build`.")
@@ -502,22 +503,31 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         student.open(path)
         student.write_answer(index, answer)
         student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
-        source = (REPO / "tinytorch" / "course" / "work.py").read_text(encoding="utf-8")
+        # work.py and what it reads (the zip format beside it, tinytorch.files.atomic_write) as an
+        # uploaded package "probe" laid out like tinytorch: relative imports work, no numpy needed.
         now = datetime.now(timezone.utc).isoformat()
-        # work.py reads the zip format from the JSON beside it: upload that too.
-        shared = (REPO / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8")
 
-        def text_file(name, text, mimetype):
-            return {"name": name, "path": name, "type": "file", "format": "text", "mimetype": mimetype, "content": text,
+        def stored(name, text="", type_="file"):
+            return {"name": name.split("/")[-1], "path": name, "type": type_, "format": "text" if type_ == "file" else "json",
+                    "mimetype": "text/plain" if type_ == "file" else "", "content": text if type_ == "file" else None,
                     "size": len(text.encode()), "writable": True, "created": now, "last_modified": now}
 
-        student.put_raw({"work_probe.py": text_file("work_probe.py", source, "text/x-python"),
-                         "work_format.json": text_file("work_format.json", shared, "application/json")})
+        package = REPO / "tinytorch"
+        student.put_raw({
+            "probe": stored("probe", type_="directory"),
+            "probe/course": stored("probe/course", type_="directory"),
+            "probe/__init__.py": stored("probe/__init__.py", ""),
+            "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
+            "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
+            "probe/course/work.py": stored("probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")),
+            "probe/course/work_format.json": stored("probe/course/work_format.json",
+                                                    (package / "course" / "work_format.json").read_text(encoding="utf-8")),
+        })
 
         # Run the cell in another notebook, so the one being reset is not open in an editor.
         student.open(other)
         code = (
-            "import work_probe as w\n"
+            "from probe.course import work as w\n"
             "w.export_work()\n"
             f"b = w.reset_notebook({path[:-len('.ipynb')]!r})\n"
             "print('BACKUP', b.name)"
@@ -555,7 +565,7 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             assert zf.testzip() is None
             names = set(zf.namelist())
-            assert {path, "work_probe.py", ".tinygpt-work.json"} <= names, names
+            assert {path, "probe/course/work.py", ".tinygpt-work.json"} <= names, names
             assert not any(".ipynb_checkpoints" in n or n.endswith(".zip") for n in names), names
             TALLY["answers_checked"] += 1
             exported = "".join(json.loads(zf.read(path))["cells"][index]["source"])

@@ -22,10 +22,11 @@ import os
 import sys
 import time
 import urllib.parse
-import uuid
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
+
+from ..files import atomic_write  # a whole file or the old one, never half (browser drive included)
 
 __all__ = ["export_work", "import_work", "reset_notebook"]
 
@@ -43,24 +44,6 @@ BROWSER_MANIFEST = MANIFEST  # the name before both sides shared it
 
 def _in_pyodide() -> bool:
     return sys.platform == "emscripten"
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write `path` so that it is either its old self or all of `data`, never half.
-
-    A unique hidden temporary file beside it, then a rename. Where the file system cannot
-    rename over a file (some browser drives), the complete temporary copy is copied over.
-    """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        try:
-            os.replace(tmp, path)
-        except OSError:
-            path.write_bytes(tmp.read_bytes())
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _work_files(root: Path, dest: Path | None) -> list[Path]:
@@ -106,49 +89,29 @@ def export_work(dest: str | os.PathLike = "my_work.zip", root: str | os.PathLike
     if not files:
         raise FileNotFoundError(f"export_work: no files to save under {root.resolve()}.")
     manifest = {"tinygpt_work": FORMAT["version"], "exported": _iso(time.time()), "by": "export_work", "files": {}}
-    buffer = _ZipBuffer()
-    # strict_timestamps=False: browser storage may report 1970 dates, which zip cannot hold.
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, strict_timestamps=False) as zf:
-        for rel in files:
-            path = root / rel
-            data = path.read_bytes()
-            info = zipfile.ZipInfo.from_file(path, rel.as_posix(), strict_timestamps=False)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
-            manifest["files"][rel.as_posix()] = {
-                "type": "notebook" if rel.suffix == ".ipynb" else "file",
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "last_modified": _iso(path.stat().st_mtime),
-            }
-        zf.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
-    _write_whole(dest, buffer.getvalue())
+
+    def write_zip(f):
+        # strict_timestamps=False: browser storage may report 1970 dates, which zip cannot hold.
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, strict_timestamps=False) as zf:
+            for rel in files:
+                path = root / rel
+                data = path.read_bytes()
+                info = zipfile.ZipInfo.from_file(path, rel.as_posix(), strict_timestamps=False)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, data)
+                manifest["files"][rel.as_posix()] = {
+                    "type": "notebook" if rel.suffix == ".ipynb" else "file",
+                    "size": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "last_modified": _iso(path.stat().st_mtime),
+                }
+            zf.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+
+    atomic_write(dest, write_zip)  # the previous zip stays until this one is complete
     size = dest.stat().st_size
     where = "the file list (right-click → Download)" if _in_pyodide() else str(dest.resolve())
     print(f"Saved {len(files)} file(s) into {dest.name} ({size / 1024:.0f} KiB). Download it from {where}.")
     return dest
-
-
-class _ZipBuffer:
-    """A write-only in-memory file for ZipFile: the zip reaches the disk only when complete."""
-
-    def __init__(self):
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def write(self, data) -> int:
-        self._parts.append(bytes(data))
-        self._size += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._size
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> bytes:
-        return b"".join(self._parts)
 
 
 def _backup_path(path: Path) -> Path:
@@ -265,12 +228,12 @@ def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> d
                 unchanged.append(rel.as_posix())
                 continue
             backup = _backup_path(target)
-            _write_whole(backup, target.read_bytes())
+            atomic_write(backup, target.read_bytes())
             replaced[rel.as_posix()] = backup.relative_to(root).as_posix()
         else:
             added.append(rel.as_posix())
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_whole(target, data)
+        atomic_write(target, data)
     print(
         f"Restored {len(added) + len(replaced)} file(s) from {zip_path.name}: {len(added)} new, "
         f"{len(replaced)} replaced (your previous copies kept as .backup files), {len(unchanged)} already identical."
@@ -328,8 +291,8 @@ def reset_notebook(
     except ValueError as exc:
         raise ValueError(f"reset_notebook: the original {name} is not valid notebook JSON ({exc}); nothing was changed.") from exc
     backup = _backup_path(current)
-    _write_whole(backup, current.read_bytes())
-    _write_whole(current, original)
+    atomic_write(backup, current.read_bytes())
+    atomic_write(current, original)
     print(
         f"{name} is the course's version again; your copy is {backup.name}. "
         "If it is open, close it without saving and open it again."
