@@ -11,6 +11,7 @@ from tinytorch.viz import (LiveLossCurve, attention_heatmap, attention_timelapse
                            next_token_view, positional_view, timelapse_small_multiples)
 
 from _axe import axe_violations, describe
+from _browsers import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_HELP
 from _viz_helpers import causal_attention
 
 TEXT = "First Citizen:\nBefore we proceed any further, hear me <speak> & 'all'.\nFirst"[:32]
@@ -42,9 +43,9 @@ VIEWS = {
 
 @pytest.fixture(scope="module")
 def browser(playwright_session):
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    browser = playwright_session.chromium.launch(executable_path="/usr/bin/chromium", args=args, headless=True)
+    if CHROMIUM is None:
+        pytest.skip(CHROMIUM_HELP)
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     yield browser
     browser.close()
 
@@ -136,3 +137,25 @@ def test_time_lapse_slider_works_from_the_keyboard(browser, tmp_path):
     assert page.locator("input.tt-step").get_attribute("aria-valuetext") == "step 100"
     assert page.locator("g.tt-frame").nth(1).is_visible() and not page.locator("g.tt-frame").nth(3).is_visible()
     page.close()
+
+
+def _luminance(colour: str) -> float:
+    if len(colour) == 4:  # #abc -> #aabbcc
+        colour = "#" + "".join(c * 2 for c in colour[1:])
+    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_svg_text_contrast(name):
+    """axe does not measure text inside SVG: every text colour on the white figure is >= 4.5:1."""
+    import re
+
+    markup = VIEWS[name]().html
+    fills = set(re.findall(r'<(?:text|g)\b[^>]*\bfill="(#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?)"[^>]*>(?=[^<]*\S)', markup))
+    fills |= set(re.findall(r'<g\b[^>]*\bfill="(#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?)"[^>]*>\s*<text', markup))
+    assert fills, f"{name}: no text colours found"
+    for fill in fills:
+        ratio = 1.05 / (_luminance(fill) + 0.05)
+        assert ratio >= 4.5, f"{name}: text colour {fill} on white has contrast {ratio:.2f}:1 (< 4.5:1)"
