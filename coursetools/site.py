@@ -233,15 +233,40 @@ def write_landing(site: Path, notebooks: list[Path], facts: dict) -> None:
     (site / "index.html").write_text(page, encoding="utf-8")
 
 
+# Libraries the page scripts use, copied from node_modules (`npm ci`) with their licences:
+# file served in static/course/ -> (npm package, its browser build, its licence file).
+PAGE_LIBRARIES = {"fflate.js": ("fflate", "umd/index.js", "LICENSE")}
+# The student-work zip format: one JSON, read by tinytorch.course.work and inlined here.
+WORK_FORMAT = REPO / "tinytorch" / "course" / "work_format.json"
+WORK_FORMAT_SLOT = "/* WORK_FORMAT */ null"
+
+
+def copy_page_libraries(target: Path) -> list[Path]:
+    """Copy each page library and its licence into target; fail clearly if `npm ci` was not run."""
+    copied = []
+    for name, (package, build, licence) in PAGE_LIBRARIES.items():
+        folder = REPO / "node_modules" / package
+        if not (folder / build).is_file():
+            raise RuntimeError(f"{folder / build} is missing: run `npm ci` in {REPO} (the page scripts need {package}).")
+        shutil.copy2(folder / build, target / name)
+        shutil.copy2(folder / licence, target / f"{Path(name).stem}.LICENSE.txt")
+        copied.append(target / name)
+    return copied
+
+
 def inject_page_scripts(site: Path) -> list[str]:
-    """Copy coursetools/page_scripts/*.js to static/course/ and load them on every app page."""
+    """Copy coursetools/page_scripts/*.js (and the libraries they use) to static/course/ and load them on every app page."""
     scripts = sorted(PAGE_SCRIPTS.glob("*.js"))
     if not scripts:
         return []
     target = site / "static" / "course"
     target.mkdir(parents=True, exist_ok=True)
+    libraries = copy_page_libraries(target)
+    work_format = json.dumps(json.loads(WORK_FORMAT.read_text(encoding="utf-8")))
     for script in scripts:
-        shutil.copy2(script, target / script.name)
+        text = script.read_text(encoding="utf-8")
+        (target / script.name).write_text(text.replace(WORK_FORMAT_SLOT, work_format), encoding="utf-8")
+    scripts = libraries + [target / s.name for s in scripts]
     version = hashlib.sha256(b"".join(s.read_bytes() for s in scripts)).hexdigest()[:8]
     pages = []
     for page in sorted(site.rglob("index.html")):

@@ -32,7 +32,12 @@
 
   const REMIND_AFTER_DAYS = 3;
   const LS = 'tinygpt-work:'; // localStorage key prefix
-  const MANIFEST_NAME = '.tinygpt-work.json'; // describes each file in an exported zip
+  // The zip format shared with tinytorch/course/work.py: the site build puts the contents of
+  // tinytorch/course/work_format.json here (manifest name, version, skipped folders...).
+  const FORMAT = /* WORK_FORMAT */ null;
+  if (!FORMAT) {
+    throw new Error('student-work.js: the site build did not inline work_format.json; build with `python -m coursetools build`.');
+  }
   const FILES_STORE = 'files';
   const encoder = new TextEncoder();
 
@@ -354,160 +359,112 @@
     return essence(shipped.cells) === essence(mine.cells);
   }
 
-  // ---------------------------------------------------------------- zip (store-only writer, reader)
+  // ---------------------------------------------------------------- zip (fflate)
 
-  const CRC_TABLE = (() => {
-    const table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) {
-        c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      }
-      table[n] = c >>> 0;
+  /** The fflate library (static/course/fflate.js, copied from npm by the site build). */
+  function zipLibrary() {
+    if (!window.fflate) {
+      throw new Error('The zip library (fflate.js) did not load; reload the page (online once) and try again.');
     }
-    return table;
-  })();
-
-  function crc32(bytes) {
-    let c = 0xffffffff;
-    for (let i = 0; i < bytes.length; i++) {
-      c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-    }
-    return (c ^ 0xffffffff) >>> 0;
+    return window.fflate;
   }
 
-  function dosTime(date) {
-    const year = Math.max(1980, date.getFullYear());
-    return {
-      time: (date.getHours() << 11) | (date.getMinutes() << 5) | (date.getSeconds() >> 1),
-      date: ((year - 1980) << 9) | ((date.getMonth() + 1) << 5) | date.getDate(),
-    };
+  /** Hex SHA-256 of bytes, or null where the browser offers no digest (pages not served over https). */
+  async function sha256(bytes) {
+    if (!(window.crypto && crypto.subtle)) {
+      return null;
+    }
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
   }
 
-  /** A zip (no compression, UTF-8 names) of [{name, bytes, date}]; names ending in "/" are folders. */
+  /** A zip Blob of [{name, bytes, date}] (deflated, UTF-8 names); names ending in "/" are folders. */
   function writeZip(files) {
-    const parts = [];
-    const central = [];
-    let offset = 0;
+    const entries = {};
     for (const file of files) {
-      const name = encoder.encode(file.name);
-      const data = file.bytes || new Uint8Array(0);
-      const crc = crc32(data);
-      const { time, date } = dosTime(file.date || new Date());
-      const local = new DataView(new ArrayBuffer(30));
-      local.setUint32(0, 0x04034b50, true);
-      local.setUint16(4, 20, true); // version needed
-      local.setUint16(6, 0x0800, true); // names are UTF-8
-      local.setUint16(8, 0, true); // stored
-      local.setUint16(10, time, true);
-      local.setUint16(12, date, true);
-      local.setUint32(14, crc, true);
-      local.setUint32(18, data.length, true);
-      local.setUint32(22, data.length, true);
-      local.setUint16(26, name.length, true);
-      local.setUint16(28, 0, true);
-      parts.push(new Uint8Array(local.buffer), name, data);
-
-      const entry = new DataView(new ArrayBuffer(46));
-      entry.setUint32(0, 0x02014b50, true);
-      entry.setUint16(4, 20, true);
-      entry.setUint16(6, 20, true);
-      entry.setUint16(8, 0x0800, true);
-      entry.setUint16(10, 0, true);
-      entry.setUint16(12, time, true);
-      entry.setUint16(14, date, true);
-      entry.setUint32(16, crc, true);
-      entry.setUint32(20, data.length, true);
-      entry.setUint32(24, data.length, true);
-      entry.setUint16(28, name.length, true);
-      entry.setUint32(38, file.name.endsWith('/') ? 0x10 : 0, true); // MS-DOS directory bit
-      entry.setUint32(42, offset, true);
-      central.push(new Uint8Array(entry.buffer), name);
-      offset += 30 + name.length + data.length;
+      const date = file.date && file.date.getFullYear() >= 1980 ? file.date : new Date(1980, 0, 1);
+      entries[file.name] = [file.bytes || new Uint8Array(0), { mtime: date, level: file.name.endsWith('/') ? 0 : 6 }];
     }
-    const centralSize = central.reduce((n, part) => n + part.length, 0);
-    const end = new DataView(new ArrayBuffer(22));
-    end.setUint32(0, 0x06054b50, true);
-    end.setUint16(8, files.length, true);
-    end.setUint16(10, files.length, true);
-    end.setUint32(12, centralSize, true);
-    end.setUint32(16, offset, true);
-    return new Blob([...parts, ...central, new Uint8Array(end.buffer)], { type: 'application/zip' });
+    return new Blob([zipLibrary().zipSync(entries)], { type: 'application/zip' });
   }
 
-  async function inflateRaw(bytes) {
-    if (typeof DecompressionStream === 'undefined') {
-      throw new Error('This browser cannot unpack compressed zips; use a zip made by "Download all my work".');
-    }
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  }
-
-  /** Read a zip: [{name, bytes, date}]. Stored and deflated entries; CRCs are checked. */
+  /**
+   * Read a zip: [{name, bytes, date}] (date: null, the manifest carries the real ones). One
+   * entry at a time, so a damaged one is named; sizes are checked against the directory.
+   */
   async function readZip(buffer) {
+    const { unzipSync } = zipLibrary();
     const bytes = new Uint8Array(buffer);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let end = -1;
-    for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
-      if (view.getUint32(i, true) === 0x06054b50) {
-        end = i;
-        break;
-      }
+    const infos = [];
+    try {
+      unzipSync(bytes, { filter: (info) => (infos.push(info), false) });
+    } catch (err) {
+      throw new Error(`This file is not a zip archive, or it is cut short (${err.message}).`);
     }
-    if (end < 0) {
-      throw new Error('This file is not a zip archive (no zip directory found at its end).');
-    }
-    const count = view.getUint16(end + 10, true);
-    let p = view.getUint32(end + 16, true);
-    const decoder = new TextDecoder();
     const files = [];
-    for (let n = 0; n < count; n++) {
-      if (view.getUint32(p, true) !== 0x02014b50) {
-        throw new Error('The zip is damaged (its file directory is cut short).');
+    for (const info of infos) {
+      if (info.compression !== 0 && info.compression !== 8) {
+        throw new Error(`${info.name} in the zip uses compression method ${info.compression}; re-zip it with normal (deflate) compression.`);
       }
-      const method = view.getUint16(p + 10, true);
-      const time = view.getUint16(p + 12, true);
-      const date = view.getUint16(p + 14, true);
-      const crc = view.getUint32(p + 16, true);
-      const compressedSize = view.getUint32(p + 20, true);
-      const nameLength = view.getUint16(p + 28, true);
-      const extraLength = view.getUint16(p + 30, true);
-      const commentLength = view.getUint16(p + 32, true);
-      const localOffset = view.getUint32(p + 42, true);
-      const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLength));
-      p += 46 + nameLength + extraLength + commentLength;
-
-      const start = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
-      const raw = bytes.subarray(start, start + compressedSize);
       let data;
-      if (method === 0) {
-        data = raw;
-      } else if (method === 8) {
-        data = await inflateRaw(raw);
-      } else {
-        throw new Error(`${name} in the zip uses compression method ${method}; re-zip it with normal (deflate) compression.`);
+      try {
+        data = unzipSync(bytes, { filter: (f) => f.name === info.name })[info.name];
+      } catch (err) {
+        throw new Error(`The zip is damaged: ${info.name} cannot be read (${err.message}). Nothing was changed.`);
       }
-      if (!name.endsWith('/') && crc32(data) !== crc) {
-        throw new Error(`The zip is damaged: ${name} does not match its checksum.`);
+      if (!data || data.length !== info.originalSize) {
+        throw new Error(`The zip is damaged: ${info.name} is cut short. Nothing was changed.`);
       }
-      const stamp = new Date(1980 + (date >> 9), ((date >> 5) & 15) - 1, date & 31, time >> 11, (time >> 5) & 63, (time & 31) * 2);
-      files.push({ name, bytes: data, date: stamp });
+      files.push({ name: info.name, bytes: data, date: null });
     }
     return files;
+  }
+
+  /**
+   * The export's manifest ({files: {path: meta}}), after checking that every file it lists is
+   * in the zip with the size and SHA-256 recorded at export. Throws naming the first bad file.
+   */
+  async function checkedManifest(zipFiles) {
+    const entry = zipFiles.find((f) => f.name === FORMAT.manifest);
+    if (!entry) {
+      return { files: {} }; // a zip made by hand: its entries were checked by readZip
+    }
+    let manifest;
+    try {
+      manifest = JSON.parse(new TextDecoder().decode(entry.bytes));
+    } catch (err) {
+      throw new Error(`The zip is damaged: its ${FORMAT.manifest} cannot be read. Nothing was changed.`);
+    }
+    const present = new Map(zipFiles.map((f) => [f.name.replace(/\/$/, ''), f.bytes]));
+    for (const [path, meta] of Object.entries(manifest.files || {})) {
+      if (meta.type === 'directory') {
+        continue;
+      }
+      const data = present.get(path);
+      if (!data) {
+        throw new Error(`The zip is incomplete: ${path} is listed in it but missing (an export or download cut short?). Nothing was changed.`);
+      }
+      const sum = meta.sha256 ? await sha256(data) : null;
+      if ((meta.size !== undefined && meta.size !== data.length) || (sum && sum !== meta.sha256)) {
+        throw new Error(`The zip is damaged: ${path} does not match the checksum recorded at export. Nothing was changed.`);
+      }
+    }
+    manifest.files = manifest.files || {};
+    return manifest;
   }
 
   // ---------------------------------------------------------------- export / import
 
   function isExportable(key) {
     // JupyterLite never stores these, but a student's own upload could be one.
-    return !key.split('/').includes('.ipynb_checkpoints');
+    return !key.split('/').some((part) => FORMAT.skipped_dirs.includes(part));
   }
 
   /** Every saved file as a zip Blob plus a manifest; returns {blob, count}. */
   async function buildExport() {
     const saved = (await allSaved()).filter((item) => isExportable(item.key));
     const files = [];
-    const manifest = { tinygpt_work: 1, exported: new Date().toISOString(), site: siteRoot().href, files: {} };
+    const manifest = { tinygpt_work: FORMAT.version, exported: new Date().toISOString(), by: 'site', site: siteRoot().href, files: {} };
     for (const { key, model } of saved) {
       const meta = {
         type: model.type,
@@ -521,10 +478,16 @@
       if (model.type === 'directory') {
         files.push({ name: key + '/', bytes: new Uint8Array(0), date });
       } else {
-        files.push({ name: key, bytes: modelBytes(model), date });
+        const bytes = modelBytes(model);
+        meta.size = bytes.length;
+        const sum = await sha256(bytes);
+        if (sum) {
+          meta.sha256 = sum;
+        }
+        files.push({ name: key, bytes, date });
       }
     }
-    files.push({ name: MANIFEST_NAME, bytes: encoder.encode(JSON.stringify(manifest, null, 1)), date: new Date() });
+    files.push({ name: FORMAT.manifest, bytes: encoder.encode(JSON.stringify(manifest, null, 1)), date: new Date() });
     return { blob: writeZip(files), count: saved.filter((s) => s.model.type !== 'directory').length };
   }
 
@@ -558,9 +521,9 @@
     const name = path.slice(slash + 1);
     const ext = extname(name);
     const stem = ext ? name.slice(0, -ext.length) : name;
-    let candidate = `${dir}${stem}.backup-${stamp()}${ext}`;
+    let candidate = `${dir}${stem}${FORMAT.backup_infix}${stamp()}${ext}`;
     for (let n = 2; taken.has(candidate); n++) {
-      candidate = `${dir}${stem}.backup-${stamp()}-${n}${ext}`;
+      candidate = `${dir}${stem}${FORMAT.backup_infix}${stamp()}-${n}${ext}`;
     }
     taken.add(candidate);
     return candidate;
@@ -577,7 +540,8 @@
     if (path.startsWith('/') || parts.includes('..') || /^[a-zA-Z]:/.test(path)) {
       throw new Error(`The zip contains an unsafe path "${name}"; it must be relative with no "..".`);
     }
-    if (parts[0] === '__MACOSX' || parts.includes('.ipynb_checkpoints') || parts[parts.length - 1] === '.DS_Store') {
+    const last = parts[parts.length - 1];
+    if (parts.some((part) => FORMAT.skipped_dirs.includes(part)) || FORMAT.skipped_files.includes(last) || last === FORMAT.manifest) {
       return null;
     }
     return parts.join('/');
@@ -589,11 +553,7 @@
    */
   async function planImport(zipFiles) {
     const config = await siteConfig();
-    let manifest = { files: {} };
-    const manifestEntry = zipFiles.find((f) => f.name === MANIFEST_NAME);
-    if (manifestEntry) {
-      manifest = JSON.parse(new TextDecoder().decode(manifestEntry.bytes));
-    }
+    const manifest = await checkedManifest(zipFiles);
     const saved = new Map((await allSaved()).map((item) => [item.key, item.model]));
     const taken = new Set(saved.keys());
     const puts = {};
@@ -602,15 +562,11 @@
     const unchanged = [];
     const folders = new Set();
     for (const file of zipFiles) {
-      if (file.name === MANIFEST_NAME) {
-        continue;
-      }
       const path = cleanZipPath(file.name);
       if (!path) {
-        continue;
+        continue; // the manifest, zip tools' metadata
       }
-      const stamped = isNaN(file.date.getTime()) ? new Date() : file.date; // zip dates can be zero
-      const meta = manifest.files[path] || { last_modified: stamped.toISOString() };
+      const meta = manifest.files[path] || { last_modified: new Date().toISOString() };
       // Parent folders must exist as entries for the file browser to list the file.
       const parts = path.split('/');
       for (let i = 1; i < parts.length; i++) {
@@ -923,12 +879,14 @@
 
   // ---------------------------------------------------------------- UI
 
+  // The button sits in the page's header row (free space between the notebook's name and the
+  // kernel logo): at the bottom right it covered the end of the notebook's cells.
   const CSS = `
-  #tinygpt-work-button { position: fixed; right: 14px; bottom: 34px; z-index: 10000;
+  #tinygpt-work-button { position: fixed; right: 64px; top: 7px; z-index: 10000;
     font: 13px/1.2 system-ui, sans-serif; padding: 6px 10px; border-radius: 14px;
     border: 1px solid #888; background: #fff; color: #222; cursor: pointer; box-shadow: 0 1px 4px rgba(0,0,0,.2); }
   #tinygpt-work-button.due { border-color: #c62828; background: #fff3f0; }
-  #tinygpt-work-panel { position: fixed; right: 14px; bottom: 70px; z-index: 10001; width: 380px;
+  #tinygpt-work-panel { position: fixed; right: 14px; top: 44px; z-index: 10001; width: 380px;
     max-height: 70vh; overflow: auto; font: 13px/1.4 system-ui, sans-serif; color: #222;
     background: #fff; border: 1px solid #888; border-radius: 6px; padding: 10px 12px;
     box-shadow: 0 2px 10px rgba(0,0,0,.25); }
@@ -938,7 +896,7 @@
   #tinygpt-work-panel .muted { color: #555; font-size: 12px; }
   #tinygpt-work-panel ul { padding-left: 16px; margin: 4px 0; }
   #tinygpt-work-reminder { color: #b71c1c; font-weight: 600; }
-  #tinygpt-work-toast { position: fixed; right: 14px; bottom: 70px; z-index: 10000; max-width: 340px;
+  #tinygpt-work-toast { position: fixed; right: 14px; top: 44px; z-index: 10000; max-width: 340px;
     font: 13px/1.4 system-ui, sans-serif; color: #222; background: #fff3f0; border: 1px solid #c62828;
     border-radius: 6px; padding: 6px 10px; box-shadow: 0 1px 6px rgba(0,0,0,.2); }
   #tinygpt-work-toast[hidden] { display: none; }
@@ -987,7 +945,11 @@
 
   function buildUi() {
     document.head.append(el('style', {}, CSS));
-    ui.button = el('button', { id: 'tinygpt-work-button', type: 'button', title: 'Download, restore or reset your work' }, 'Your work');
+    ui.button = el(
+      'button',
+      { id: 'tinygpt-work-button', type: 'button', title: 'Download, restore or reset your work', 'aria-expanded': 'false', 'aria-controls': 'tinygpt-work-panel' },
+      'Your work',
+    );
     ui.status = el('div', { id: 'tinygpt-work-status', role: 'status' });
     ui.storage = el('p', { id: 'tinygpt-work-storage', class: 'muted' }, storageNote());
     ui.reminder = el('p', { id: 'tinygpt-work-reminder', hidden: '' });
@@ -997,7 +959,7 @@
     ui.panel = el(
       'div',
       { id: 'tinygpt-work-panel', role: 'dialog', 'aria-label': 'Your work', hidden: '' },
-      el('h2', {}, 'Your work'),
+      el('h2', { tabindex: '-1' }, 'Your work'),
       ui.storage,
       ui.reminder,
       ui.lastExport,
@@ -1019,7 +981,7 @@
         el('code', {}, 'tinytorch.training.find_latest_checkpoint'),
         '). Checkpoints are saved files too, so they are in your download.',
       ),
-      el('button', { type: 'button', onclick: () => (ui.panel.hidden = true) }, 'Close'),
+      el('button', { type: 'button', class: 'tinygpt-close', onclick: () => closePanel() }, 'Close'),
     );
     ui.fileInput.addEventListener(
       'change',
@@ -1038,12 +1000,24 @@
     ui.button.addEventListener(
       'click',
       action(async () => {
-        ui.panel.hidden = !ui.panel.hidden;
         if (!ui.panel.hidden) {
-          await refreshPanel();
+          closePanel();
+          return;
         }
+        ui.panel.hidden = false;
+        ui.button.setAttribute('aria-expanded', 'true');
+        // The storage note has now been read where it belongs: the button goes back to its short label.
+        localStorage.setItem(LS + 'storage-note-seen', new Date().toISOString());
+        ui.panel.querySelector('h2').focus();
+        await refreshPanel();
       }),
     );
+    ui.panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.stopPropagation(); // JupyterLab would leave edit mode on it too
+        closePanel();
+      }
+    });
     ui.notice = el('div', { id: 'tinygpt-update-notice', role: 'status', hidden: '' });
     ui.toastText = el('span', { id: 'tinygpt-work-toast-text' });
     ui.toast = el(
@@ -1061,6 +1035,13 @@
     document.body.append(ui.button, ui.panel, ui.toast, ui.notice);
   }
 
+  function closePanel() {
+    ui.panel.hidden = true;
+    ui.button.setAttribute('aria-expanded', 'false');
+    ui.button.focus();
+    refreshPanel().catch(() => undefined);
+  }
+
   async function onExport() {
     say('Preparing your zip…');
     const count = await exportWork();
@@ -1075,14 +1056,15 @@
     const reminder = reminderText(saved.length > 0);
     ui.reminder.hidden = !reminder;
     ui.reminder.textContent = reminder || '';
-    ui.button.classList.toggle('due', !!reminder);
-    ui.button.textContent = reminder ? 'Your work \u26a0 back it up' : 'Your work';
-    // A note beside the button (the panel may never be opened): a due download, or a
-    // browser that may clear the files, said at most once a day.
+    // A browser that may clear the files is said once, on the button itself (it covers
+    // nothing: a notice over the notebook hid its cells), until the panel has been opened.
+    const storageUnseen = storageState.persisted === false && saved.length > 0 && !localStorage.getItem(LS + 'storage-note-seen');
+    ui.button.classList.toggle('due', !!reminder || storageUnseen);
+    ui.button.textContent = reminder ? 'Your work \u26a0 back it up' : storageUnseen ? 'Your work \u26a0 storage may be cleared' : 'Your work';
+    // A due download is also said beside the button (the panel may never be opened), at most once a day.
     const snoozed = daysSince(localStorage.getItem(LS + 'toast-snoozed')) < 1;
-    const toast = reminder || (storageState.persisted === false && saved.length > 0 && !snoozed ? storageNote() : null);
-    ui.toast.hidden = !toast || snoozed || !ui.panel.hidden;
-    ui.toastText.textContent = toast || '';
+    ui.toast.hidden = !reminder || snoozed || !ui.panel.hidden;
+    ui.toastText.textContent = reminder || '';
     ui.lastExport.textContent = `Saved files in this browser: ${saved.length}. Last download: ${whenText(localStorage.getItem(LS + 'last-export'))}.`;
     if (ui.panel.hidden) {
       return;
@@ -1171,7 +1153,7 @@
   }
 
   // A small API for a notebook cell's Javascript output and for tests.
-  window.tinygptWork = { exportWork, buildExport, importWork, resetNotebook, openAlongside, readZip, writeZip, crc32, allSaved, storageState };
+  window.tinygptWork = { exportWork, buildExport, importWork, resetNotebook, openAlongside, readZip, writeZip, allSaved, storageState };
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', () => main());

@@ -485,8 +485,9 @@ def test_zip_from_a_notebook_cell_restores_in_the_browser(site, student, tmp_pat
 def test_work_py_in_the_browser_kernel(site, browser, redeployable):
     """export_work and reset_notebook from a cell, in Pyodide, on the student's /drive.
 
-    Runs work.py's source as a file the student uploaded (importing the tinytorch wheel would
-    need numpy in Pyodide, which these tests do not require).
+    Runs work.py (with tinytorch.files.atomic_write: a rename on JupyterLite's drive) as a
+    package the student uploaded (importing the tinytorch wheel would need numpy in Pyodide,
+    which these tests do not require).
     """
     if not (site / "static" / "pyodide" / "pyodide.mjs").is_file():
         pytest.skip(f"No self-hosted Pyodide in {site}/static/pyodide: build the site with `python -m coursetools build`.")
@@ -502,16 +503,31 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         student.open(path)
         student.write_answer(index, answer)
         student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
-        source = (REPO / "tinytorch" / "course" / "work.py").read_text(encoding="utf-8")
+        # work.py and what it reads (the zip format beside it, tinytorch.files.atomic_write) as an
+        # uploaded package "probe" laid out like tinytorch: relative imports work, no numpy needed.
         now = datetime.now(timezone.utc).isoformat()
-        student.put_raw({"work_probe.py": {"name": "work_probe.py", "path": "work_probe.py", "type": "file", "format": "text",
-                                           "mimetype": "text/x-python", "content": source, "size": len(source.encode()),
-                                           "writable": True, "created": now, "last_modified": now}})
+
+        def stored(name, text="", type_="file"):
+            return {"name": name.split("/")[-1], "path": name, "type": type_, "format": "text" if type_ == "file" else "json",
+                    "mimetype": "text/plain" if type_ == "file" else "", "content": text if type_ == "file" else None,
+                    "size": len(text.encode()), "writable": True, "created": now, "last_modified": now}
+
+        package = REPO / "tinytorch"
+        student.put_raw({
+            "probe": stored("probe", type_="directory"),
+            "probe/course": stored("probe/course", type_="directory"),
+            "probe/__init__.py": stored("probe/__init__.py", ""),
+            "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
+            "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
+            "probe/course/work.py": stored("probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")),
+            "probe/course/work_format.json": stored("probe/course/work_format.json",
+                                                    (package / "course" / "work_format.json").read_text(encoding="utf-8")),
+        })
 
         # Run the cell in another notebook, so the one being reset is not open in an editor.
         student.open(other)
         code = (
-            "import work_probe as w\n"
+            "from probe.course import work as w\n"
             "w.export_work()\n"
             f"b = w.reset_notebook({path[:-len('.ipynb')]!r})\n"
             "print('BACKUP', b.name)"
@@ -549,7 +565,7 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             assert zf.testzip() is None
             names = set(zf.namelist())
-            assert {path, "work_probe.py"} <= names, names
+            assert {path, "probe/course/work.py", ".tinygpt-work.json"} <= names, names
             assert not any(".ipynb_checkpoints" in n or n.endswith(".zip") for n in names), names
             TALLY["answers_checked"] += 1
             exported = "".join(json.loads(zf.read(path))["cells"][index]["source"])
@@ -572,3 +588,82 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         assert answer in cell_text(student.page, index), "the kernel-written backup does not open with the answer"
     finally:
         student.close()
+
+
+# ------------------------------------------------------------------ damaged zips, the zip library
+
+
+def _python_export(tmp_path: Path, site: Path) -> tuple[Path, str]:
+    from tinytorch.course.work import export_work
+
+    path, shipped, _ = _course_notebook(site)
+    work = tmp_path / "work"
+    (work / "runs").mkdir(parents=True)
+    (work / path).write_text(json.dumps(shipped, indent=1))
+    (work / "runs" / "step_000400.npz").write_bytes(BINARY * 8)
+    return export_work(tmp_path / "my_work.zip", root=work), path
+
+
+def _upload_refused(student: Student, zip_file: Path, pattern: str):
+    kept = student.saved()
+    student.open_panel()
+    student.page.set_input_files("#tinygpt-work-import-file", str(zip_file))
+    student.page.wait_for_function(
+        "(p) => new RegExp(p).test(document.getElementById('tinygpt-work-status').textContent)", arg=pattern, timeout=15_000
+    )
+    assert student.saved() == kept, "a refused zip changed the student's storage"
+    return student.page.locator("#tinygpt-work-status").inner_text()
+
+
+def test_incomplete_zip_is_refused_naming_the_missing_file(site, student, tmp_path):
+    full, path = _python_export(tmp_path, site)
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(full) as zin, zipfile.ZipFile(partial, "w") as zout:
+        for info in zin.infolist():
+            if info.filename != "runs/step_000400.npz":
+                zout.writestr(info, zin.read(info))
+    student.open(path)
+    status = _upload_refused(student, partial, "incomplete")
+    assert status == ("Problem: The zip is incomplete: runs/step_000400.npz is listed in it but missing "
+                      "(an export or download cut short?). Nothing was changed.")
+
+
+def test_damaged_zip_is_refused_naming_the_damaged_file(site, student, tmp_path):
+    full, path = _python_export(tmp_path, site)
+    data = bytearray(full.read_bytes())
+    with zipfile.ZipFile(full) as zf:
+        info = zf.getinfo("runs/step_000400.npz")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 4, start + info.compress_size - 4):
+        data[i] ^= 0x5A
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(data))
+    student.open(path)
+    status = _upload_refused(student, damaged, "damaged")
+    assert status.startswith("Problem: The zip is damaged: runs/step_000400.npz "), status
+    assert status.endswith("Nothing was changed.")
+
+
+def test_the_zip_library_is_fflate_copied_with_its_licence(site):
+    course = site / "static" / "course"
+    npm = REPO / "node_modules" / "fflate"
+    assert (course / "fflate.js").read_bytes() == (npm / "umd" / "index.js").read_bytes()
+    assert (course / "fflate.LICENSE.txt").read_bytes() == (npm / "LICENSE").read_bytes()
+    script = (course / SCRIPT_NAME).read_text(encoding="utf-8")
+    for hand_written in ("0x04034b50", "0x02014b50", "CRC_TABLE", "DecompressionStream"):
+        assert hand_written not in script, f"student-work.js still has its own zip code ({hand_written})"
+    # The zip format is the one JSON tinytorch.course.work reads, inlined by the build.
+    shared = json.loads((REPO / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8"))
+    assert f"const FORMAT = {json.dumps(shared)};" in script
+    for page in site.glob("*/index.html"):
+        text = page.read_text(encoding="utf-8")
+        if SCRIPT_NAME in text:
+            assert text.index("fflate.js") < text.index(SCRIPT_NAME), f"{page}: fflate must load before {SCRIPT_NAME}"
+
+
+def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):
+    from coursetools import site as site_build
+
+    monkeypatch.setattr(site_build, "REPO", tmp_path)
+    with pytest.raises(RuntimeError, match=r"node_modules/fflate/umd/index\.js is missing: run `npm ci` in "):
+        site_build.copy_page_libraries(tmp_path)

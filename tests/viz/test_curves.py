@@ -113,3 +113,22 @@ def test_live_curve_updates_one_output_in_a_real_kernel():
     assert len(outputs) == 1, [o.get("output_type") for o in outputs]  # updated in place, not appended
     html = outputs[0]["data"]["text/html"]
     assert "step 30" in html and "tt-loss-curves" in html and "bigram 2.5" in html
+
+
+def test_live_curve_keeps_its_own_ladder():
+    """The notebook adds ladder["TinyGPT"] after a chunk; that must not become a stale line."""
+    ladder = {"uniform": 4.17, "bigram": 2.48}
+    live = LiveLossCurve(ladder=ladder)
+    ladder["TinyGPT"] = 2.43
+    live.update(_history())
+    names = ["".join(g.itertext()) for g in by_class(parse_svg(live.view.svg), "tt-ladder")]
+    assert names == ["uniform 4.17", "bigram 2.48"] * 2
+
+
+def test_close_reference_labels_do_not_overlap():
+    root = parse_svg(loss_curves(_history(), ladder={"uniform": 4.17, "bigram": 2.48, "TinyGPT": 2.43}).svg)
+    panel = by_class(root, "tt-curve-panel")[0]
+    ys = sorted(float(g.find("text").get("y")) for g in by_class(panel, "tt-ladder"))
+    assert min(np.diff(ys)) >= 12 - 1e-6, ys
+    lines = {"".join(g.itertext()): float(g.find("line").get("y1")) for g in by_class(panel, "tt-ladder")}
+    assert lines["TinyGPT 2.43"] > lines["bigram 2.48"]  # the lines themselves stay at their loss

@@ -61,3 +61,13 @@ def test_all_heads_can_be_the_start_and_bad_choices_are_clear(weights_4x4):
         head_view(weights_4x4, head=7)
     with pytest.raises(ValueError, match="threshold"):
         head_view(weights_4x4, threshold=1.5)
+
+
+def test_legend_names_each_head_colour():
+    from tinytorch.viz.svg import SERIES
+
+    view = head_view(causal_attention(1, 4, 8), "abcdefgh", head="all")
+    import re
+
+    buttons = re.findall(r'<button type="button" class="tt-legend-head" data-h="(\d)".*?background:(#[0-9a-f]{6}).*?head (\d)</button>', view.html)
+    assert [(int(h), colour) for h, colour, _ in buttons] == [(h, SERIES[h]) for h in range(4)]

@@ -58,3 +58,13 @@ def test_bad_input_is_clear(kwargs, message):
 def test_diverged_logits_are_reported():
     with pytest.raises(ValueError, match="NaN"):
         next_token_view(np.array([0.0, np.nan]))
+
+
+def test_a_long_prompt_title_is_not_cut():
+    prompt = "ROMEO:\nWhat light through yonder window breaks? It is the east"
+    view = next_token_view(np.zeros(11), prompt=prompt, labels=VOCAB, k=10)
+    root = parse_svg(view.svg)
+    title = by_class(root, "tt-title")[0]
+    from tinytorch.viz.svg import text_width
+
+    assert float(root.get("width")) >= float(title.get("x")) + text_width(title.text, 14)

@@ -58,3 +58,16 @@ def test_bad_snapshots_are_clear():
         attention_timelapse([np.zeros((1, 1, 2, 2))])
     with pytest.raises(ValueError, match="same shape"):
         attention_timelapse([(0, np.zeros((1, 1, 2, 2))), (1, np.zeros((1, 1, 3, 3)))])
+
+
+def test_token_labels_stay_readable_in_a_grid():
+    """2 layers x 4 heads over 30 tokens: labels were ~5 px; now >= 9 px, thinned when cells are small."""
+    probe = "ROMEO:\nWhat light through yonder"
+    view = attention_timelapse([(k, causal_attention(2, 4, len(probe), seed=k)) for k in range(3)], probe)
+    root = parse_svg(view.svg)
+    groups = by_class(root, "tt-query-labels") + by_class(root, "tt-key-labels")
+    assert groups and all(float(g.get("font-size")) >= 9 for g in groups)
+    shown = len(list(by_class(root, "tt-query-labels")[0]))
+    assert 0 < shown <= len(probe)
+    ys = [float(t.get("y")) for t in by_class(root, "tt-query-labels")[0]]
+    assert min(np.diff(ys)) >= 9, "query labels overlap"

@@ -17,6 +17,7 @@ from ._inputs import attention_source, is_causal, pick
 from .view import View, boot_script
 
 TITLE_H = 44  # title line + hover read-out line
+MIN_FONT = 9  # smallest token label, in pixels
 
 
 class GridLayout:
@@ -33,7 +34,10 @@ class GridLayout:
             cell = int(np.clip(cell, 6 if single else 3, 28 if single else 16))
         self.cell = int(cell)
         self.panel = self.T * self.cell
-        self.font = float(np.clip(self.cell * 0.85, 3, 12))
+        # Labels stay readable (>= MIN_FONT px, they were ~5 px in a time-lapse grid); when
+        # cells are smaller than that, every `label_every`-th token is labelled.
+        self.font = float(np.clip(self.cell * 0.85, MIN_FONT, 12))
+        self.label_every = int(np.ceil(self.font * 1.05 / self.cell))
         self.labels = [_shorten(s) for s in S.token_labels(labels)]
         longest = max((len(s) for s in self.labels), default=1)
         self.rotate_keys = longest > 1  # multi-character labels go vertical under the columns
@@ -70,7 +74,7 @@ class GridLayout:
             out.append(f'<g class="tt-query-labels" font-family="{S.esc(S.FONT)}" font-size="{S.coord(fs)}" '
                        f'text-anchor="end" fill="#222">')
             out.extend(f'<text x="{S.coord(x - 3)}" y="{S.coord(y + (i + 0.5) * c + fs * 0.35)}">{S.esc(lab)}</text>'
-                       for i, lab in enumerate(self.labels))
+                       for i, lab in enumerate(self.labels) if i % self.label_every == 0)
             out.append("</g>")
         for col in range(self.ncols):
             x, y = self.origin(self.nrows - 1, col)
@@ -78,6 +82,8 @@ class GridLayout:
             out.append(f'<g class="tt-key-labels" font-family="{S.esc(S.FONT)}" font-size="{S.coord(fs)}" fill="#222" '
                        f'text-anchor="{"end" if self.rotate_keys else "middle"}">')
             for j, lab in enumerate(self.labels):
+                if j % self.label_every:
+                    continue
                 kx = x + (j + 0.5) * c
                 if self.rotate_keys:
                     out.append(f'<text x="{S.coord(kx + fs * 0.35)}" y="{S.coord(y0)}" '
@@ -192,7 +198,10 @@ def attention_heatmap(source, tokens=None, *, text: str | None = None, tokenizer
         title += f"  (T={T}{', causal' if causal else ''})"
 
     rid = S.new_id("tt-attn")
-    parts = [S.svg_open(lay.width, lay.height, class_="tt-attention", data_layers=len(layers), data_heads=len(heads)),
+    about = (f"{title}. Heatmap{'s' * (not single)} of attention weights: row i is query token i, column j is "
+             f"key token j; brighter means more attention{', the grey upper triangle is the masked future' if causal else ''}. "
+             f"Tokens: {' '.join(lay.labels)}")
+    parts = [S.svg_open(lay.width, lay.height, about, class_="tt-attention", data_layers=len(layers), data_heads=len(heads)),
              S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
              S.text(lay.left, 35, "", size=11, fill="#555", class_="tt-readout")]  # filled by JS
     panel_names = []

@@ -51,6 +51,23 @@ def _thin(x, y, limit=MAX_POINTS):
     return x[keep], y[keep]
 
 
+LABEL_GAP = 12  # pixels between two reference labels (10 px text)
+
+
+def _spread(ys: list[float], gap: float) -> list[float]:
+    """Label heights near `ys` but at least `gap` apart (close losses would overlap), order kept."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    placed = [float(ys[i]) for i in order]
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    # Centre the moved group on the original levels rather than pushing everything down.
+    shift = (sum(placed) - sum(ys[i] for i in order)) / max(len(placed), 1)
+    out = [0.0] * len(ys)
+    for k, i in enumerate(order):
+        out[i] = placed[k] - shift
+    return out
+
+
 def _panel(ox, oy, w, h, rows, xkey, xlabel, ladder, ylo, yhi, xscale=1.0):
     """One loss-vs-x panel at (ox, oy) of size (w, h) as SVG."""
     tx, ty = _series(rows, xkey, "train_loss")
@@ -71,11 +88,14 @@ def _panel(ox, oy, w, h, rows, xkey, xlabel, ladder, ylo, yhi, xscale=1.0):
         out.append(f'<line x1="{S.coord(x)}" x2="{S.coord(x)}" y1="{oy + h}" y2="{oy + h + 4}" stroke="#888"/>')
         out.append(S.text(x, oy + h + 15, S.fmt(t, 4), size=10, anchor="middle", fill="#444"))
     out.append(S.text(ox + w / 2, oy + h + 31, xlabel, size=11, anchor="middle", fill="#333"))
-    for name, value in (ladder or {}).items():
-        y = S.coord(Y(float(value)))
+    names = list(ladder or {})
+    label_ys = _spread([Y(float(ladder[name])) for name in names], LABEL_GAP)
+    for name, label_y in zip(names, label_ys):
+        value = float(ladder[name])
+        y = S.coord(Y(value))
         out.append(f'<g class="tt-ladder"><line x1="{ox}" x2="{ox + w}" y1="{y}" y2="{y}" stroke="{LADDER_COLOR}" '
                    f'stroke-dasharray="5 4" stroke-width="1"/>'
-                   + S.text(ox + w + 4, float(y), f"{name[:12]} {S.fmt(float(value))}", size=10,
+                   + S.text(ox + w + 4, label_y, f"{name[:12]} {S.fmt(value)}", size=10,
                             baseline="middle", fill="#555") + "</g>")
     if len(tx):
         px, py = _thin(tx, ty)
@@ -130,7 +150,9 @@ def loss_curves(history, ladder: dict | None = None, title: str | None = None, w
     gap = 100 if ladder else 60  # ladder labels sit right of each panel
     n = 2 if has_time else 1
     pw = (width - left - (gap - 5 if ladder else 20) - (n - 1) * gap) / n
-    parts = [S.svg_open(width, height, class_="tt-loss-curves", data_panels=n),
+    about = (f"{title}: loss against {'step and elapsed time' if has_time else 'step'}; {summary}"
+             + ("; reference levels " + ", ".join(f"{k} {S.fmt(v)}" for k, v in ladder.items()) if ladder else "") + ".")
+    parts = [S.svg_open(width, height, about, class_="tt-loss-curves", data_panels=n),
              S.text(left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
              S.text(left, 36, summary, size=11, fill="#555", class_="tt-summary"),
              S.text(14, top + ph / 2, "loss", size=11, anchor="middle", fill="#333",
@@ -185,7 +207,9 @@ class LiveLossCurve:
     """
 
     def __init__(self, ladder: dict | None = None, title: str | None = None):
-        self.ladder = ladder
+        # A copy: the notebook later adds its own result to its `ladder` dict ("TinyGPT"),
+        # which must not appear as a stale reference line when training continues.
+        self.ladder = dict(ladder) if ladder is not None else None
         self.title = title
         self.view = loss_curves([], ladder, title)
         self._handle = None

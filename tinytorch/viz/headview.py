@@ -55,6 +55,15 @@ root.querySelectorAll('[data-side]').forEach(function(el){var side=el.getAttribu
  el.addEventListener('mouseleave',function(){hover(side,null);});
  el.addEventListener('click',function(){if(pinned&&focus&&focus.side===side&&focus.i===i){pinned=false;focus=null;}else{pinned=true;focus={side:side,i:i};}apply();});});
 selL.addEventListener('change',draw);selH.addEventListener('change',draw);
+root.querySelectorAll('button.tt-legend-head').forEach(function(b){b.addEventListener('click',function(){selH.value=b.getAttribute('data-h');draw();});});
+var svg=root.querySelector('svg.tt-headview-svg');
+svg.addEventListener('keydown',function(e){var k=e.key,f=focus||{side:'q',i:-1};
+ if(k==='ArrowDown'||k==='ArrowUp'){f={side:f.side,i:Math.max(0,Math.min(T-1,f.i+(k==='ArrowDown'?1:-1)))};}
+ else if(k==='ArrowLeft'||k==='ArrowRight'){f={side:k==='ArrowLeft'?'q':'k',i:Math.max(f.i,0)};}
+ else if(k==='Enter'||k===' '){if(!focus)return;pinned=!pinned;apply();e.preventDefault();return;}
+ else if(k==='Escape'){pinned=false;focus=null;apply();return;}
+ else return;
+ e.preventDefault();pinned=false;focus=f;apply();});
 draw();"""
 
 
@@ -100,7 +109,10 @@ def head_view(source, tokens=None, *, text: str | None = None, tokenizer=None, l
     height = y0 + T * ROW_H + 8
     rid = S.new_id("tt-head")
 
-    rows = [S.svg_open(width, height, class_="tt-headview-svg"),
+    about = (f"{title}: attention lines from each query token (left) to the key tokens (right) it attends to. "
+             "Keys: up and down arrows pick a token, left and right switch between queries and keys, "
+             "Enter pins, Escape clears; the weights are read out below the controls.")
+    rows = [S.svg_open(width, height, about, role="group", class_="tt-headview-svg", tabindex=0),
             S.text(x_q - 6, 20, "query", size=11, anchor="end", fill="#555"),
             S.text(x_k + 6, 20, "key", size=11, fill="#555"),
             '<g class="tt-lines"></g>',
@@ -126,16 +138,24 @@ def head_view(source, tokens=None, *, text: str | None = None, tokenizer=None, l
         return "".join(f'<option value="{k}"{" selected" if k == chosen else ""}>{word} {k}</option>' for k in range(n))
 
     head_opts = f'<option value="all"{" selected" if head == "all" else ""}>all heads</option>' + options(H, head, "head")
+    # Which colour is which head (lines of "all heads" are coloured by head); a click shows that head alone.
+    legend = "".join(
+        f'<button type="button" class="tt-legend-head" data-h="{h}" style="font:inherit;border:1px solid #ccc;'
+        f'background:#fff;color:#222;border-radius:3px;padding:0 5px;margin:0 3px 0 0;cursor:pointer">'
+        f'<span aria-hidden="true" style="display:inline-block;width:14px;height:3px;vertical-align:middle;'
+        f'background:{S.SERIES[h % len(S.SERIES)]};margin-right:4px"></span>head {h}</button>'
+        for h in range(H))
     controls = (f'<div class="tt-controls" style="margin:4px 0 6px 0;font-size:13px">'
                 f'<strong>{S.esc(title)}</strong> &nbsp; '
                 f'<label>Layer <select class="tt-layer">{options(L, layer, "layer")}</select></label> '
                 f'<label>Head <select class="tt-head">{head_opts}</select></label></div>'
-                f'<div class="tt-info" style="font-size:12px;color:#555;min-height:16px">'
+                f'<div class="tt-legend" style="font-size:12px;margin:0 0 4px 0">Line colours: {legend}</div>'
+                f'<div class="tt-info" aria-live="polite" style="font-size:12px;color:#555;min-height:16px">'
                 f'The lines are drawn by JavaScript: if none appear, run this cell again (a saved output '
                 f'of an untrusted notebook does not run scripts).</div>')
     data = {"T": T, "H": H, "L": L, "causal": causal, "th": float(threshold), "heads": list(range(H)),
             "colors": S.SERIES, "x1": x_q, "x2": x_k, "y0": y0, "rh": ROW_H,
-            "hint": "hover a token to see its attention; click to pin",
+            "hint": "hover a token (or focus the figure and use the arrow keys) to see its attention; click or Enter to pin",
             "tok": ["#" + s if from_positions else "'" + s + "'" for s in names],
             "w": encode_weights(weights.reshape(-1, T, T), causal)}
     html = (f'<div id="{rid}" data-tt-root class="tt-viz tt-headview" style="font-family:{S.esc(S.SANS)}">'

@@ -92,7 +92,10 @@ def positional_view(source=None, *, T: int = 64, d_model: int = 64, normalize: b
     amp = float(np.abs(pe).max()) or 1.0
     lo, hi = float(sim.min()), float(sim.max())
     scale = max(1, min(4, PANEL // max(n, d)))
-    parts = [S.svg_open(width, height, class_="tt-positional"),
+    about = (f"{title}. Left: each position's encoding as a row of colours, blue negative, red positive "
+             f"(values {S.fmt(-amp)} to {S.fmt(amp)}). Right: how similar two positions' encodings are "
+             f"({S.fmt(lo)} to {S.fmt(hi)}); nearby positions are most alike.")
+    parts = [S.svg_open(width, height, about, class_="tt-positional"),
              S.text(left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
              S.text(left, top - 8, "encoding PE[position, dimension]", size=12, fill="#333"),
              S.text(x2, top - 8, "similarity " + ("cos(PE[i], PE[j])" if normalize else "PE[i] \u00b7 PE[j]"),

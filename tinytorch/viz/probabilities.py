@@ -91,9 +91,12 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
     label_w = max(70, max(len(S.visible_token(lab)) for lab in vocab) * 8 + 12)
     col_w = label_w + BAR_W + 60
     left, top_y = 16, 62
-    width = left + col_w * len(temps) + 10
+    # Wide enough for the title too (a long prompt's title was cut at the panel's edge).
+    width = max(left + col_w * len(temps) + 10, left + S.text_width(title, 14) + 10)
     height = top_y + ROW_H * (k + 1) + 16
-    parts = [S.svg_open(width, height, class_="tt-next-token", data_panels=len(temps), data_k=k),
+    about = f"{title}. " + "; ".join(
+        f"temperature {S.fmt(t)}: " + ", ".join(f"{S.visible_token(lab)} {p:.3f}" for lab, p in rows) for t, rows in top.items())
+    parts = [S.svg_open(width, height, about, class_="tt-next-token", data_panels=len(temps), data_k=k),
              S.text(left, 20, title, size=14, fill="#111", font_weight="600", class_="tt-title")]
     for c, (t, rows) in enumerate(top.items()):
         x0 = left + c * col_w
@@ -113,9 +116,9 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
         if V > k:
             y = top_y + k * ROW_H
             parts.append(S.text(x0 + label_w - 8, y + ROW_H / 2, f"other {V - k}", size=11, anchor="end",
-                                baseline="middle", fill="#777")
+                                baseline="middle", fill="#666")
                          + S.text(x0 + label_w + 5, y + ROW_H / 2, f"{max(rest, 0.0):.3f}", size=11,
-                                  baseline="middle", fill="#777"))
+                                  baseline="middle", fill="#666"))
         parts.append("</g>")
     parts.append("</svg>")
     svg = "".join(parts)

@@ -184,14 +184,23 @@ def text(x, y, content: str, size: float = 11, anchor: str = "start", family: st
             f'font-family="{esc(family)}" fill="{fill}"{extra}>{esc(content)}</text>')
 
 
-def svg_open(width: float, height: float, **attrs) -> str:
-    """The opening <svg> tag; it scales down to fit narrow notebook outputs.
+def svg_open(width: float, height: float, label: str, role: str = "img", **attrs) -> str:
+    """The opening <svg> tag and its <title>; it scales down to fit narrow notebook outputs.
 
+    `label` is the figure's text alternative (screen readers say it; browsers show it as a
+    tooltip): what the figure shows, in a sentence. role="img" makes the figure one image;
+    role="group" keeps interactive parts inside reachable (the head view).
     No xmlns here: inline SVG in HTML does not need one (View.save adds it for .svg files).
     """
     extra = attributes(attrs)
     return (f'<svg width="{coord(width)}" height="{coord(height)}" viewBox="0 0 {coord(width)} {coord(height)}" '
-            f'style="max-width:100%;height:auto;background:#fff" role="img"{extra}>')
+            f'style="max-width:100%;height:auto;background:#fff" role="{role}" aria-label="{esc(label)}"{extra}>'
+            f'<title>{esc(label)}</title>')
+
+
+def text_width(content: str, size: float) -> float:
+    """A generous estimate of a sans-serif text's width in pixels (no font metrics here)."""
+    return len(str(content)) * size * 0.62
 
 
 def colorbar(x, y, height, vmin: float, vmax: float, cmap: str = "viridis", label: str = "",

@@ -54,7 +54,7 @@ var d=JSON.parse(root.querySelector('script[type="application/json"]').textConte
 var s=root.querySelector('input.tt-step'),lab=root.querySelector('.tt-step-label'),btn=root.querySelector('button.tt-play');
 var frames=root.querySelectorAll('g.tt-frame'),timer=null;
 function show(k){for(var n=0;n<frames.length;n++)frames[n].style.display=(n===k)?'':'none';
- s.value=k;lab.textContent='step '+d.steps[k]+'  ('+(k+1)+'/'+d.steps.length+')';root.dataset.frame=k;}
+ s.value=k;lab.textContent='step '+d.steps[k]+'  ('+(k+1)+'/'+d.steps.length+')';s.setAttribute('aria-valuetext','step '+d.steps[k]);root.dataset.frame=k;}
 s.addEventListener('input',function(){show(+s.value);});
 btn.addEventListener('click',function(){if(timer){clearInterval(timer);timer=null;btn.textContent='\u25b6 play';return;}
  btn.textContent='\u275a\u275a pause';var k=(+s.value+1)%frames.length;show(k);
@@ -99,7 +99,9 @@ def attention_timelapse(snapshots, tokens=None, *, tokenizer=None, layer=None, h
     if title is None:
         title = f"Attention during training ({nS} snapshots, steps {steps[0]}\u2013{steps[-1]})"
 
-    parts = [S.svg_open(lay.width, lay.height, class_="tt-timelapse", data_frames=nS,
+    about = (f"{title}. Attention heatmaps per layer and head at the chosen training step (the slider above "
+             f"picks the step); rows are query tokens, columns key tokens. Tokens: {' '.join(lay.labels)}")
+    parts = [S.svg_open(lay.width, lay.height, about, class_="tt-timelapse", data_frames=nS,
                         data_layers=len(layers), data_heads=len(heads)),
              S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title")]
     for f in range(nS):
@@ -118,9 +120,9 @@ def attention_timelapse(snapshots, tokens=None, *, tokenizer=None, layer=None, h
     rid = S.new_id("tt-lapse")
     controls = (f'<div class="tt-controls" style="font-size:13px;margin:4px 0">'
                 f'<button class="tt-play" type="button">\u25b6 play</button> '
-                f'<input class="tt-step" type="range" min="0" max="{nS - 1}" value="{nS - 1}" step="1" '
-                f'style="width:320px;vertical-align:middle"> '
-                f'<span class="tt-step-label">step {steps[-1]}</span></div>')
+                f'<label>Training step <input class="tt-step" type="range" min="0" max="{nS - 1}" value="{nS - 1}" '
+                f'step="1" aria-valuetext="step {steps[-1]}" style="width:320px;vertical-align:middle"></label> '
+                f'<span class="tt-step-label" aria-hidden="true">step {steps[-1]}</span></div>')
     data = {"steps": steps, "ms": int(ms_per_frame)}
     html = (f'<div id="{rid}" data-tt-root class="tt-viz tt-timelapse-view" style="font-family:{S.esc(S.SANS)}">{controls}{svg}'
             f'<script type="application/json">{json_payload(data)}</script>{boot_script(rid, _JS)}</div>')
@@ -148,7 +150,9 @@ def timelapse_small_multiples(snapshots, tokens=None, *, tokenizer=None, layer=-
     names = {(r, c): f"step {steps[r]} \u00b7 head {h}" for r in range(nS) for c, h in enumerate(heads)}
     if title is None:
         title = f"Layer {lay_idx} attention during training (steps {steps[0]}\u2013{steps[-1]})"
-    parts = [S.svg_open(lay.width, lay.height, class_="tt-timelapse-static", data_frames=nS, data_heads=len(heads)),
+    about = (f"{title}. One attention heatmap per training step (rows, steps {', '.join(map(str, steps))}) and head "
+             f"(columns); rows of a map are query tokens, columns key tokens. Tokens: {' '.join(lay.labels)}")
+    parts = [S.svg_open(lay.width, lay.height, about, class_="tt-timelapse-static", data_frames=nS, data_heads=len(heads)),
              S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
              S.text(lay.left, 35, "rows: training steps, top to bottom; columns: heads", size=11, fill="#555")]
     for r in range(nS):
