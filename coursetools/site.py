@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import pyodide_dist
+from . import pyodide_dist, site_check
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
@@ -116,19 +116,43 @@ def _last_commit_time() -> str:
 
 
 def student_notebooks(content_dir: Path, dest: Path) -> list[Path]:
-    """Student versions of the course notebooks (solutions stripped) written into dest."""
-    try:
-        from .notebooks import build_notebooks
-    except ImportError:  # the notebook builder is written in parallel; copy sources meanwhile
-        log("WARNING: coursetools.notebooks.build_notebooks is missing: copying the source notebooks as they are")
-        dest.mkdir(parents=True, exist_ok=True)
-        return [Path(shutil.copy2(p, dest / p.name)) for p in sorted(content_dir.glob("*.ipynb"))]
+    """Student versions of the course notebooks (solutions stripped) written into dest.
+
+    No fallback: if the builder cannot run, there is no site (copying the sources would ship
+    the solutions).
+    """
+    from .notebooks import build_notebooks
+
     return [Path(p) for p in build_notebooks(content_dir, dest, version="student")]
+
+
+CDN_NOTE = (
+    "**Internet needed once:** this copy of the course loads numpy from the Pyodide CDN, so the "
+    "first `import tinytorch` needs the internet (after that it works offline)."
+)
+
+
+def add_cdn_note(notebook: Path) -> None:
+    """Put CDN_NOTE at the top of a notebook (builds with --numpy-from-cdn)."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    cell = {"cell_type": "markdown", "metadata": {"editable": False, "deletable": False}, "source": CDN_NOTE}
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
+        cell["id"] = "numpy-from-cdn-note"
+    nb["cells"].insert(0, cell)
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def fail_on_leaks(site: Path, content_dir: Path, what: str) -> None:
+    """Raise if anything for instructors only (solutions, hidden tests) is in `site`."""
+    leaks = site_check.find_leaks(site, content_dir)
+    if leaks:
+        raise RuntimeError(f"{what} would show students what only instructors may see:\n  " + "\n  ".join(leaks[:20])
+                           + ("\n  ..." if len(leaks) > 20 else ""))
 
 
 def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
     """The Shakespeare text to ship: --corpus, else $TINYGPT_CORPUS, else the cache, else download it."""
-    from tinytorch.text.corpus import SHAKESPEARE_SHA256, download_shakespeare, sha256_of
+    from tinytorch.text.corpus import SHAKESPEARE_SHA256, SHAKESPEARE_URL, download_shakespeare, sha256_of
 
     chosen = corpus or os.environ.get("TINYGPT_CORPUS")
     if chosen:
@@ -140,8 +164,14 @@ def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
         return path
     cached = cache_dir / "corpus" / CORPUS_NAME
     if not cached.is_file():
-        log("downloading the Shakespeare corpus (pinned SHA-256)")
-        download_shakespeare(cached)
+        log(f"downloading the Shakespeare corpus from {SHAKESPEARE_URL} (pinned SHA-256)")
+        try:
+            download_shakespeare(cached)
+        except (OSError, ValueError) as error:  # no network (URLError is an OSError), or a damaged file
+            raise RuntimeError(
+                f"could not download the Shakespeare corpus from {SHAKESPEARE_URL} ({error}). "
+                f"Download tinyshakespeare.txt yourself and pass it: --corpus PATH, or TINYGPT_CORPUS=PATH."
+            ) from None
     return cached
 
 
@@ -334,8 +364,15 @@ def build_site(
     sourcemaps: bool = False,
     cache_dir: Path = DEFAULT_CACHE,
     content_dir: Path = CONTENT,
+    numpy_wheel: str | None = None,
+    numpy_from_cdn: bool = False,
 ) -> BuildResult:
-    """Build the whole course site into `out` (replaced only when the build succeeded)."""
+    """Build the whole course site into `out` (replaced only when the build succeeded).
+
+    numpy_wheel: Pyodide's numpy wheel (path or URL; default $TINYGPT_NUMPY_WHEEL, the cache,
+    or a download), checked against the official lock. numpy_from_cdn: deliberately ship no
+    numpy (students then need the internet for their first import; the notebooks say so).
+    """
     from jupyterlite_core import __version__ as lite_version
 
     import tinytorch
@@ -345,24 +382,29 @@ def build_site(
     pyodide = pyodide or os.environ.get("TINYGPT_PYODIDE_DIST") or None
     cache_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
+    corpus_path = find_corpus(corpus, cache_dir)  # first: the input most likely to be missing
     with tempfile.TemporaryDirectory(prefix="tinygpt-site-", dir=out.parent) as tmp:
         tmp = Path(tmp)
         lite = tmp / "lite"
         (lite / "pypi").mkdir(parents=True)
 
+        notebooks = student_notebooks(content_dir, lite / "files")
+        if not notebooks:
+            raise RuntimeError(f"no notebooks in {content_dir}")
+        fail_on_leaks(lite / "files", content_dir, "the student notebooks")  # fail fast; the built site is checked again
+        if numpy_from_cdn:
+            for notebook in notebooks:
+                add_cdn_note(notebook)
+        log(f"{len(notebooks)} student notebooks: {', '.join(p.name for p in notebooks)}")
+
         wheel = build_wheel(tmp / "wheel")
         shutil.copy2(wheel, lite / "pypi" / wheel.name)
 
         log("self-hosted Pyodide -> static/pyodide/")
-        report = pyodide_dist.prepare(lite / "static" / "pyodide", cache_dir / "pyodide", pyodide, sourcemaps=sourcemaps)
+        report = pyodide_dist.prepare(lite / "static" / "pyodide", cache_dir / "pyodide", pyodide, sourcemaps=sourcemaps,
+                                      numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn)
         pyodide_dist.add_wheel(lite / "static" / "pyodide", wheel, depends=["numpy"], imports=["tinytorch"])
 
-        notebooks = student_notebooks(content_dir, lite / "files")
-        if not notebooks:
-            raise RuntimeError(f"no notebooks in {content_dir}")
-        log(f"{len(notebooks)} student notebooks: {', '.join(p.name for p in notebooks)}")
-
-        corpus_path = find_corpus(corpus, cache_dir)
         (lite / "files" / "data").mkdir(parents=True, exist_ok=True)
         shutil.copy2(corpus_path, lite / "files" / "data" / CORPUS_NAME)
 
@@ -388,7 +430,7 @@ def build_site(
             "BUILT": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "RELEASE": tinytorch.__version__ if hasattr(tinytorch, "__version__") else wheel.name.split("-")[1],
             "JUPYTERLITE": lite_version,
-            "PYODIDE": pyodide_dist.PYODIDE_VERSION,
+            "PYODIDE": report.version,
             "APP_VERSION": json.loads((built / "jupyter-lite.json").read_text())["jupyter-config-data"].get("appVersion", ""),
             "FIRST_VISIT_MB": round(first_visit_estimate(built, report) / 1e6),
             "NUMPY_NOTE": "" if report.numpy_self_hosted else
@@ -397,6 +439,9 @@ def build_site(
         write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts)
         pages = inject_page_scripts(built)
         workers = patch_service_worker(built)
+        problems = site_check.check_site(built, content_dir, allow_numpy_from_cdn=numpy_from_cdn)
+        if problems:
+            raise RuntimeError("the built site fails its checks (python -m coursetools check):\n  " + "\n  ".join(problems[:20]))
         result = BuildResult(
             out=out,
             wheel=wheel.name,
