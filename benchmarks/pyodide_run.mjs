@@ -49,7 +49,7 @@ for (const [k, v] of Object.entries(process.env)) {
 }
 pyodide.globals.set("_env", pyodide.toPy(env));
 const inline = script === "-c";
-pyodide.globals.set("_code", inline ? args[0] : null);
+pyodide.globals.set("_code", inline ? args[0] : "");
 pyodide.globals.set("_argv", pyodide.toPy(inline ? ["-c", ...args.slice(1)] : [path.posix.join("/repo", script), ...args]));
 let code = 0;
 try {
@@ -62,7 +62,7 @@ sys.path.insert(1, "/repo/benchmarks")
 sys.argv, _source = list(_argv), _code
 del _env, _argv, _code
 try:
-    if _source is not None:
+    if sys.argv[0] == "-c":
         exec(compile(_source, "<-c>", "exec"), {"__name__": "__main__"})
     else:
         runpy.run_path(sys.argv[0], run_name="__main__")
