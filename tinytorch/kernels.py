@@ -6,9 +6,18 @@ numpy's `@` falls back to a slow loop while `np.einsum` uses vectorised kernels:
 on our shapes, and it also avoids materialising a transposed copy for `X.T @ dY` (measured
 3.7x slower in Pyodide). So every matrix product in tinytorch goes through this module.
 
-The choice is made at import from numpy's build configuration (no timing, so it is
-deterministic), can be forced with the environment variable TINYTORCH_MATMUL=einsum|blas,
-or changed at run time with `set_backend("einsum" | "blas" | "auto")`.
+In the browser itself (Pyodide: numpy compiled to wasm, no BLAS, no SIMD kernels) the costs
+differ again, so it gets a third family, "wasm", measured there (benchmarks/wasm_kernels.py,
+run in Pyodide under Node): einsum is fastest when the summed index is the last, contiguous
+axis of *both* operands (an inner loop of dot products), 1.3-2x faster than any other order,
+so the wasm kernels copy the small operand (a weight) or both operands of a weight gradient
+into that layout first; and for attention's small batched products numpy's own `@` loop beats
+einsum by 1.5-2x. A TinyGPT browser-preset step: 26-30% faster than the "einsum" family.
+
+The choice is made at import from the platform and numpy's build configuration (no timing,
+so it is deterministic), can be forced with the environment variable
+TINYTORCH_MATMUL=einsum|blas|wasm, or changed at run time with
+`set_backend("einsum" | "blas" | "wasm" | "auto")`.
 
 Shapes: `matmul(a (..., K), b (K, N)) -> (..., N)` flattens the leading dims of `a` into one
 2-D product; `matmul_tn(a (..., I), b (..., O)) -> (I, O)` is `a.T @ b` over all leading dims
@@ -22,10 +31,11 @@ left operand) measured 1.6-2x slower than a copy plus einsum on the no-BLAS nump
 """
 
 import os
+import sys
 
 import numpy as np
 
-_BACKENDS = ("einsum", "blas")
+BACKENDS = ("einsum", "blas", "wasm")
 
 
 def numpy_has_blas() -> bool:
@@ -38,12 +48,14 @@ def numpy_has_blas() -> bool:
 
 
 def _auto_backend() -> str:
+    if sys.platform == "emscripten":
+        return "wasm"
     return "blas" if numpy_has_blas() else "einsum"
 
 
 def _initial_backend() -> str:
     forced = os.environ.get("TINYTORCH_MATMUL", "auto").strip().lower()
-    if forced in _BACKENDS:
+    if forced in BACKENDS:
         return forced
     return _auto_backend()
 
@@ -52,20 +64,20 @@ _backend = _initial_backend()
 
 
 def backend() -> str:
-    """The kernel family in use: "blas" (`@`) or "einsum"."""
+    """The kernel family in use: "blas" (`@`), "einsum" (no BLAS) or "wasm" (Pyodide)."""
     return _backend
 
 
 def set_backend(name: str) -> str:
-    """Choose the matmul kernels: "blas", "einsum", or "auto" (decide from numpy's build)."""
+    """Choose the matmul kernels: "blas", "einsum", "wasm", or "auto" (decide from platform and numpy)."""
     global _backend
     name = str(name).lower()
     if name == "auto":
         _backend = _auto_backend()
-    elif name in _BACKENDS:
+    elif name in BACKENDS:
         _backend = name
     else:
-        raise ValueError(f"unknown matmul backend {name!r}: use 'blas', 'einsum' or 'auto'")
+        raise ValueError(f"unknown matmul backend {name!r}: use 'blas', 'einsum', 'wasm' or 'auto'")
     return _backend
 
 
@@ -82,7 +94,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     _check(a, b, -1, 0, "matmul")
     lead = a.shape[:-1]
     a2 = a.reshape(-1, a.shape[-1])
-    out = a2 @ b if _backend == "blas" else np.einsum("ik,kn->in", a2, b)
+    if _backend == "blas":
+        out = a2 @ b
+    elif _backend == "wasm":  # sum over the contiguous last axis of both: b.T copied (a weight, small)
+        out = np.einsum("ik,nk->in", a2, np.ascontiguousarray(b.T))
+    else:
+        out = np.einsum("ik,kn->in", a2, b)
     return out.reshape(*lead, b.shape[-1])
 
 
@@ -91,7 +108,11 @@ def matmul_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a2 = a.reshape(-1, a.shape[-1])
     b2 = b.reshape(-1, b.shape[-1])
     _check(a2, b2, 0, 0, "matmul_tn")
-    return a2.T @ b2 if _backend == "blas" else np.einsum("ni,no->io", a2, b2)
+    if _backend == "blas":
+        return a2.T @ b2
+    if _backend == "wasm":  # both transposed copies (O(size)) so the long sum over rows is contiguous
+        return np.einsum("in,on->io", np.ascontiguousarray(a2.T), np.ascontiguousarray(b2.T))
+    return np.einsum("ni,no->io", a2, b2)
 
 
 def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -106,7 +127,7 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a @ b on the last two dims: (..., M, K), (..., K, N) -> (..., M, N)."""
     _check(a, b, -1, -2, "bmm")
-    if _backend == "blas":
+    if _backend != "einsum":
         return a @ b
     return np.einsum("...mk,...kn->...mn", np.ascontiguousarray(a), np.ascontiguousarray(b))
 
@@ -114,7 +135,7 @@ def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bmm_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a @ b^T: (..., M, K), (..., N, K) -> (..., M, N) (attention scores q k^T)."""
     _check(a, b, -1, -1, "bmm_nt")
-    if _backend == "blas":
+    if _backend != "einsum":
         return a @ np.swapaxes(b, -1, -2)
     return np.einsum("...mk,...nk->...mn", np.ascontiguousarray(a), np.ascontiguousarray(b))
 
@@ -122,7 +143,7 @@ def bmm_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bmm_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a^T @ b: (..., K, M), (..., K, N) -> (..., M, N)."""
     _check(a, b, -2, -2, "bmm_tn")
-    if _backend == "blas":
+    if _backend != "einsum":
         return np.swapaxes(a, -1, -2) @ b
     # einsum reading a transposed operand is ~1.6x slower than copying it first
     a_t = np.ascontiguousarray(np.swapaxes(a, -1, -2))

@@ -1,11 +1,12 @@
 """tinytorch.kernels: both matmul backends compute the same numbers, and the choice is right.
 
-The "einsum" backend is what the browser (Pyodide, numpy without BLAS) runs; the "blas"
-backend is what a normal numpy runs. Both are tested here on every machine by forcing the
+The "wasm" backend is what the browser (Pyodide) runs, "einsum" what a native numpy without
+BLAS runs, "blas" what a normal numpy runs. All are tested here on every machine by forcing the
 backend, so a bug in the browser path cannot hide behind a BLAS install.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ def test_backends_agree_with_reference_and_each_other(name, shape_a, shape_b, dt
     b = rng.standard_normal(shape_b).astype(dtype)
     want = reference(name, a, b)
     results = {}
-    for backend in ("blas", "einsum"):
+    for backend in kernels.BACKENDS:
         kernels.set_backend(backend)
         out = getattr(kernels, name)(a, b)
         assert out.shape == want.shape, (backend, out.shape, want.shape)
@@ -77,7 +78,8 @@ def test_backends_agree_with_reference_and_each_other(name, shape_a, shape_b, dt
         tol = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{name} on {backend}")
         results[backend] = out
-    np.testing.assert_allclose(results["blas"], results["einsum"], rtol=tol, atol=tol)
+    for backend in kernels.BACKENDS:
+        np.testing.assert_allclose(results["blas"], results[backend], rtol=tol, atol=tol, err_msg=backend)
 
 
 def test_kernels_accept_strided_views(restore_backend):
@@ -85,7 +87,7 @@ def test_kernels_accept_strided_views(restore_backend):
     rng = np.random.default_rng(1)
     qkv = rng.standard_normal((2, 6, 3, 2, 4)).astype(np.float32)  # (B, T, 3, H, d)
     q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (B, H, T, d), not contiguous
-    for backend in ("blas", "einsum"):
+    for backend in kernels.BACKENDS:
         kernels.set_backend(backend)
         np.testing.assert_allclose(kernels.bmm_nt(q, k), reference("bmm_nt", q, k), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(kernels.bmm_tn(q, v), reference("bmm_tn", q, v), rtol=1e-5, atol=1e-6)
@@ -93,21 +95,22 @@ def test_kernels_accept_strided_views(restore_backend):
         np.testing.assert_allclose(kernels.bmm(q, kt), reference("bmm", q, kt), rtol=1e-5, atol=1e-6)
 
 
-def test_tensor_matmul_gradients_identical_under_both_backends(restore_backend):
-    """The engine's @ (forward and both input gradients) gives the same numbers on either backend."""
+def test_tensor_matmul_gradients_identical_under_every_backend(restore_backend):
+    """The engine's @ (forward and both input gradients) gives the same numbers on every backend."""
     rng = np.random.default_rng(2)
     x_data = rng.standard_normal((3, 4, 5))
     w_data = rng.standard_normal((5, 6))
     grads = {}
-    for backend in ("blas", "einsum"):
+    for backend in kernels.BACKENDS:
         kernels.set_backend(backend)
         x = tt.Tensor(x_data, requires_grad=True, dtype=np.float64)
         w = tt.Tensor(w_data, requires_grad=True, dtype=np.float64)
         out = x @ w
         (out * out).sum().backward()
         grads[backend] = (out.data, x.grad, w.grad)
-    for blas_arr, einsum_arr in zip(grads["blas"], grads["einsum"]):
-        np.testing.assert_allclose(blas_arr, einsum_arr, rtol=1e-12, atol=1e-12)
+    for backend in kernels.BACKENDS:
+        for blas_arr, other in zip(grads["blas"], grads[backend]):
+            np.testing.assert_allclose(blas_arr, other, rtol=1e-12, atol=1e-12, err_msg=backend)
     np.testing.assert_allclose(grads["blas"][2], 2 * np.einsum("btk,btn->kn", x_data, x_data @ w_data))
 
 
@@ -116,12 +119,19 @@ def test_set_backend_switches_and_auto_follows_numpy_build(restore_backend):
     assert kernels.backend() == "einsum"
     assert kernels.set_backend("BLAS") == "blas"
     assert kernels.backend() == "blas"
+    assert kernels.set_backend("wasm") == "wasm"
     assert kernels.set_backend("auto") == ("blas" if kernels.numpy_has_blas() else "einsum")
+
+
+def test_auto_picks_wasm_kernels_in_pyodide(restore_backend, monkeypatch):
+    """In the browser (sys.platform "emscripten") auto chooses the kernels measured there."""
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    assert kernels.set_backend("auto") == "wasm"
 
 
 def test_unknown_backend_is_a_clear_error(restore_backend):
     before = kernels.backend()
-    with pytest.raises(ValueError, match="'blas', 'einsum' or 'auto'"):
+    with pytest.raises(ValueError, match="'blas', 'einsum', 'wasm' or 'auto'"):
         kernels.set_backend("cuda")
     assert kernels.backend() == before
 
@@ -153,6 +163,7 @@ def test_environment_variable_forces_backend_at_import():
     code = "import tinytorch.kernels as k; print(k.backend())"
     assert _run(sys.executable, code, TINYTORCH_MATMUL="einsum") == "einsum"
     assert _run(sys.executable, code, TINYTORCH_MATMUL="blas") == "blas"
+    assert _run(sys.executable, code, TINYTORCH_MATMUL="wasm") == "wasm"
 
 
 def test_auto_picks_blas_on_this_numpy_with_blas():
@@ -174,3 +185,33 @@ def test_auto_picks_einsum_on_a_numpy_without_blas():
     blas_name, has_blas, backend = _run(NOBLAS_PYTHON, code).split()
     assert blas_name.lower() == "none", f"{NOBLAS_PYTHON} is not a no-BLAS numpy (BLAS: {blas_name})"
     assert (has_blas, backend) == ("False", "einsum")
+
+
+NODE_RUNNER = REPO / "benchmarks" / "pyodide_run.mjs"
+
+
+def test_in_real_pyodide_auto_picks_wasm_kernels_and_they_agree_with_float64():
+    """Run in Pyodide (Node + the browser's numpy wheel): the backend chosen there is "wasm" and
+    every kernel matches a float64 reference on the shapes the engine uses."""
+    wheel = os.environ.get("TINYGPT_NUMPY_WHEEL", "")
+    node = shutil.which("node")
+    if not (node and wheel and Path(wheel).is_file() and (REPO / "node_modules" / "pyodide").is_dir()):
+        pytest.skip("needs node, npm ci (node_modules/pyodide) and TINYGPT_NUMPY_WHEEL (Pyodide's numpy wheel)")
+    code = (
+        "import sys, numpy as np, tinytorch.kernels as k\n"
+        "r = np.random.default_rng(0)\n"
+        "f = lambda *s: r.standard_normal(s).astype(np.float32)\n"
+        "a, b, g, w = f(2, 6, 5), f(5, 3), f(2, 6, 3), f(4, 3)\n"
+        "q, kk = f(2, 3, 6, 4), f(2, 3, 6, 4)\n"
+        "D = lambda x: x.astype(np.float64)\n"
+        "checks = [(k.matmul(a, b), D(a) @ D(b)), (k.matmul_tn(a, g), np.einsum('bti,bto->io', D(a), D(g))),\n"
+        "          (k.matmul_nt(g, w), D(g) @ D(w).T), (k.bmm_nt(q, kk), D(q) @ D(kk).swapaxes(-1, -2)),\n"
+        "          (k.bmm_tn(q, kk), D(q).swapaxes(-1, -2) @ D(kk)), (k.bmm(q, kk.swapaxes(-1, -2)), D(q) @ D(kk).swapaxes(-1, -2))]\n"
+        "err = max(float(np.abs(got - want).max()) for got, want in checks)\n"
+        "dtypes = {str(got.dtype) for got, _ in checks}\n"
+        "print(sys.platform, k.backend(), err < 1e-5, dtypes)\n"
+    )
+    done = subprocess.run([node, str(NODE_RUNNER), "-c", code], capture_output=True, text=True, cwd=REPO,
+                          timeout=300, env={k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2].strip() == "emscripten wasm True {'float32'}", done.stdout

@@ -33,6 +33,7 @@ class Preset:
     max_steps               steps to train for
     expected_val_loss       validation loss after max_steps on the full corpus (measured)
     seconds_per_step_native one training step with OpenBLAS numpy here (measured)
+    steps_to_val_2          the first validation (every eval_interval steps) with val loss <= 2.0 (measured; 0: never)
     notes                   where the numbers come from, what to expect elsewhere
     warmup_steps, weight_decay, betas, grad_clip, eval_interval   the rest of the recipe
     """
@@ -44,6 +45,7 @@ class Preset:
     expected_val_loss: float
     seconds_per_step_native: float
     notes: str = ""
+    steps_to_val_2: int = 0
     warmup_steps: int = 100
     weight_decay: float = 0.1
     betas: tuple = (0.9, 0.999)
@@ -78,6 +80,7 @@ PRESETS = {
         max_steps=1500,
         expected_val_loss=1.93,
         seconds_per_step_native=0.014,
+        steps_to_val_2=1250,
         notes=(
             "Sized for a browser tab. Measured natively: val loss 1.93 after 1500 steps, first <= 2.0 at step "
             "~1100 (18 s); 14 ms/step, 54,500 tokens/s with OpenBLAS (1 thread); 58 ms/step without BLAS."
@@ -91,6 +94,7 @@ PRESETS = {
         max_steps=2000,
         expected_val_loss=1.89,
         seconds_per_step_native=0.067,
+        steps_to_val_2=1250,
         warmup_steps=100,
         betas=(0.9, 0.99),  # nanoGPT's choice for few tokens per step
         notes=(
