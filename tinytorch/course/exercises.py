@@ -712,7 +712,17 @@ def check_training_step(training_step):
                "backward, clip, step — in that order")
 
 
-@_register("4.4", "sample_next")
+def _library_sample_next(logits, temperature=1.0, top_k=None, rng=None):
+    rng = np.random.default_rng() if rng is None else rng
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if top_k is not None:
+        z = np.where(z < np.sort(z)[-top_k], -np.inf, z)
+    return int(rng.choice(len(z), p=_np_softmax(z)))
+
+
+@_register("4.4", "sample_next", library=lambda: _library_sample_next)
 def check_sample(sample_next):
     logits = np.array([1.0, 3.0, 2.0, -1.0])
     check_equal(sample_next(logits, temperature=0), 1, "sample_next at temperature 0 (the most likely id)")
