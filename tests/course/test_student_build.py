@@ -154,3 +154,33 @@ def test_no_prose_hard_codes_the_browser_block_size(name):
         if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("solution"):
             for phrase in (f"block_size = {block}", f"block size {block}", f"context {block}", "block_size = 32"):
                 assert phrase not in cell.source, f"{name}: {phrase!r} in prose; read it from preset('browser')"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_notebook_asks_for_two_predictions_before_revealing(name):
+    """Predict, then run: a cell where the student writes a guess (`predicted_... = None`), and a
+    later cell that compares it with the measured answer (`reveal(predicted_..., ...)`)."""
+    nb = _load(CONTENT / f"{name}.ipynb")
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    guesses = [re.match(r"(predicted_\w+) = None", src) for src in code]
+    names = [(i, m.group(1)) for i, m in enumerate(guesses) if m]
+    assert len(names) >= 2, f"{name}: {len(names)} prediction cells"
+    for i, guess in names:
+        assert any(f"reveal({guess}," in later for later in code[i + 1:]), f"{name}: {guess} is never revealed"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_states_what_it_builds_and_how_long_it_takes(name, builds):
+    """metadata["tinygpt"] = {"builds", "minutes": {"hands_on", "written"}} (the landing page shows it),
+    the notebook's top says the same, and both builds keep it beside the course stamp."""
+    nb = _load(CONTENT / f"{name}.ipynb")
+    info = nb.metadata["tinygpt"]
+    assert isinstance(info["builds"], str) and info["builds"] and "\n" not in info["builds"]
+    minutes = info["minutes"]
+    assert set(minutes) == {"hands_on", "written"} and all(isinstance(v, int) and v > 0 for v in minutes.values())
+    top = nb.cells[0].source
+    assert f"**In this notebook you build** {info['builds']}." in top
+    assert f"about {minutes['hands_on']} minutes hands-on + {minutes['written']} minutes of written answers" in top
+    for version in ("student", "instructor"):
+        built = _load(next(p for p in builds[version] if p.stem == name)).metadata["tinygpt"]
+        assert built["builds"] == info["builds"] and built["minutes"] == minutes and built["notebook"] == name

@@ -367,7 +367,7 @@ def _library_self_attention():
 @_register("2.4", "MySelfAttention.forward", library=_library_self_attention)
 def check_self_attention(MySelfAttention):
     from ..nn import SelfAttention
-    from ..random import manual_seed
+    from .. import manual_seed
     from ..tensor import Tensor
 
     manual_seed(0)
@@ -400,7 +400,7 @@ def _library_mha():
 @_register("2.5", "MyMultiHeadAttention.forward", library=_library_mha)
 def check_multi_head(MyMultiHeadAttention):
     from ..nn import MultiHeadAttention
-    from ..random import manual_seed
+    from .. import manual_seed
     from ..tensor import Tensor
 
     B, T, C, H = 2, 5, 12, 3
@@ -525,7 +525,7 @@ def _library_block():
 @_register("3.3", "MyBlock.forward", library=_library_block)
 def check_block(MyBlock):
     from ..nn import TransformerBlock
-    from ..random import manual_seed
+    from .. import manual_seed
     from ..tensor import Tensor
 
     manual_seed(0)
@@ -585,7 +585,7 @@ def _library_sinusoidal():
 
 def _small_gpt():
     from ..models import TinyGPT, TinyGPTConfig
-    from ..random import manual_seed
+    from .. import manual_seed
 
     manual_seed(0)
     return TinyGPT(TinyGPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16))
