@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import kernels
+from .validation import axes_tuple, axis_index, tensor_data
 
 # ----------------------------------------------------------------------------- modes
 
@@ -86,12 +87,13 @@ def default_dtype(dtype):
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
+    if not (isinstance(data, np.ndarray) and data.dtype.kind in "biuf"):
+        data = tensor_data(data)  # None, objects and text are errors, never NaN
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
-    array = np.asarray(data)
-    if array.dtype.kind == "f" or array.dtype == object:
-        return array.astype(_default_dtype, copy=False)
-    return array  # integers (token ids) and booleans (masks) keep their dtype
+    if data.dtype.kind == "f":
+        return data.astype(_default_dtype, copy=False)
+    return data  # integers (token ids) and booleans (masks) keep their dtype
 
 
 def as_tensor(x, like=None) -> "Tensor":
@@ -123,11 +125,12 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def _normalize_axis(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    return tuple(int(a) % ndim if ndim else 0 for a in axes)
+def _check_not_empty(shape, axes, op) -> None:
+    """A max or softmax over an axis of length 0 has no value: say so (numpy's message is about 'identity')."""
+    for a in axes:
+        if shape[a] == 0:
+            raise ValueError(f"{op}: axis {a} of shape {tuple(shape)} is empty (length 0), so there is nothing to "
+                             "take it over: is the sequence or batch empty?")
 
 
 def _has_advanced_index(index) -> bool:
@@ -140,9 +143,6 @@ def _index_arrays(index):
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index.data if isinstance(index, Tensor) else index
-
-
-_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
 
 
 # ----------------------------------------------------------------------------- Tensor
@@ -447,6 +447,13 @@ class Tensor:
 
             return out._with_backward(_backward)
 
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul batch dims do not match: {a.shape} @ {b.shape} — the leading (batch) dims "
+                f"{a.shape[:-2]} and {b.shape[:-2]} must be equal or 1 (broadcastable)"
+            ) from None
         out = Tensor._from_op(kernels.bmm(a, b), (self, other), "@")
 
         def _backward_batched(grad):
@@ -464,7 +471,7 @@ class Tensor:
 
     def sum(self, axis=None, keepdims=False):
         """Sum over `axis` (int, tuple or None for all)."""
-        axes = _normalize_axis(axis, self.ndim)
+        axes = axes_tuple(axis, self.ndim, "sum")
         out = Tensor._from_op(np.sum(self.data, axis=axes, keepdims=keepdims), (self,), "sum")
         shape = self.shape
 
@@ -477,13 +484,14 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False):
         """Mean over `axis` (int, tuple or None for all)."""
-        axes = _normalize_axis(axis, self.ndim)
+        axes = axes_tuple(axis, self.ndim, "mean")
         count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
 
     def max(self, axis=None, keepdims=False):
         """Maximum over `axis`; the gradient is shared equally between tied maxima."""
-        axes = _normalize_axis(axis, self.ndim)
+        axes = axes_tuple(axis, self.ndim, "max")
+        _check_not_empty(self.shape, axes, "max")
         top = np.max(self.data, axis=axes, keepdims=True)
         out = Tensor._from_op(top if keepdims else np.squeeze(top, axis=axes), (self,), "max")
         x = self.data
@@ -497,6 +505,8 @@ class Tensor:
         return out._with_backward(_backward)
 
     def min(self, axis=None, keepdims=False):
+        """Minimum over `axis` (int, tuple or None for all)."""
+        axes_tuple(axis, self.ndim, "min")  # name min, not max, in an axis error
         return -((-self).max(axis=axis, keepdims=keepdims))
 
     # --- shape ---------------------------------------------------------------------------
@@ -523,9 +533,12 @@ class Tensor:
         """Reorder all dims: permute(0, 2, 1, 3)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        if sorted(int(a) % self.ndim for a in axes) != list(range(self.ndim)):
+        if len(axes) != self.ndim:
             raise ValueError(f"permute needs each of the {self.ndim} dims once, got {axes}")
-        inverse = np.argsort([int(a) % self.ndim for a in axes])
+        axes = tuple(axis_index(a, self.ndim, "permute") for a in axes)
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"permute needs each of the {self.ndim} dims once, got {axes}")
+        inverse = np.argsort(axes)
         out = Tensor._from_op(self.data.transpose(axes), (self,), "permute")
 
         def _backward(grad):
@@ -542,7 +555,7 @@ class Tensor:
             return self.permute(*reversed(range(self.ndim)))
         if len(axes) == 2:
             order = list(range(self.ndim))
-            d0, d1 = int(axes[0]) % self.ndim, int(axes[1]) % self.ndim
+            d0, d1 = (axis_index(a, self.ndim, "transpose") for a in axes)
             order[d0], order[d1] = order[d1], order[d0]
             return self.permute(*order)
         return self.permute(*axes)
@@ -570,6 +583,7 @@ class Tensor:
 
     def split(self, sizes, axis=0):
         """Split into pieces along `axis`: an int n gives n equal pieces, a list gives sizes."""
+        axis = axis_index(axis, self.ndim, "split")
         length = self.shape[axis]
         if isinstance(sizes, (int, np.integer)):
             if length % sizes:
@@ -653,47 +667,15 @@ class Tensor:
         return out._with_backward(_backward)
 
     def gelu(self):
-        """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+        """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). See nn.functional.gelu."""
+        from .nn.functional import gelu  # a fused op: it lives with the others in nn/functional.py
 
-        Written as in-place updates of two fresh buffers: on the MLP's (B*T, 4C) arrays each
-        `a * b` would allocate a MiB-sized temporary, and those allocations cost more than the
-        arithmetic. The operations run in the order of the one-line formulas in the comments,
-        so the results are bit-for-bit those of the formulas.
-        """
-        x = self.data if self.data.dtype.kind == "f" else self.data.astype(_default_dtype)
-        # t = tanh(sqrt(2/pi) * x * (1 + 0.044715 * x^2));  y = 0.5 * x * (1 + t)
-        y = x * x
-        y *= 0.044715
-        y += 1.0
-        t = x * _GELU_C
-        t *= y
-        np.tanh(t, out=t)
-        np.add(t, 1.0, out=y)
-        y *= x
-        y *= 0.5
-        out = Tensor._from_op(y, (self,), "gelu")
-
-        def _backward(grad):
-            # local = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
-            local = x * 0.5
-            scratch = t * t
-            np.subtract(1.0, scratch, out=scratch)
-            local *= scratch
-            local *= _GELU_C
-            np.multiply(x, x, out=scratch)
-            scratch *= 3 * 0.044715
-            scratch += 1.0
-            local *= scratch
-            np.add(t, 1.0, out=scratch)
-            scratch *= 0.5
-            local += scratch
-            local *= grad
-            self._accumulate(local)
-
-        return out._with_backward(_backward)
+        return gelu(self)
 
     def softmax(self, axis=-1):
         """Stable softmax along `axis` (the max is subtracted first)."""
+        axis = axis_index(axis, self.ndim, "softmax")
+        _check_not_empty(self.shape, (axis,), "softmax")
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         e = np.exp(shifted)
         s = e / e.sum(axis=axis, keepdims=True)
@@ -706,6 +688,8 @@ class Tensor:
 
     def log_softmax(self, axis=-1):
         """Stable log-softmax along `axis`."""
+        axis = axis_index(axis, self.ndim, "log_softmax")
+        _check_not_empty(self.shape, (axis,), "log_softmax")
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         out = Tensor._from_op(y, (self,), "log_softmax")
@@ -745,6 +729,10 @@ def cat(tensors, axis=0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat needs at least one tensor")
+    ndims = {t.ndim for t in tensors}
+    if len(ndims) != 1:
+        raise ValueError(f"cat needs tensors with the same number of dims, got shapes {[t.shape for t in tensors]}")
+    axis = axis_index(axis, tensors[0].ndim, "cat")
     try:
         data = np.concatenate([t.data for t in tensors], axis=axis)
     except ValueError:
@@ -767,6 +755,7 @@ def stack(tensors, axis=0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack needs tensors of one shape, got {[t.shape for t in tensors]}")
+    axis = axis_index(axis, tensors[0].ndim + 1, "stack (the result has one more dim)")
     out = Tensor._from_op(np.stack([t.data for t in tensors], axis=axis), tuple(tensors), "stack")
 
     def _backward(grad):

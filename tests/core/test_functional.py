@@ -114,7 +114,7 @@ def test_embedding_errors_name_the_bad_id_and_the_range():
         F.embedding(np.array([0, 7, 2]), weight)
     with pytest.raises(IndexError, match=r"id -1 .*0\.\.4"):
         F.embedding(np.array([-1, 2]), weight)
-    with pytest.raises(TypeError, match="integers.*float64.*astype"):
+    with pytest.raises(TypeError, match="integer ids, got dtype float64.*astype"):
         F.embedding(np.array([1.0, 2.0]), weight)
 
 

@@ -69,8 +69,8 @@ def test_explicit_path_wins(isolated):
 def test_environment_variable_then_shipped_copy(isolated, monkeypatch):
     shipped = isolated / "drive" / "data" / "tinyshakespeare.txt"
     shipped.parent.mkdir(parents=True)
-    shipped.write_text("shipped with the site")
-    assert load_shakespeare() == "shipped with the site"
+    shipped.write_text(SMALL_TEXT)
+    assert load_shakespeare(sha256=SMALL_SHA) == SMALL_TEXT
     env_file = isolated / "env.txt"
     env_file.write_text("from the environment")
     monkeypatch.setenv("TINYGPT_CORPUS", str(env_file))
@@ -78,6 +78,21 @@ def test_environment_variable_then_shipped_copy(isolated, monkeypatch):
     monkeypatch.setenv("TINYGPT_CORPUS", str(isolated / "nope.txt"))
     with pytest.raises(FileNotFoundError, match="TINYGPT_CORPUS"):
         load_shakespeare()
+
+
+def test_a_shipped_copy_is_used_only_if_its_hash_matches(isolated):
+    # Found by looking around, not named by the user: a truncated or different file must not
+    # silently become the training text.
+    shipped = isolated / "drive" / "data" / "tinyshakespeare.txt"
+    shipped.parent.mkdir(parents=True)
+    shipped.write_text(SMALL_TEXT[:10])
+    wrong = hashlib.sha256(SMALL_TEXT[:10].encode()).hexdigest()
+    with pytest.raises(ValueError) as error:
+        load_shakespeare(sha256=SMALL_SHA)
+    message = str(error.value)
+    assert str(shipped) in message and wrong in message and SMALL_SHA in message
+    assert "load_shakespeare(path)" in message
+    assert load_shakespeare(shipped) == SMALL_TEXT[:10]  # named explicitly: the user's choice
 
 
 def test_download_checks_hash_caches_and_is_not_repeated(isolated, server):

@@ -256,3 +256,25 @@ def test_bigram_learns_which_character_follows_which():
     assert sample.count("ab") == sample[:-1].count("a")  # every 'a' is followed by 'b'
     with pytest.raises(ValueError, match="positive int"):
         BigramLanguageModel(0)
+
+
+def test_configure_optimizers_decays_matrices_and_embeddings_not_biases_or_layernorm():
+    m = model()
+    opt = m.configure_optimizers(weight_decay=0.5, learning_rate=0.1, betas=(0.9, 0.95))
+    assert isinstance(opt, tt.optim.AdamW) and opt.lr == 0.1
+    names = {id(p): n for n, p in m.named_parameters()}
+    decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.5 for p in g["params"]}
+    kept = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
+    assert decayed | kept == set(names.values()) and not decayed & kept
+    assert {"token_embedding.weight", "position_embedding.weight", "lm_head.weight",
+            "blocks.0.attn.qkv.weight", "blocks.0.mlp.fc.weight"} <= decayed
+    assert {"blocks.0.attn.qkv.bias", "blocks.0.ln1.weight", "blocks.0.ln1.bias", "ln_f.weight"} <= kept
+    assert all(p.ndim >= 2 for n, p in m.named_parameters() if n in decayed)
+    # With zero gradients Adam's step is 0, so only the decoupled decay moves the weights.
+    before = {n: p.data.copy() for n, p in m.named_parameters()}
+    for p in m.parameters():
+        p.grad = np.zeros_like(p.data)
+    opt.step()
+    for n, p in m.named_parameters():
+        expected = before[n] * (1 - 0.1 * 0.5) if n in decayed else before[n]
+        np.testing.assert_allclose(p.data, expected, rtol=1e-6, err_msg=n)

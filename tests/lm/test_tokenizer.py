@@ -52,7 +52,7 @@ def test_decode_accepts_lists_arrays_tensors_and_2d():
 
 def test_decode_rejects_out_of_range_and_float_ids():
     tok = CharTokenizer().fit("abc")
-    with pytest.raises(ValueError, match=r"id 7 at position 1 is outside the vocabulary"):
+    with pytest.raises(ValueError, match=r"id 7 is outside the vocabulary of 3 tokens \(at position 1; valid: 0\.\.2"):
         tok.decode([0, 7])
     with pytest.raises(TypeError, match="integer ids"):
         tok.decode(np.array([0.5]))

@@ -14,7 +14,8 @@ from ..nn import functional as F
 from ..nn.layers import Embedding
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
-from .generation import as_token_ids, check_sampling, generate_text, sample_next, sampling_generator
+from ..validation import positive_int, token_ids
+from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
 
 
 class BigramLanguageModel(Module):
@@ -25,18 +26,16 @@ class BigramLanguageModel(Module):
 
     def __init__(self, vocab_size: int):
         super().__init__()
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-            raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
-        self.vocab_size = int(vocab_size)
+        self.vocab_size = positive_int(vocab_size, "BigramLanguageModel: vocab_size")
         self.token_logits = Embedding(self.vocab_size, self.vocab_size)
 
     def forward(self, idx, targets=None):
         """idx (B, T) ints -> logits (B, T, V); with targets (B, T) -> (logits, loss)."""
-        ids = as_token_ids(idx, self.vocab_size, "BigramLanguageModel")
+        ids = token_ids(idx, self.vocab_size, "BigramLanguageModel", ndims=(2,))
         logits = self.token_logits(ids)
         if targets is None:
             return logits
-        targets = as_token_ids(targets, self.vocab_size, "BigramLanguageModel targets")
+        targets = token_ids(targets, self.vocab_size, "BigramLanguageModel targets", ndims=(2,))
         if targets.shape != ids.shape:
             raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
         return logits, F.cross_entropy(logits, targets)
@@ -44,7 +43,8 @@ class BigramLanguageModel(Module):
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None, **unused):
         """Sample max_new_tokens tokens after idx ((B, T) or (T,)); each depends only on the one before."""
         check_sampling(max_new_tokens, temperature, top_k)
-        ids = as_token_ids(idx, self.vocab_size, "BigramLanguageModel.generate", allow_1d=True)
+        check_finite_weights(self, "BigramLanguageModel.generate")
+        ids = token_ids(idx, self.vocab_size, "BigramLanguageModel.generate", ndims=(1, 2))
         one_dim = ids.ndim == 1
         ids = ids.reshape(1, -1) if one_dim else ids
         if ids.shape[1] == 0:

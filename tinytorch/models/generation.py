@@ -1,4 +1,4 @@
-"""Turning a language model's logits into text: checking token ids, sampling, a text helper.
+"""Turning a language model's logits into text: sampling settings, sampling, a text helper.
 
 Shared by `TinyGPT` and `BigramLanguageModel`. Sampling is done in float64 on the last
 position's logits (B, V):
@@ -15,45 +15,26 @@ import numpy as np
 
 from ..random import rng as global_rng
 from ..tensor import Tensor
-
-
-def as_token_ids(idx, vocab_size: int, who: str = "model", allow_1d: bool = False) -> np.ndarray:
-    """Validate token ids and return them as an int64 numpy array.
-
-    idx: numpy array, Tensor or nested list of ints, shape (B, T) (or (T,) when `allow_1d`).
-    Raises TypeError for non-integer ids and ValueError for a wrong shape or an id outside
-    0 .. vocab_size-1, each saying how to fix it.
-    """
-    data = idx.data if isinstance(idx, Tensor) else idx
-    array = np.asarray(data)
-    if array.dtype.kind not in "iu":
-        if array.dtype.kind == "U" or array.dtype == object:
-            raise TypeError(f"{who} takes token ids, not text: encode it first, e.g. tokenizer.encode(text)")
-        raise TypeError(
-            f"{who} takes integer token ids, got dtype {array.dtype}: pass np.asarray(ids, dtype=np.int64) "
-            "(ids from tokenizer.encode() or get_batch() already are)"
-        )
-    wanted = "(B, T) or (T,)" if allow_1d else "(B, T)"
-    if array.ndim not in ((1, 2) if allow_1d else (2,)):
-        hint = " For one sequence use ids[None, :]." if array.ndim == 1 else ""
-        raise ValueError(f"{who} expects token ids of shape {wanted}, got shape {array.shape}.{hint}")
-    if array.size and (array.min() < 0 or array.max() >= vocab_size):
-        bad = array.min() if array.min() < 0 else array.max()
-        raise ValueError(
-            f"token id {int(bad)} is outside the vocabulary (0 .. {vocab_size - 1}): was the text encoded with a "
-            f"different tokenizer, or the model built with a smaller vocab_size?"
-        )
-    return array.astype(np.int64, copy=False)
+from ..validation import non_negative_int, positive_int, real_number
 
 
 def check_sampling(max_new_tokens, temperature, top_k) -> None:
     """Raise a clear error for sampling settings that cannot work."""
-    if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 means always take the most likely token), got {temperature!r}")
-    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
+    non_negative_int(max_new_tokens, "max_new_tokens")
+    real_number(temperature, "temperature", minimum=0.0, hint=" (0 means always take the most likely token)")
+    if top_k is not None:
+        positive_int(top_k, "top_k (or None for all tokens)")
+
+
+def check_finite_weights(model, who: str) -> None:
+    """A model whose weights hold NaN or inf cannot generate (it would emit token 0 forever): say which."""
+    bad = [name for name, p in model.named_parameters() if not np.all(np.isfinite(p.data))]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise FloatingPointError(
+            f"{who}: the model's weights contain NaN or inf ({shown}), so its predictions are meaningless: "
+            "training diverged. Load the last good checkpoint, or retrain with a smaller learning rate."
+        )
 
 
 def sampling_generator(seed) -> np.random.Generator:
@@ -61,26 +42,50 @@ def sampling_generator(seed) -> np.random.Generator:
     return global_rng() if seed is None else np.random.default_rng(seed)
 
 
+def next_token_probabilities(logits, temperature: float = 1.0, top_k: int = None) -> np.ndarray:
+    """softmax(logits / temperature) over the last axis, in float64: logits (..., V) -> (..., V).
+
+    The one numpy softmax that sampling and the views share. The row maximum is subtracted
+    before exp (nothing overflows, even at temperature 0.01). temperature 0 puts all the mass
+    on the most likely token (greedy); top_k keeps only the k largest logits of each row.
+    """
+    z = np.array(logits, dtype=np.float64)  # a copy: updated in place below
+    V = z.shape[-1]
+    if top_k is not None and top_k < V:
+        kth = np.partition(z, V - top_k, axis=-1)[..., V - top_k : V - top_k + 1]  # k-th largest per row
+        z[z < kth] = -np.inf
+    if temperature == 0:
+        p = np.zeros_like(z)
+        np.put_along_axis(p, np.argmax(z, axis=-1)[..., None], 1.0, axis=-1)
+        return p
+    z /= temperature
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
 def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None, generator=None) -> np.ndarray:
     """Draw one token per row: logits (B, V) -> ids (B,) int64.
 
-    Numerically stable at any temperature: the row maximum is subtracted before exp (so the
-    largest term is exp(0) = 1 and nothing overflows, even at temperature 0.01), in float64.
-    temperature == 0 is greedy decoding (argmax). top_k keeps only the k largest logits.
+    p = next_token_probabilities(logits, temperature, top_k), then one draw per row from p.
+    temperature == 0 is greedy decoding (argmax).
     """
     generator = global_rng() if generator is None else generator
     z = np.asarray(logits, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"sample_next expects logits of shape (B, V), got {z.shape}")
     B, V = z.shape
-    if top_k is not None and top_k < V:
-        kth = np.partition(z, V - top_k, axis=-1)[:, V - top_k : V - top_k + 1]  # k-th largest per row
-        z = np.where(z < kth, -np.inf, z)
+    broken = np.isnan(z).any(axis=-1) | np.isposinf(z).any(axis=-1) | np.all(np.isneginf(z), axis=-1)
+    if broken.any():
+        row = int(np.argmax(broken))
+        raise FloatingPointError(
+            f"sample_next: the logits of row {row} are not usable (they contain NaN or +inf, or are all -inf): "
+            "the model's weights or input went non-finite; check them before sampling"
+        )
     if temperature == 0:
-        return np.argmax(z, axis=-1).astype(np.int64)
-    z = z / temperature
-    z -= z.max(axis=-1, keepdims=True)
-    p = np.exp(z)
+        return np.argmax(z, axis=-1).astype(np.int64)  # top_k cannot change the most likely token
+    p = next_token_probabilities(z, temperature, top_k)
     cumulative = np.cumsum(p, axis=-1)
     u = generator.random(B) * cumulative[:, -1]
     # The first index whose cumulative mass exceeds u: a token with p = 0 is never chosen.

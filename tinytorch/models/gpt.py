@@ -24,10 +24,11 @@ from ..tensor import Tensor, no_grad
 from ..nn import functional as F
 from ..nn.attention import KVCache
 from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
-from ..nn.module import Module, ModuleList
+from ..nn.module import Module, ModuleList, eval_mode
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import TransformerBlock
-from .generation import as_token_ids, check_sampling, generate_text, sample_next, sampling_generator
+from ..validation import positive_int, real_number, token_ids
+from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
 
 POSITION_KINDS = ("learned", "sinusoidal")
 
@@ -60,18 +61,13 @@ class TinyGPTConfig:
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"TinyGPTConfig.{name} must be a positive int, got {value!r}")
-            setattr(self, name, int(value))
+            setattr(self, name, positive_int(getattr(self, name), f"TinyGPTConfig.{name}"))
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"TinyGPTConfig: n_head={self.n_head} does not divide n_embd={self.n_embd} "
                 "(each head gets n_embd / n_head channels): change one of them"
             )
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"TinyGPTConfig.dropout must be in [0, 1), got {self.dropout!r}")
-        self.dropout = float(self.dropout)
+        self.dropout = real_number(self.dropout, "TinyGPTConfig.dropout", minimum=0.0, below=1.0)
         if self.positions not in POSITION_KINDS:
             raise ValueError(f"TinyGPTConfig.positions must be one of {POSITION_KINDS}, got {self.positions!r}")
 
@@ -168,13 +164,16 @@ class TinyGPT(Module):
         logits = self._logits(self._hidden(ids))
         if targets is None:
             return logits
-        targets = as_token_ids(targets, self.config.vocab_size, "TinyGPT targets")
+        targets = token_ids(targets, self.config.vocab_size, "TinyGPT targets", ndims=(2,))
         if targets.shape != ids.shape:
             raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
         return logits, F.cross_entropy(logits, targets)
 
     def _token_ids(self, idx, allow_1d=False) -> np.ndarray:
-        ids = as_token_ids(idx, self.config.vocab_size, "TinyGPT", allow_1d=allow_1d)
+        ids = token_ids(idx, self.config.vocab_size, "TinyGPT", ndims=(1, 2) if allow_1d else (2,))
+        if ids.shape[-1] == 0:
+            raise ValueError(f"TinyGPT: the sequence is empty (ids of shape {ids.shape}): pass at least one token, "
+                             "e.g. the id of '\\n'")
         if ids.shape[-1] > self.config.block_size:
             raise ValueError(
                 f"sequence of {ids.shape[-1]} tokens is longer than block_size={self.config.block_size} (the "
@@ -230,9 +229,27 @@ class TinyGPT(Module):
         if ids.ndim == 2 and ids.shape[0] != 1:
             raise ValueError(f"attention_maps takes one sequence, (T,) or (1, T); got shape {ids.shape}")
         ids = ids.reshape(1, -1)
-        with no_grad(), _eval_mode(self):
+        with no_grad(), eval_mode(self):
             self._hidden(ids)
         return np.stack([block.attn.attention_weights[0] for block in self.blocks])
+
+    def configure_optimizers(self, weight_decay: float = 0.1, learning_rate: float = 1e-3, betas=(0.9, 0.99)):
+        """An AdamW with nanoGPT's weight-decay split: returns tinytorch.optim.AdamW.
+
+        Every parameter with 2 or more dims decays: the Linear weights of attention, MLP and
+        head, and the token and position embeddings (nanoGPT's rule: "all weight tensors in
+        matmuls + embeddings decay"). Parameters with 1 dim do not: biases and LayerNorm
+        weights and biases, where shrinking towards 0 only hurts. (minGPT also spared the
+        embeddings; nanoGPT's simpler dims rule is kept here.)
+
+            optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99))
+        """
+        from ..optim import AdamW  # late: models do not need optim at import time
+
+        decay = [p for p in self.parameters() if p.ndim >= 2]
+        no_decay = [p for p in self.parameters() if p.ndim < 2]
+        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return AdamW([g for g in groups if g["params"]], lr=learning_rate, betas=betas)
 
     # ------------------------------------------------------------------ generation
 
@@ -252,7 +269,8 @@ class TinyGPT(Module):
         use_cache=False recomputes the same windows from scratch and gives the same tokens.
         """
         check_sampling(max_new_tokens, temperature, top_k)
-        ids = as_token_ids(idx, self.config.vocab_size, "TinyGPT.generate", allow_1d=True)
+        check_finite_weights(self, "TinyGPT.generate")
+        ids = token_ids(idx, self.config.vocab_size, "TinyGPT.generate", ndims=(1, 2))
         one_dim = ids.ndim == 1
         ids = ids.reshape(1, -1) if one_dim else ids
         B, T0 = ids.shape
@@ -267,7 +285,7 @@ class TinyGPT(Module):
         caches = [KVCache(block) for _ in self.blocks] if use_cache else None
         fed = start  # with the cache: tokens before `fed` (from `start`) are already cached
 
-        with no_grad(), _eval_mode(self):
+        with no_grad(), eval_mode(self):
             for length in range(T0, T0 + max_new_tokens):
                 if length - start > block:  # the window is full: restart from the last `keep` tokens
                     start = length - keep
@@ -297,34 +315,48 @@ class TinyGPT(Module):
 
     # ------------------------------------------------------------------ checkpoints
 
-    def load_state_dict(self, state, strict: bool = True):
-        """Load weights saved from a TinyGPT (model.state_dict() or tinytorch.load(path)).
+    def _state_dict_hints(self, state) -> list:
+        """For a checkpoint that does not fit: the config fields its names and shapes reveal.
 
-        With strict=True a checkpoint of a different shape is an error that names the config
-        fields that differ (n_layer, n_embd, vocab_size, block_size, ...), before anything
-        is changed. strict=False allows a partial load (see Module.load_state_dict).
+        Shapes tell vocab_size, n_embd, n_layer and block_size. A missing or extra name is
+        reported as that name (a missing lm_head.weight may be a tie_weights=True checkpoint
+        or an incomplete file: the message says both, it does not guess).
         """
-        if strict and hasattr(state, "items"):
-            saved = config_from_state_dict(state, self.config)
-            if saved is not None:
-                differences = [
-                    f"{name}: checkpoint has {getattr(saved, name)!r}, this model {getattr(self.config, name)!r}"
-                    for name in _SHAPE_FIELDS
-                    if getattr(saved, name) != getattr(self.config, name)
-                ]
-                if differences:
-                    raise ValueError(
-                        "this checkpoint was saved from a TinyGPT with a different config: "
-                        + "; ".join(differences)
-                        + ". Build the model with the checkpoint's TinyGPTConfig, then load it."
-                    )
-        return super().load_state_dict(state, strict=strict)
+        names = {str(k) for k in state}
+        if "token_embedding.weight" not in names:
+            return ["This is not a TinyGPT state dict (it has no token_embedding.weight)."]
+        c = self.config
+        vocab_size, n_embd = np.shape(state["token_embedding.weight"])
+        found = {"vocab_size": int(vocab_size), "n_embd": int(n_embd)}
+        layers = {int(n.split(".")[1]) for n in names if n.startswith("blocks.") and n.split(".")[1].isdigit()}
+        if layers:
+            found["n_layer"] = max(layers) + 1
+        if "position_embedding.weight" in names and c.positions == "learned":
+            found["block_size"] = int(np.shape(state["position_embedding.weight"])[0])
+        lines = [f"{name}: checkpoint has {value!r}, this model {getattr(c, name)!r}"
+                 for name, value in found.items() if value != getattr(c, name)]
+        for key, present_means, absent_means in _PRESENCE_KEYS:
+            mine = any(n == key for n, _ in self.named_parameters())
+            if key in names and not mine:
+                lines.append(f"the checkpoint has {key}, which a model with {present_means} has")
+            elif mine and key not in names:
+                lines.append(f"the checkpoint has no {key}: it was saved from a model with {absent_means}, "
+                             "or the file is incomplete")
+        if not lines:
+            return []
+        return ["It was saved from a TinyGPT with a different config:", *("  " + line for line in lines),
+                "Build the model with the checkpoint's TinyGPTConfig, then load it."]
 
     def extra_repr(self) -> str:
         return f"{self.num_parameters():,} parameters"
 
 
-_SHAPE_FIELDS = ("vocab_size", "n_embd", "n_layer", "block_size", "positions", "tie_weights", "layer_norm")
+# Parameters that exist only for some configs: (name, config when present, config when absent).
+_PRESENCE_KEYS = (
+    ("lm_head.weight", "tie_weights=False", "tie_weights=True"),
+    ("position_embedding.weight", "positions='learned'", "positions='sinusoidal'"),
+    ("ln_f.weight", "layer_norm=True", "layer_norm=False"),
+)
 
 
 def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
@@ -351,17 +383,3 @@ def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
         tie_weights="lm_head.weight" not in names,
         layer_norm="ln_f.weight" in names,
     )
-
-
-class _eval_mode:
-    """Context manager: put a module in eval mode, then restore whatever mode it was in."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def __enter__(self):
-        self.was_training = self.module.training
-        self.module.eval()
-
-    def __exit__(self, *exc):
-        self.module.train(self.was_training)

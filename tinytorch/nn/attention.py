@@ -19,6 +19,7 @@ import numpy as np
 from .. import kernels
 from ..random import rng
 from ..tensor import Tensor, is_grad_enabled
+from ..validation import positive_int, real_number
 from .layers import Dropout, Linear
 from .module import Module
 
@@ -69,6 +70,9 @@ def _check_input(x, d_model, who) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim != 3 or x.shape[-1] != d_model:
         raise ValueError(f"{who}(d_model={d_model}) expects input of shape (B, T, {d_model}), got {x.shape}")
+    if x.shape[1] == 0:
+        raise ValueError(f"{who}: the sequence is empty (T=0, input shape {x.shape}): a token needs at least "
+                         "itself to attend to; pass at least one token")
     return x
 
 
@@ -90,10 +94,9 @@ class SelfAttention(Module):
 
     def __init__(self, d_model: int, head_size: int = None, causal: bool = True):
         super().__init__()
-        head_size = int(d_model) if head_size is None else int(head_size)
-        if int(d_model) <= 0 or head_size <= 0:
-            raise ValueError(f"SelfAttention needs d_model > 0 and head_size > 0, got {d_model}, {head_size}")
-        self.d_model, self.head_size, self.causal = int(d_model), head_size, bool(causal)
+        d_model = positive_int(d_model, "SelfAttention: d_model")
+        head_size = d_model if head_size is None else positive_int(head_size, "SelfAttention: head_size")
+        self.d_model, self.head_size, self.causal = d_model, head_size, bool(causal)
         self.query = Linear(self.d_model, head_size, bias=False)
         self.key = Linear(self.d_model, head_size, bias=False)
         self.value = Linear(self.d_model, head_size, bias=False)
@@ -189,7 +192,7 @@ class KVCache:
     """
 
     def __init__(self, capacity: int):
-        self.capacity = int(capacity)
+        self.capacity = positive_int(capacity, "KVCache: capacity")
         self.keys = None
         self.values = None
         self.length = 0
@@ -257,19 +260,16 @@ class MultiHeadAttention(Module):
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0):
         super().__init__()
-        d_model, num_heads = int(d_model), int(num_heads)
-        if d_model <= 0 or num_heads <= 0:
-            raise ValueError(f"MultiHeadAttention needs d_model > 0 and num_heads > 0, got {d_model}, {num_heads}")
+        d_model = positive_int(d_model, "MultiHeadAttention: d_model")
+        num_heads = positive_int(num_heads, "MultiHeadAttention: num_heads")
         if d_model % num_heads:
             divisors = [h for h in range(1, d_model + 1) if d_model % h == 0 and h <= 16]
             raise ValueError(
                 f"num_heads={num_heads} does not divide d_model={d_model}: every head gets d_model / num_heads "
                 f"channels. Choose num_heads from {divisors} or change d_model."
             )
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.d_model, self.num_heads, self.head_size = d_model, num_heads, d_model // num_heads
-        self.dropout = float(dropout)
+        self.dropout = real_number(dropout, "MultiHeadAttention: dropout", minimum=0.0, below=1.0)
         self.qkv = Linear(d_model, 3 * d_model)
         self.proj = Linear(d_model, d_model)
         self.resid_dropout = Dropout(self.dropout)

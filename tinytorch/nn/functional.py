@@ -1,10 +1,11 @@
 """Functional ops: the maths of the layers, as plain functions of Tensors.
 
-The fused ops here (`linear`, `layer_norm`, `embedding`, `cross_entropy`, `dropout`) each do
+The fused ops here (`linear`, `layer_norm`, `embedding`, `cross_entropy`, `dropout`, `gelu`) each do
 their whole forward in numpy and define the hand-derived backward right beside it, the same
 pattern as every op in tensor.py. One fused op instead of a chain of small ones means fewer
 temporary arrays and fewer graph nodes: it is what makes training fast enough for a browser.
-The simple ones (`softmax`, `log_softmax`, `relu`, `gelu`) are the Tensor methods.
+`gelu` is fused too (the MLP's activation); the simple ones (`softmax`, `log_softmax`,
+`relu`, `tanh`) are the Tensor methods.
 
 Shapes: B batch, T time, C channels, V vocabulary, N = any number of rows.
 """
@@ -14,6 +15,7 @@ import numpy as np
 from .. import kernels
 from ..random import rng
 from ..tensor import Tensor, as_tensor
+from ..validation import integer_ids, real_number, token_ids
 
 __all__ = [
     "linear",
@@ -56,9 +58,49 @@ def relu(x) -> Tensor:
     return _float_tensor(x).relu()
 
 
+_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
+
+
 def gelu(x) -> Tensor:
-    """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _float_tensor(x).gelu()
+    """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    Written as in-place updates of two fresh buffers: on the MLP's (B*T, 4C) arrays each
+    `a * b` would allocate a MiB-sized temporary, and those allocations cost more than the
+    arithmetic. The operations run in the order of the one-line formulas in the comments,
+    so the results are bit-for-bit those of the formulas.
+    """
+    tensor = _float_tensor(x)
+    x = tensor.data  # an array from here on, so the lines read like the formulas
+    # t = tanh(sqrt(2/pi) * x * (1 + 0.044715 * x^2));  y = 0.5 * x * (1 + t)
+    y = x * x
+    y *= 0.044715
+    y += 1.0
+    t = x * _GELU_C
+    t *= y
+    np.tanh(t, out=t)
+    np.add(t, 1.0, out=y)
+    y *= x
+    y *= 0.5
+    out = Tensor._from_op(y, (tensor,), "gelu")
+
+    def _backward(grad):
+        # local = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
+        local = x * 0.5
+        scratch = t * t
+        np.subtract(1.0, scratch, out=scratch)
+        local *= scratch
+        local *= _GELU_C
+        np.multiply(x, x, out=scratch)
+        scratch *= 3 * 0.044715
+        scratch += 1.0
+        local *= scratch
+        np.add(t, 1.0, out=scratch)
+        scratch *= 0.5
+        local += scratch
+        local *= grad
+        tensor._accumulate(local)
+
+    return out._with_backward(_backward)
 
 
 def tanh(x) -> Tensor:
@@ -178,28 +220,6 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
 # ----------------------------------------------------------------------------- embedding
 
 
-def _integer_ids(ids, name: str, what: str) -> np.ndarray:
-    """ids as an integer ndarray, or a TypeError saying what was given instead."""
-    array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
-    if array.dtype.kind not in "iu":
-        if array.dtype.kind == "f" and array.size and np.all(array == np.round(array)):
-            hint = " (they look whole: convert with .astype(np.int64))"
-        else:
-            hint = ""
-        raise TypeError(f"{name}: {what} must be integers, got dtype {array.dtype}{hint}")
-    return array
-
-
-def _out_of_range(ids: np.ndarray, n: int):
-    """The first offending id outside 0..n-1 (the lowest if any is negative, else the highest), or None."""
-    if not ids.size:
-        return None
-    low, high = int(ids.min()), int(ids.max())
-    if low < 0:
-        return low
-    return high if high >= n else None
-
-
 def embedding(ids, weight: Tensor) -> Tensor:
     """Look up rows of a table: ids (...) ints in [0, V), weight (V, C) -> (..., C).
 
@@ -219,13 +239,7 @@ def embedding(ids, weight: Tensor) -> Tensor:
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {getattr(weight, 'shape', weight)!r}")
     V, C = weight.shape
-    idx = _integer_ids(ids, "embedding", "token ids")
-    bad = _out_of_range(idx, V)
-    if bad is not None:
-        raise IndexError(
-            f"embedding: id {bad} is out of range for a table of {V} rows (valid ids: 0..{V - 1}); "
-            "was the model built with vocab_size / block_size large enough for this input?"
-        )
+    idx = token_ids(ids, V, "embedding", noun="id", unit="rows")
     table = weight.data
     out = Tensor._from_op(table[idx], (weight,), "embedding")
 
@@ -264,7 +278,7 @@ def cross_entropy(logits, targets, ignore_index: int = None, reduction: str = "m
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = _float_tensor(logits)
-    t = _integer_ids(targets, "cross_entropy", "targets (class ids)")
+    t = integer_ids(targets, "cross_entropy", noun="target")  # the range is checked below, after ignore_index
     if logits.ndim == 0 or logits.shape[:-1] != t.shape:
         raise ValueError(
             f"cross_entropy: logits of shape {logits.shape} and targets of shape {t.shape} do not match: "
@@ -274,14 +288,9 @@ def cross_entropy(logits, targets, ignore_index: int = None, reduction: str = "m
     z = logits.data.reshape(-1, V)
     t = t.reshape(-1)
     valid = None if ignore_index is None else t != ignore_index
-    checked = t if valid is None else t[valid]
-    bad = _out_of_range(checked, V)
-    if bad is not None:
-        raise IndexError(
-            f"cross_entropy: target {bad} is out of range for {V} classes (valid targets: 0..{V - 1})"
-            + ("" if ignore_index is None else f", or ignore_index={ignore_index}")
-        )
     safe_t = t if valid is None else np.where(valid, t, 0)  # any in-range index for ignored rows
+    hint = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
+    token_ids(safe_t.reshape(logits.shape[:-1]), V, "cross_entropy", noun="target", unit="classes", hint=hint)
     rows = np.arange(z.shape[0])
 
     shifted = z - z.max(axis=1, keepdims=True)
@@ -327,9 +336,7 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
     evaluation. The mask comes from tinytorch.random.rng(): `manual_seed` makes it repeatable.
     Backward: the same mask and scale applied to the gradient.
     """
-    p = float(p)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    p = real_number(p, "dropout: p (the probability of dropping a value)", minimum=0.0, maximum=1.0)
     x = _float_tensor(x)
     if not training or p == 0.0:
         return x

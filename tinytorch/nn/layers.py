@@ -12,16 +12,11 @@ import numpy as np
 
 from ..random import rng
 from ..tensor import Tensor
+from ..validation import positive_int, real_number
 from . import functional as F
 from .module import Module, ModuleList, Parameter
 
 __all__ = ["Linear", "Dense", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sequential"]
-
-
-def _positive_int(value, what: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Linear(Module):
@@ -35,8 +30,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "Linear: in_features")
+        self.out_features = positive_int(out_features, "Linear: out_features")
         bound = 1.0 / math.sqrt(self.in_features)
         self.weight = Parameter(rng().uniform(-bound, bound, (self.in_features, self.out_features)))
         self.bias = Parameter(rng().uniform(-bound, bound, self.out_features)) if bias else None
@@ -62,8 +57,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int):
         super().__init__()
-        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.num_embeddings = positive_int(num_embeddings, "Embedding: num_embeddings")
+        self.embedding_dim = positive_int(embedding_dim, "Embedding: embedding_dim")
         self.weight = Parameter(rng().standard_normal((self.num_embeddings, self.embedding_dim)))
 
     def forward(self, ids) -> Tensor:
@@ -83,7 +78,7 @@ class LayerNorm(Module):
 
     def __init__(self, dim: int, eps: float = 1e-5):
         super().__init__()
-        self.dim = _positive_int(dim, "dim", "LayerNorm")
+        self.dim = positive_int(dim, "LayerNorm: dim")
         self.eps = float(eps)
         self.weight = Parameter(np.ones(self.dim))
         self.bias = Parameter(np.zeros(self.dim))
@@ -104,10 +99,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        p = float(p)
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p is the probability of dropping a value and must be in [0, 1], got {p}")
-        self.p = p
+        self.p = real_number(p, "Dropout: p (the probability of dropping a value)", minimum=0.0, maximum=1.0)
 
     def forward(self, x) -> Tensor:
         return F.dropout(x, self.p, training=self.training)

@@ -22,12 +22,14 @@ attributes were first assigned, depth first, with dotted names (`blocks.0.attn.q
 """
 
 from collections import OrderedDict, namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
+from ..validation import tensor_data
 
-__all__ = ["Module", "ModuleList", "Parameter", "IncompatibleKeys"]
+__all__ = ["Module", "ModuleList", "Parameter", "IncompatibleKeys", "eval_mode"]
 
 
 class Parameter(Tensor):
@@ -42,7 +44,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, dtype=None, requires_grad=True):
-        array = data.data if isinstance(data, Tensor) else data
+        array = data.data if isinstance(data, Tensor) else tensor_data(data)  # None is an error, not NaN
         array = np.array(array, dtype=dtype or get_default_dtype(), copy=True)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
 
@@ -183,6 +185,40 @@ class Module:
         but shapes must still match. Values may be numpy arrays or Tensors; they are copied
         and cast to each parameter's dtype.
         """
+        problems, arrays = self._check_state_dict(state_dict, strict)
+        if problems:
+            raise ValueError(self.state_dict_mismatch(state_dict, problems))
+        own = OrderedDict(self.named_parameters())
+        for name, array in arrays.items():
+            p = own[name]
+            p.data = np.array(array, dtype=p.dtype, copy=True)
+        given = {str(k) for k in state_dict}
+        return IncompatibleKeys([n for n in own if n not in given], [n for n in given if n not in own])
+
+    def state_dict_problems(self, state_dict, strict: bool = True) -> list:
+        """What stops `state_dict` from loading into this module, as readable lines ([] if it fits).
+
+        The one home of the model-side compatibility rule: missing and unexpected names (when
+        strict), shape mismatches and non-numeric values. The trainer's checkpoint check uses it too.
+        """
+        return self._check_state_dict(state_dict, strict)[0]
+
+    def state_dict_mismatch(self, state_dict, problems: list) -> str:
+        """The error message for `problems` (see state_dict_problems); models add what the names reveal."""
+        hints = self._state_dict_hints(state_dict)  # what the differences mean comes first
+        return (
+            f"cannot load this state dict into {type(self).__name__} (nothing was changed):\n"
+            + ("\n".join(hints) + "\nIn detail:\n" if hints else "")
+            + "  - " + "\n  - ".join(problems)
+            + ("" if hints else "\nWas it saved from a model built with the same settings?")
+        )
+
+    def _state_dict_hints(self, state_dict) -> list:
+        """Extra lines for a mismatch message (TinyGPT names the config fields that differ)."""
+        return []
+
+    def _check_state_dict(self, state_dict, strict: bool):
+        """(problems, {name: array that fits}) for `state_dict` against this module's parameters."""
         if not hasattr(state_dict, "items"):
             raise TypeError(
                 f"load_state_dict expects a dict of name -> array (from model.state_dict() or "
@@ -207,23 +243,14 @@ class Module:
 
         problems = []
         if strict and missing:
-            problems.append(f"missing keys (in the model, not in the state dict): {', '.join(missing)}")
+            problems.append(f"missing keys (in the model, not in the state dict): {_some(missing)}")
         if strict and unexpected:
-            problems.append(f"unexpected keys (in the state dict, not in the model): {', '.join(unexpected)}")
+            problems.append(f"unexpected keys (in the state dict, not in the model): {_some(unexpected)}")
         if wrong_shape:
-            problems.append("shape mismatches: " + "; ".join(wrong_shape))
+            problems.append("shape mismatches: " + _some(wrong_shape, "; "))
         if not_numbers:
             problems.append("values that are not numeric arrays: " + ", ".join(not_numbers))
-        if problems:
-            raise ValueError(
-                f"cannot load this state dict into {type(self).__name__} (nothing was changed):\n  - "
-                + "\n  - ".join(problems)
-                + "\nWas it saved from a model built with the same settings?"
-            )
-        for name, array in arrays.items():
-            p = own[name]
-            p.data = np.array(array, dtype=p.dtype, copy=True)
-        return IncompatibleKeys(missing, unexpected)
+        return problems, arrays
 
     # --- printing -----------------------------------------------------------------------
 
@@ -247,6 +274,40 @@ class Module:
                 yield name, value
             elif isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
                 yield name, ModuleList(v for v in value if isinstance(v, Module))
+
+
+@contextmanager
+def eval_mode(model):
+    """`with eval_mode(model):` runs the block in eval mode (no dropout), then puts every module
+    back in the mode it was in, even if the block raises. The one way the library switches to
+    eval temporarily (generation, attention maps, validation, views).
+
+    Any object with `eval()` works (a Module's submodules each get their own mode back; other
+    objects get `train(previous)` if they have it).
+    """
+    if isinstance(model, Module):
+        before = [(m, m.training) for m in model.modules()]
+        model.eval()
+        try:
+            yield model
+        finally:
+            for m, mode in before:
+                m.training = mode
+        return
+    was_training = getattr(model, "training", None)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        yield model
+    finally:
+        if was_training is not None and hasattr(model, "train"):
+            model.train(was_training)
+
+
+def _some(items: list, sep: str = ", ", shown: int = 6) -> str:
+    """The first few items joined, then how many more (a 40-key list buries the point)."""
+    rest = len(items) - shown
+    return sep.join(items[:shown]) + (f"{sep}... and {rest} more" if rest > 0 else "")
 
 
 def _indent(text: str) -> str:

@@ -15,6 +15,7 @@ tell the start of a long text from its end). TinyGPT uses learned positions by d
 import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
+from ..validation import non_negative_int, positive_int
 from .module import Module
 
 
@@ -24,9 +25,8 @@ def sinusoidal_positions(T: int, d_model: int) -> np.ndarray:
     Row `pos` is the vector added to the token at position `pos`; even columns are sines,
     odd columns cosines, with wavelengths growing geometrically from 2*pi to 10000*2*pi.
     """
-    T, d_model = int(T), int(d_model)
-    if T < 0 or d_model <= 0:
-        raise ValueError(f"sinusoidal_positions needs T >= 0 and d_model > 0, got T={T}, d_model={d_model}")
+    T = non_negative_int(T, "sinusoidal_positions: T")
+    d_model = positive_int(d_model, "sinusoidal_positions: d_model")
     position = np.arange(T, dtype=np.float64)[:, None]  # (T, 1)
     pair = np.arange(0, d_model, 2, dtype=np.float64)  # 2i for each (sin, cos) pair
     frequency = np.exp(-np.log(10000.0) * pair / d_model)  # 1 / 10000^(2i/d), (ceil(d/2),)
@@ -47,10 +47,8 @@ class PositionalEncoding(Module):
 
     def __init__(self, d_model: int, max_len: int = 5000):
         super().__init__()
-        if int(d_model) <= 0 or int(max_len) <= 0:
-            raise ValueError(f"PositionalEncoding needs d_model > 0 and max_len > 0, got {d_model}, {max_len}")
-        self.d_model = int(d_model)
-        self.max_len = int(max_len)
+        self.d_model = positive_int(d_model, "PositionalEncoding: d_model")
+        self.max_len = positive_int(max_len, "PositionalEncoding: max_len")
         # A plain array attribute, not a Tensor: it must not show up in parameters().
         self.table = sinusoidal_positions(self.max_len, self.d_model).astype(get_default_dtype())
 

@@ -12,6 +12,7 @@ the course can *measure* what they buy (the loss ladder).
 """
 
 from ..tensor import Tensor
+from ..validation import positive_int
 from . import functional as F
 from .attention import KVCache, MultiHeadAttention
 from .layers import Dropout, LayerNorm, Linear
@@ -29,8 +30,8 @@ class MLP(Module):
 
     def __init__(self, d_model: int, dropout: float = 0.0, hidden: int = None):
         super().__init__()
-        self.d_model = int(d_model)
-        self.hidden = 4 * self.d_model if hidden is None else int(hidden)
+        self.d_model = positive_int(d_model, "MLP: d_model")
+        self.hidden = 4 * self.d_model if hidden is None else positive_int(hidden, "MLP: hidden")
         self.dropout = float(dropout)
         self.fc = Linear(self.d_model, self.hidden)
         self.proj = Linear(self.hidden, self.d_model)
@@ -62,7 +63,8 @@ class TransformerBlock(Module):
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, residual: bool = True, layer_norm: bool = True):
         super().__init__()
-        self.d_model, self.num_heads = int(d_model), int(num_heads)
+        self.d_model = positive_int(d_model, "TransformerBlock: d_model")
+        self.num_heads = positive_int(num_heads, "TransformerBlock: num_heads")
         self.residual, self.layer_norm = bool(residual), bool(layer_norm)
         if self.layer_norm:
             self.ln1 = LayerNorm(self.d_model)

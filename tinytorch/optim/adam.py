@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..validation import real_number
 from .optimizer import Optimizer
 
 
@@ -22,11 +23,11 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
-        b1, b2 = (float(b) for b in betas)
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {tuple(betas)}")
-        if not float(eps) >= 0.0:
-            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {eps}")
+        me = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{me}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), got {betas!r}")
+        b1, b2 = (real_number(b, f"{me}: betas", minimum=0.0, below=1.0, hint=f" in betas={tuple(betas)}") for b in betas)
+        real_number(eps, f"{me}: eps", minimum=0.0)
         super().__init__(params, {"lr": lr, "betas": (b1, b2), "eps": eps, "weight_decay": weight_decay})
 
     def _update(self, p, grad, group, state):
@@ -61,7 +62,8 @@ class AdamW(Adam):
     Adam with *decoupled* weight decay (Loshchilov & Hutter): before the Adam step,
     p = p * (1 - lr * weight_decay). The decay no longer passes through m and v, so every
     weight shrinks at the same relative rate whatever its gradient history. GPTs are trained
-    with it; usually biases and LayerNorm weights go in a group with weight_decay=0.
+    with it; usually biases and LayerNorm weights go in a group with weight_decay=0 (see
+    TinyGPT.configure_optimizers, which builds those groups for a GPT).
     """
 
     decoupled = True

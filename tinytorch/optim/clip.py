@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
+from ..validation import real_number
 
 
 def clip_grad_norm_(params, max_norm: float) -> float:
@@ -23,9 +24,7 @@ def clip_grad_norm_(params, max_norm: float) -> float:
         params = params.parameters()
     elif isinstance(params, Tensor):
         params = [params]
-    max_norm = float(max_norm)
-    if not max_norm > 0.0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    max_norm = real_number(max_norm, "clip_grad_norm_: max_norm", above=0.0)
     grads = [p for p in params if p.grad is not None]
     total = 0.0
     for p in grads:

@@ -14,6 +14,7 @@ in numpy: the update itself is not part of any graph.
 import numpy as np
 
 from ..tensor import Tensor
+from ..validation import real_number
 
 
 def _as_param_list(params, who: str) -> list:
@@ -73,10 +74,9 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        if not float(group["lr"]) >= 0.0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {group['lr']}")
-        if not float(group.get("weight_decay", 0.0)) >= 0.0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {group['weight_decay']}")
+        me = type(self).__name__
+        real_number(group["lr"], f"{me}: the learning rate lr", minimum=0.0, hint=" (e.g. lr=1e-3)")
+        real_number(group.get("weight_decay", 0.0), f"{me}: weight_decay", minimum=0.0)
 
     # --- the learning rate ---------------------------------------------------------
 
@@ -87,9 +87,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value) -> None:
-        value = float(value)
-        if not value >= 0.0:
-            raise ValueError(f"learning rate must be >= 0, got {value}")
+        value = real_number(value, f"{type(self).__name__}: the learning rate lr", minimum=0.0)
         for group in self.param_groups:
             group["lr"] = value
 

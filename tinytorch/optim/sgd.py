@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..validation import real_number
 from .optimizer import Optimizer
 
 
@@ -18,8 +19,7 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
-        if not 0.0 <= float(momentum) < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        real_number(momentum, "SGD: momentum", minimum=0.0, below=1.0)
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
 
     def _update(self, p, grad, group, state):

@@ -12,17 +12,12 @@ follows input[t], shifted by exactly one.
 import numpy as np
 
 from .. import random as tt_random
+from ..validation import positive_int, token_ids
 
 
-def _as_id_array(ids, name="ids") -> np.ndarray:
-    if hasattr(ids, "data") and not isinstance(ids, np.ndarray):
-        ids = ids.data  # a tinytorch Tensor
-    array = np.asarray(ids)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of token ids, got shape {array.shape}")
-    if array.size and array.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer token ids, got {array.dtype}: use tokenizer.encode(text)")
-    return array.astype(np.int64, copy=False)
+def _as_id_array(ids, name="ids", vocab_size=None) -> np.ndarray:
+    """A 1-D int64 array of token ids (none negative; below vocab_size when given)."""
+    return token_ids(ids, vocab_size, name, ndims=(1,))
 
 
 def train_val_split(ids, train_fraction: float = 0.9):
@@ -47,9 +42,8 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
     rng:  a numpy Generator; default tinytorch.random.rng(), so manual_seed(s) fixes the batches.
     """
     array = _as_id_array(data, "data")
-    if int(batch_size) < 1 or int(block_size) < 1:
-        raise ValueError(f"batch_size and block_size must be at least 1, got {batch_size} and {block_size}")
-    batch_size, block_size = int(batch_size), int(block_size)
+    batch_size = positive_int(batch_size, "get_batch: batch_size")
+    block_size = positive_int(block_size, "get_batch: block_size")
     if array.size == 0:
         raise ValueError("get_batch got empty data: encode some text first (tokenizer.encode(text))")
     if array.size < block_size + 1:

@@ -51,6 +51,17 @@ def _read_text(path: Path) -> str:
         raise ValueError(f"the corpus file {str(path)!r} is not UTF-8 text ({error})") from None
 
 
+def _check_found_file(path: Path, data: bytes, sha256) -> None:
+    """A corpus found at an automatic location must have the expected SHA-256, or a clear error."""
+    got = sha256_of(data)
+    if sha256 is not None and got != sha256:
+        raise ValueError(
+            f"found a corpus at {str(path)!r}, but its SHA-256 is {got}, not the expected {sha256} "
+            f"({len(data)} bytes): it is damaged or a different text. Replace or delete it, or pass it "
+            "explicitly to use it anyway: load_shakespeare(path)"
+        )
+
+
 def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAKESPEARE_SHA256) -> str:
     """The tiny Shakespeare text (about 1.1 million characters) as one str.
 
@@ -78,17 +89,23 @@ def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAK
             )
         return _read_text(env_path)
 
+    # Files found by looking around are used only if they are the text we expect: a truncated
+    # copy or another file with the same name must never train a model silently.
     for shipped in SHIPPED_LOCATIONS:
         if shipped.is_file():
+            data = shipped.read_bytes()
+            _check_found_file(shipped, data, sha256)
             return _read_text(shipped)
 
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     cached = cache / SHAKESPEARE_FILENAME
+    damaged = ""
     if cached.is_file():
         data = cached.read_bytes()
         if sha256 is None or sha256_of(data) == sha256:
             return data.decode("utf-8")
         # A damaged cache (an interrupted copy, an edited file): fetch a fresh one.
+        damaged = f"The cached copy {str(cached)!r} failed its SHA-256 check and was not used. "
 
     try:
         download_shakespeare(cached, url=url, sha256=sha256)
@@ -104,7 +121,7 @@ def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAK
         )
         raise FileNotFoundError(
             f"could not find the Shakespeare corpus locally and could not download it from "
-            f"{url} ({type(error).__name__}: {error}). {where}Download tinyshakespeare.txt "
+            f"{url} ({type(error).__name__}: {error}). {damaged}{where}Download tinyshakespeare.txt "
             "yourself (or copy it from the course) and pass its path: "
             "load_shakespeare('path/to/tinyshakespeare.txt'), or set the environment variable "
             "TINYGPT_CORPUS to that path."

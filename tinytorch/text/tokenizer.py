@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from ..validation import token_ids
 from ._atomic import replace_file
 
 
@@ -117,21 +118,9 @@ class CharTokenizer:
     def decode(self, ids) -> str:
         """ids (list, numpy array or Tensor of ints, any shape flattened) -> str."""
         self._require_fitted()
-        if hasattr(ids, "data") and not isinstance(ids, np.ndarray):
-            ids = ids.data  # a tinytorch Tensor
-        array = np.asarray(ids)
+        array = token_ids(ids, self.vocab_size, "decode", noun="id").reshape(-1)
         if array.size == 0:
             return ""
-        if array.dtype.kind not in "iu":
-            raise TypeError(f"decode expects integer ids, got an array of {array.dtype}")
-        array = array.reshape(-1)
-        bad = (array < 0) | (array >= self.vocab_size)
-        if bad.any():
-            position = int(np.argmax(bad))
-            raise ValueError(
-                f"id {int(array[position])} at position {position} is outside the vocabulary "
-                f"(ids go from 0 to {self.vocab_size - 1}); was it made by a different tokenizer?"
-            )
         vocabulary = np.array([ord(c) for c in self.chars], dtype="<u4")
         return vocabulary[array].tobytes().decode("utf-32-le", "surrogatepass")
 

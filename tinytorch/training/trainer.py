@@ -26,6 +26,8 @@ from .. import optim
 from .. import random as tt_random
 from ..tensor import no_grad
 from ..text.batches import _as_id_array, get_batch
+from ..nn.module import eval_mode
+from ..validation import positive_int as _positive_int
 from . import checkpoint as ckpt
 from .history import TrainingHistory
 from .loss import LanguageModelLoss
@@ -156,18 +158,13 @@ class LanguageModelTrainer:
             )
 
     def _check_data(self, data, name):
-        array = _as_id_array(data, name)
+        config = getattr(self.model, "config", None)
+        vocab = getattr(config, "vocab_size", getattr(self.model, "vocab_size", None))
+        array = _as_id_array(data, name, vocab)  # names a bad id (a -1 too) and the largest valid one
         if array.size < self.block_size + 1:
             raise ValueError(
                 f"{name} has {array.size} tokens but one batch window needs block_size + 1 = "
                 f"{self.block_size + 1}: use more text or a smaller block_size"
-            )
-        config = getattr(self.model, "config", None)
-        vocab = getattr(config, "vocab_size", getattr(self.model, "vocab_size", None))
-        if vocab is not None and (array.min() < 0 or array.max() >= vocab):
-            raise ValueError(
-                f"{name} has token id {int(array.max())} but the model's vocab_size is {vocab}: "
-                "build the model with vocab_size=tokenizer.vocab_size"
             )
         return array
 
@@ -386,28 +383,16 @@ class LanguageModelTrainer:
             raise ValueError("this trainer has no validation data: pass val_data to evaluate on it")
         batches = self.eval_batches if batches is None else _positive_int(batches, "batches")
         rng = np.random.default_rng(self.eval_seed)
-        was_training = getattr(self.model, "training", True)
-        self.model.eval()
         total = 0.0
-        try:
-            with no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for _ in range(batches):
-                    x, y = get_batch(data, self.batch_size, self.block_size, rng=rng)
-                    total += float(self.loss_fn(self.model(x), y).item())
-        finally:
-            if was_training:
-                self.model.train()
+        with eval_mode(self.model), no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(batches):
+                x, y = get_batch(data, self.batch_size, self.block_size, rng=rng)
+                total += float(self.loss_fn(self.model(x), y).item())
         return total / batches
 
     def _record_attention(self) -> None:
-        was_training = getattr(self.model, "training", True)
-        self.model.eval()  # no dropout on the maps
-        try:
-            with no_grad():
-                maps = np.array(self.model.attention_maps(self.probe_ids), copy=True)
-        finally:
-            if was_training:
-                self.model.train()
+        with eval_mode(self.model), no_grad():  # no dropout on the maps
+            maps = np.array(self.model.attention_maps(self.probe_ids), copy=True)
         self.attention_snapshots.append((self.step, maps))
 
     def _make_live_plot(self):
@@ -551,8 +536,3 @@ class LanguageModelTrainer:
 # different dropout is a choice, not a mistake.
 _FREE_CONFIG_FIELDS = {"dropout"}
 
-
-def _positive_int(value, name) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

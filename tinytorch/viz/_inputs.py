@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import integer_ids
+
 
 def to_numpy(x, what: str = "input") -> np.ndarray:
     """An ndarray from a numpy array, a tinytorch Tensor (or anything with `.data`), or a list."""
@@ -42,7 +44,7 @@ def _ids_and_labels(text, tokens, tokenizer):
         if tokenizer is None:
             raise ValueError("tokens is a string: pass it as text='...' together with tokenizer=tok")
         return _ids_and_labels(tokens, None, tokenizer)
-    ids = to_numpy(tokens, "tokens").astype(np.int64).reshape(-1)
+    ids = integer_ids(to_numpy(tokens, "tokens"), "tokens").reshape(-1)  # 1.5 is an error, never token 1
     labels = decode_each(tokenizer, ids) if tokenizer is not None else [str(int(i)) for i in ids]
     return ids, labels
 
@@ -122,6 +124,16 @@ def attention_source(source, tokens=None, *, text=None, tokenizer=None, batch: i
 def _finish(weights, labels, from_positions):
     weights = np.asarray(weights, dtype=np.float32)
     T = weights.shape[-1]
+    if T == 0:
+        raise ValueError(f"the attention weights are empty (shape {weights.shape}): run the model on at least one token")
+    broken = ~np.isfinite(weights)
+    if broken.any():
+        layer, head, row, col = (int(i) for i in np.argwhere(broken)[0])
+        raise ValueError(
+            f"the attention weights contain NaN or inf ({int(broken.sum())} entries, the first at layer {layer}, "
+            f"head {head}, query {row}, key {col}): the model's weights or input went non-finite, and a heatmap "
+            "would hide that. Check the model (e.g. reload a good checkpoint) and draw again"
+        )
     if len(labels) != T:
         raise ValueError(f"got {len(labels)} tokens for attention over T={T} positions: pass exactly one token "
                          f"(character) per position, e.g. the {T}-character text the model read")

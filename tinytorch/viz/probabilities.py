@@ -15,15 +15,9 @@ ROW_H = 20
 
 def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities (V,) from logits (V,) at a temperature; 0 means greedy (all mass on the argmax)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if temperature == 0:
-        p = np.zeros_like(logits)
-        p[int(np.argmax(logits))] = 1.0
-        return p
-    z = logits / float(temperature)
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
+    from ..models.generation import next_token_probabilities  # the one numpy softmax: sampling uses it too
+
+    return next_token_probabilities(logits, float(temperature))
 
 
 def next_logits(model, tokenizer, prompt: str) -> np.ndarray:
@@ -36,17 +30,10 @@ def next_logits(model, tokenizer, prompt: str) -> np.ndarray:
     block = getattr(getattr(model, "config", None), "block_size", None)
     if block is not None:
         ids = ids[-int(block):]  # the model only sees its last block_size tokens, as when generating
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()  # no dropout while we look
-    try:
-        import tinytorch
+    import tinytorch
 
-        with tinytorch.no_grad():
-            out = model(ids[None, :])
-    finally:
-        if was_training and hasattr(model, "train"):
-            model.train()
+    with tinytorch.nn.eval_mode(model), tinytorch.no_grad():  # no dropout while we look
+        out = model(ids[None, :])
     out = np.asarray(to_numpy(out, "model output"), dtype=np.float64)
     return out.reshape(-1, out.shape[-1])[-1]
 
