@@ -7,12 +7,15 @@ inside cells that nbgrader marks as solution cells. The student version is what 
 - every solution region becomes `# YOUR CODE HERE` + `raise NotImplementedError()`, at the
   region's indentation; a solution cell without a region becomes that stub entirely;
 - a written-answer (markdown solution) cell becomes "YOUR ANSWER HERE";
-- graded test cells are locked; outputs and execution counts are cleared.
+- graded test cells are locked; cells are made non-deletable / non-editable as nbgrader's
+  LockCells does (solution cells: not deletable; test and read-only cells: neither);
+- outputs and execution counts are cleared.
 
 The instructor version keeps the solutions (outputs cleared too). Both get the Pyodide
 kernelspec (name "python", so JupyterLite opens them without asking for a kernel; local
-Jupyter picks its Python kernel by language) and `metadata["tinygpt"] = {"course_version",
-"notebook", "release"}`, which the site's persistence code uses to notice course updates.
+Jupyter picks its Python kernel by language) and `metadata["tinygpt"]`: the source's
+{"builds", "minutes"} (rendered on the landing page) plus {"course_version", "notebook",
+"release"}, which the site's persistence code uses to notice course updates.
 
     python -m coursetools.notebooks content build/student --version student
 
@@ -23,9 +26,11 @@ the nbgrader "Create Assignment" toolbar, or with nbformat; keep them without ou
   the student writes sits between the two solution marker comments; define functions/classes so
   the stub cell itself runs;
 - test cell, right after it: code, nbgrader {grade: true, solution: false, locked: true, points},
-  checks wrapped in `tinytorch.course.checks.exercise(name, hint=...)`;
-- written question: a locked markdown cell, then an answer markdown cell {grade: true,
-  solution: true, locked: false, points} holding "YOUR ANSWER HERE";
+  `check("<exercise id>", <the student's answers>)`; the checks live in
+  tinytorch.course.exercises (hints, hidden until asked for, in tinytorch.course.hints);
+- written question: a locked markdown cell (the question and its points), then an answer markdown
+  cell {grade: true, solution: true, locked: false, points} whose whole text is a solution region
+  holding the model answer and the rubric (instructor only: the student gets "YOUR ANSWER HERE");
 - grade_ids unique across the course; never write the solution marker text in prose.
 tests/course checks all of this, runs every notebook with TINYGPT_FAST=1, and compares the
 student build with `nbgrader generate_assignment`.
@@ -117,9 +122,21 @@ def _student_cell(cell, where: str):
     if meta.get("solution") and not replaced:
         cell.source = stub
     if meta.get("grade") and not meta.get("solution"):
-        meta["locked"] = True  # nbgrader's LockCells: students must not edit the tests
+        meta["locked"] = True  # students must not edit the tests
+    _lock(cell)
     _stamp_checksum(cell)
     return cell
+
+
+def _lock(cell) -> None:
+    """nbgrader's LockCells (0.9.6 defaults): solution cells cannot be deleted; graded test cells and
+    read-only (locked) cells can be neither deleted nor edited. Other cells are left as they are."""
+    meta = _nbgrader(cell)
+    if meta.get("solution"):
+        cell.metadata["deletable"] = False
+    elif meta.get("grade") or meta.get("locked"):
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
 
 
 def nbgrader_checksum(cell) -> str:
@@ -199,7 +216,8 @@ def build_notebook(source_path, version: str = "student"):
     built.metadata.pop("celltoolbar", None)
     built.metadata["kernelspec"] = dict(PYODIDE_KERNELSPEC)
     built.metadata["language_info"] = dict(LANGUAGE_INFO)
-    built.metadata["tinygpt"] = stamp
+    # The source's own tinygpt metadata (what the notebook builds, its minutes) is kept for the site.
+    built.metadata["tinygpt"] = {**notebook.metadata.get("tinygpt", {}), **stamp}
     nbformat.validate(built)
     return built
 

@@ -148,3 +148,22 @@ def run_notebook(instructor_path, student_path, workdir, probe_code=None, timeou
             assert not _error_of(probe), _text_of(probe)
             run.probes = json.loads(_text_of(probe).strip().splitlines()[-1])
     return run
+
+
+def run_student_notebook(student_path, workdir, timeout=300) -> list:
+    """Execute the student version top to bottom, every exercise unsolved, errors allowed.
+    Returns [(index, cell, error output)] for every cell that raised."""
+    student = nbformat.read(student_path, as_version=4)
+    workdir = Path(workdir)
+    client = NotebookClient(student, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}}, allow_errors=True)
+    failed = []
+    with client.setup_kernel(env=kernel_env(), cwd=str(workdir)):
+        for index, cell in enumerate(student.cells):
+            if cell.cell_type != "code":
+                continue
+            client.execute_cell(cell, index)
+            error = _error_of(cell)
+            if error:
+                failed.append((index, cell, error))
+    return failed

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from _runner import CONTENT
-from tinytorch.course.answers import count_words, export_answers, read_answers
+from tinytorch.course.answers import count_words, export_answers, read_answers, word_guide
 
 
 def _write_answers(path, texts):
@@ -24,9 +24,13 @@ def test_count_words_ignores_placeholder_and_markdown():
     assert count_words("# Heading\n\n- one\n- two-three, *four*") == 4
 
 
-def test_export_writes_markdown_and_json_with_word_counts(tmp_path, capsys):
+def _student(builds, name):
+    return next(p for p in builds["student"] if p.name == name)
+
+
+def test_export_writes_markdown_and_json_with_word_counts(builds, tmp_path, capsys):
     notebook = tmp_path / "02_attention.ipynb"
-    shutil.copy(CONTENT / notebook.name, notebook)
+    shutil.copy(_student(builds, notebook.name), notebook)
     short = "The attention weights grow with the square of the context. " * 5  # 50 words
     good = " ".join(["memory"] * 200)
     _write_answers(notebook, [short, good])  # the third stays unanswered
@@ -46,13 +50,24 @@ def test_export_writes_markdown_and_json_with_word_counts(tmp_path, capsys):
     assert result["markdown"].name == "02_attention_answers.md"
 
 
-def test_export_finds_the_only_notebook_in_the_folder(tmp_path, monkeypatch):
-    shutil.copy(CONTENT / "05_ml_systems.ipynb", tmp_path)
+def test_export_finds_the_only_notebook_in_the_folder(builds, tmp_path, monkeypatch):
+    shutil.copy(_student(builds, "05_ml_systems.ipynb"), tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     result = export_answers(verbose=False)
     assert result["notebook"].name == "05_ml_systems.ipynb"
-    assert len(read_answers(tmp_path / "05_ml_systems.ipynb")) == 3
+    assert len(read_answers(tmp_path / "05_ml_systems.ipynb")) == 4
+
+
+def test_each_question_states_its_own_word_guide(builds, tmp_path):
+    """A question's "*Guide: 80-150 words*" is what its answer is counted against."""
+    notebook = tmp_path / "00_welcome.ipynb"
+    shutil.copy(_student(builds, notebook.name), notebook)
+    _write_answers(notebook, [" ".join(["gradient"] * 100)])
+    first, second = read_answers(notebook)
+    assert first["guide"] == [80, 150] and first["status"] == "within the guide"
+    assert second["status"] == "not answered yet"
+    assert word_guide("no guide here") == (150, 300)
 
 
 def test_export_names_the_problem(tmp_path, monkeypatch):

@@ -71,3 +71,21 @@ def test_gradient_badges_pass_and_fail():
     assert not badges.all_passed
     html = badges._repr_html_()
     assert "✓ tanh" in html and "✗ wrong" in html and "#cf222e" in html
+
+
+def test_gradient_badge_with_a_reference_catches_a_wrong_formula():
+    """A GELU with the wrong constant has a backward that matches its own forward, so finite
+    differences alone pass it; the reference comparison must not."""
+    with tt.default_dtype(np.float64):
+        x = tt.Tensor(np.linspace(-3, 3, 13), requires_grad=True, dtype=np.float64)
+
+        def wrong_gelu(t):
+            return t * 0.5 * ((t + t * t * t * 0.044715).tanh() + 1.0)  # sqrt(2/pi) missing
+
+        alone = gradient_badges([("gelu", wrong_gelu, [x])])
+        checked = gradient_badges([("gelu", wrong_gelu, [x], tt.nn.functional.gelu),
+                                   ("right", lambda t: t.gelu(), [x], tt.nn.functional.gelu)])
+    assert alone.all_passed  # why the reference is needed
+    (_, ok, detail), (_, ok_right, detail_right) = checked.results
+    assert not ok and "differs from the reference" in detail
+    assert ok_right and "matches the reference" in detail_right

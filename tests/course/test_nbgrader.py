@@ -4,6 +4,7 @@ unique, and the written-answer / question / exercise cells carry the metadata th
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def test_student_build_matches_nbgrader_generate_assignment(name, builds, nbgrad
         assert a["cell_type"] == b["cell_type"], where
         assert _source(a) == _source(b), f"{where}: our student source differs from nbgrader's"
         assert a["metadata"].get("nbgrader") == b["metadata"].get("nbgrader"), where
+        for lock in ("deletable", "editable"):  # nbgrader's LockCells, cell for cell
+            assert a["metadata"].get(lock, True) == b["metadata"].get(lock, True), f"{where}: {lock} differs"
         if a["cell_type"] == "code":
             assert a["outputs"] == [] and a["execution_count"] is None, where
 
@@ -83,10 +86,11 @@ def test_grade_ids_unique_and_metadata_valid():
                 answers += 1
                 assert meta == {"grade": True, "solution": True, "locked": False, "points": meta["points"],
                                 "grade_id": meta["grade_id"], "schema_version": 3}, where
-                assert meta["points"] > 0 and _source(cell) == "YOUR ANSWER HERE", where
+                _check_rubric(_source(cell), meta["points"], where)
                 prev = cells[index - 1]
                 assert prev["cell_type"] == "markdown" and prev["metadata"]["nbgrader"]["locked"], \
                     f"{where}: an answer cell must follow its locked question cell"
+                assert f"({meta['points']} points)" in _source(prev), f"{where}: the question must state its points"
             elif cell["cell_type"] == "markdown":
                 questions += 1
                 assert meta["locked"] and not meta["grade"] and not meta["solution"], where
@@ -97,8 +101,43 @@ def test_grade_ids_unique_and_metadata_valid():
             else:
                 tests += 1
                 assert meta["grade"] and meta["locked"] and meta["points"] > 0, where
-        assert answers == questions == 3, f"{path.name}: {answers} answers, {questions} questions (want 3 each)"
+        assert answers == questions >= 2, f"{path.name}: {answers} answers, {questions} questions (want 2 or more each)"
         assert exercises >= 1 and exercises == tests, f"{path.name}: {exercises} exercises, {tests} test cells"
+
+
+RUBRIC_LINE = re.compile(r"^- (\d+) points?: \S", re.M)
+
+
+def _check_rubric(source, points, where):
+    """An answer cell's source is one solution region: a model answer, then a rubric whose
+    items add up to the cell's points (the student build replaces all of it)."""
+    assert source.startswith("### BEGIN SOLUTION\n") and source.rstrip().endswith("### END SOLUTION"), \
+        f"{where}: the answer cell must be one solution region (model answer + rubric)"
+    assert "**Model answer.**" in source and f"**Rubric ({points} points).**" in source, where
+    items = [int(n) for n in RUBRIC_LINE.findall(source)]
+    assert items and sum(items) == points, f"{where}: rubric items {items} do not add up to {points} points"
+
+
+def test_student_answer_cells_hold_only_the_placeholder(builds):
+    """The model answers and rubrics stay in the instructor version."""
+    for path in builds["student"]:
+        for cell in _cells(path):
+            meta = cell["metadata"].get("nbgrader", {})
+            if cell["cell_type"] == "markdown" and meta.get("solution"):
+                assert _source(cell) == "YOUR ANSWER HERE", f"{path.name}: {_source(cell)[:80]}"
+            assert "Model answer" not in _source(cell) and "Rubric (" not in _source(cell), path.name
+
+
+def test_exercise_and_test_cells_cannot_be_deleted_in_the_student_build(builds):
+    for path in builds["student"]:
+        for index, cell in enumerate(_cells(path)):
+            meta = cell["metadata"].get("nbgrader", {})
+            if meta.get("solution"):
+                assert cell["metadata"].get("deletable") is False, f"{path.name} cell {index}"
+                assert cell["metadata"].get("editable", True) is True, f"{path.name} cell {index}: must stay editable"
+            elif meta.get("grade") or meta.get("locked"):
+                assert cell["metadata"].get("deletable") is False and cell["metadata"].get("editable") is False, \
+                    f"{path.name} cell {index}"
 
 
 def test_nbgrader_validate_passes_the_solutions_and_fails_the_stubs(builds, tmp_path):

@@ -40,7 +40,8 @@ def test_student_notebook_has_no_solution_text(name, builds):
     regions = 0
     for cell in source.cells:
         solution = _solution_lines(cell.source)
-        regions += cell.source.count("### BEGIN SOLUTION")
+        if cell.cell_type == "code":
+            regions += cell.source.count("### BEGIN SOLUTION")
         for line in solution:
             if len(line) >= 12:  # short lines like `return x` may legitimately appear elsewhere
                 assert line not in student_lines, f"{name}: solution line leaked into the student notebook: {line!r}"
@@ -112,14 +113,15 @@ def test_source_notebook_shape(name):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert FIRST_CODE_LINE.match(code[0].source), "the first code cell must be the one-line tinytorch import"
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
+        is_answer = cell.metadata.get("nbgrader", {}).get("solution")
+        if cell.cell_type == "markdown" and not is_answer:
             assert "BEGIN SOLUTION" not in cell.source  # nbgrader would treat it as a solution marker
         else:
             assert "matplotlib" not in cell.source, "no notebook cell may need matplotlib (browser)"
         assert not cell.get("outputs"), "sources are stored without outputs"
     # The written questions come near the end, each question locked and followed by its answer cell.
     answers = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "markdown"]
-    assert len(answers) == 3 and answers[-1] > len(nb.cells) - 8
+    assert len(answers) >= 2 and answers[-1] > len(nb.cells) - 8
 
 
 def test_content_has_no_python_twins():
@@ -127,12 +129,58 @@ def test_content_has_no_python_twins():
     assert not list(CONTENT.rglob("*.py"))
 
 
-def test_notebook_4_states_the_browser_presets_target_and_budget():
-    # The stated target must follow the preset (the presets are re-measured as the framework changes).
+def test_notebook_4_reads_its_target_and_tolerance_from_the_preset():
+    """The presets are re-measured as the framework changes: notebook 4 states no preset number
+    in prose; its cells read the block size, steps and target from the preset and print the
+    target with its tolerance. (Deliberate change: the intro used to spell the numbers out.)"""
     from tinytorch.models import preset
 
-    intro = _load(CONTENT / "04_train_tinygpt.ipynb").cells[0].source
+    nb = _load(CONTENT / "04_train_tinygpt.ipynb")
+    intro = nb.cells[0].source
+    assert "tolerance" in intro and "Which model?" in intro
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "p.expected_val_loss" in code and "TOLERANCE" in code and "target + TOLERANCE" in code
     browser = preset("browser")
-    assert f"about {browser.expected_val_loss}" in intro
-    assert f"{browser.max_steps:,} steps" in intro and f"context {browser.config.block_size}" in intro
-    assert "Time budget" in intro and "minutes" in intro
+    assert f"{browser.expected_val_loss}" not in intro and f"context {browser.config.block_size}" not in intro
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_prose_hard_codes_the_browser_block_size(name):
+    from tinytorch.models import preset
+
+    block = preset("browser").config.block_size
+    nb = _load(CONTENT / f"{name}.ipynb")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("solution"):
+            for phrase in (f"block_size = {block}", f"block size {block}", f"context {block}", "block_size = 32"):
+                assert phrase not in cell.source, f"{name}: {phrase!r} in prose; read it from preset('browser')"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_notebook_asks_for_two_predictions_before_revealing(name):
+    """Predict, then run: a cell where the student writes a guess (`predicted_... = None`), and a
+    later cell that compares it with the measured answer (`reveal(predicted_..., ...)`)."""
+    nb = _load(CONTENT / f"{name}.ipynb")
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    guesses = [re.match(r"(predicted_\w+) = None", src) for src in code]
+    names = [(i, m.group(1)) for i, m in enumerate(guesses) if m]
+    assert len(names) >= 2, f"{name}: {len(names)} prediction cells"
+    for i, guess in names:
+        assert any(f"reveal({guess}," in later for later in code[i + 1:]), f"{name}: {guess} is never revealed"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_states_what_it_builds_and_how_long_it_takes(name, builds):
+    """metadata["tinygpt"] = {"builds", "minutes": {"hands_on", "written"}} (the landing page shows it),
+    the notebook's top says the same, and both builds keep it beside the course stamp."""
+    nb = _load(CONTENT / f"{name}.ipynb")
+    info = nb.metadata["tinygpt"]
+    assert isinstance(info["builds"], str) and info["builds"] and "\n" not in info["builds"]
+    minutes = info["minutes"]
+    assert set(minutes) == {"hands_on", "written"} and all(isinstance(v, int) and v > 0 for v in minutes.values())
+    top = nb.cells[0].source
+    assert f"**In this notebook you build** {info['builds']}." in top
+    assert f"about {minutes['hands_on']} minutes hands-on + {minutes['written']} minutes of written answers" in top
+    for version in ("student", "instructor"):
+        built = _load(next(p for p in builds[version] if p.stem == name)).metadata["tinygpt"]
+        assert built["builds"] == info["builds"] and built["minutes"] == minutes and built["notebook"] == name

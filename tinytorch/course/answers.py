@@ -3,7 +3,8 @@
 Written answers live in markdown cells that nbgrader marks as graded solution cells
 (metadata {"nbgrader": {"solution": true, "grade": true, ...}}). `export_answers` reads the
 notebook *as last saved* (the kernel cannot see unsaved edits: save with Ctrl+S first),
-reports each answer's word count against the 150-300 word guide and writes
+reports each answer's word count against the question's word guide (150-300 unless the
+question states its own) and writes
 
     <notebook>_answers.md     the questions and answers, readable and printable
     <notebook>_answers.json   the same, for tools (grade_id, points, words, answer)
@@ -55,6 +56,15 @@ def _question_text(cells, index) -> str:
     return ""
 
 
+_GUIDE = re.compile(r"Guide:\s*(\d+)\s*[-–]\s*(\d+)\s*words")
+
+
+def word_guide(question: str) -> tuple:
+    """The (low, high) word guide a question states ("*Guide: 80-150 words*"), else WORD_GUIDE."""
+    match = _GUIDE.search(question)
+    return (int(match.group(1)), int(match.group(2))) if match else WORD_GUIDE
+
+
 def _status(words: int, guide=WORD_GUIDE) -> str:
     low, high = guide
     if words == 0:
@@ -87,13 +97,16 @@ def read_answers(notebook_path) -> list:
         text = _cell_source(cell).strip()
         answer = "" if text in ("", PLACEHOLDER) else text
         words = count_words(answer)
+        question = _question_text(cells, index)
+        guide = word_guide(question)
         answers.append({
             "grade_id": meta.get("grade_id", f"cell_{index}"),
             "points": meta.get("points"),
-            "question": _question_text(cells, index),
+            "question": question,
             "answer": answer,
             "words": words,
-            "status": _status(words),
+            "guide": list(guide),
+            "status": _status(words, guide),
         })
     return answers
 
