@@ -158,6 +158,19 @@ def test_other_hyperparameters_are_named():
     assert "TinyGPTConfig.dropout must be a number, got 'high'" in message(lambda: TinyGPTConfig(dropout="high"))
 
 
+def test_schedule_mask_split_and_eps_are_checked_too():
+    from tinytorch.optim import cosine_with_warmup
+
+    assert "cosine_with_warmup: warmup_steps must be a non-negative int (at least 0), got 10.5" in message(
+        lambda: cosine_with_warmup(0, max_lr=1e-3, warmup_steps=10.5, total_steps=100))
+    assert "cosine_with_warmup: max_lr must be a number, got None" in message(
+        lambda: cosine_with_warmup(0, max_lr=None, warmup_steps=1, total_steps=100))
+    assert "causal_mask: T must be a non-negative int (at least 0), got 2.5" in message(lambda: nn.causal_mask(2.5))
+    assert "train_val_split: train_fraction must be a finite number > 0 and < 1, got 1.0" in message(
+        lambda: train_val_split(np.arange(10), 1.0))
+    assert "LayerNorm: eps must be a finite number > 0, got 0" in message(lambda: nn.LayerNorm(4, eps=0))
+
+
 def test_temperature_hot_is_named():
     assert message(lambda: gpt().generate(np.array([1]), 3, temperature="hot")) == (
         "temperature must be a number, got 'hot' (str) (0 means always take the most likely token)")
