@@ -91,6 +91,13 @@ def test_text_and_objects_are_errors():
     assert Tensor(np.array([1, 2.5], dtype=object)).dtype == np.float32  # numbers in an object array are fine
 
 
+def test_masked_fill_takes_booleans_or_zero_one_only():
+    x = Tensor(np.zeros((2, 2)))
+    np.testing.assert_array_equal(x.masked_fill(np.array([[0.0, 1.0], [1, 0]]), 5.0).data, [[0, 5], [5, 0]])
+    assert message(lambda: x.masked_fill(np.array([[0.0, 0.3], [1, 0]]), 5.0)) == (
+        "masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value 0.3 (dtype float64)")
+
+
 # --- batched matmul --------------------------------------------------------------------------
 
 
