@@ -701,7 +701,13 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """Replace entries where `mask` is True by `value` (e.g. -inf above the causal diagonal)."""
-        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+        mask = tensor_data(mask.data if isinstance(mask, Tensor) else mask)
+        if mask.dtype != bool:  # 0/1 numbers are a mask; anything else would be silently cast to True
+            odd = mask[(mask != 0) & (mask != 1)]
+            if odd.size:
+                raise ValueError(f"masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value "
+                                 f"{odd.reshape(-1)[0].item()!r} (dtype {mask.dtype})")
+            mask = mask.astype(bool)
         try:
             data = np.where(mask, np.asarray(value, dtype=self.dtype), self.data)
         except ValueError:

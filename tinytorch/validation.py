@@ -11,6 +11,7 @@ live in `tinytorch/course/checks.py`.)
     non_negative_int(value, name)      0, 1, 2, ...
     real_number(value, name, ...)      a finite float within bounds (lr, temperature, dropout...)
     token_ids(ids, vocab_size, who)    integer ids in 0..vocab_size-1, as int64
+    integer_ids(ids, who)              the same without the range (targets with an ignore_index)
     tensor_data(data)                  numbers for a Tensor: never None, objects or text
 """
 

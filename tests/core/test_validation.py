@@ -91,6 +91,13 @@ def test_text_and_objects_are_errors():
     assert Tensor(np.array([1, 2.5], dtype=object)).dtype == np.float32  # numbers in an object array are fine
 
 
+def test_masked_fill_takes_booleans_or_zero_one_only():
+    x = Tensor(np.zeros((2, 2)))
+    np.testing.assert_array_equal(x.masked_fill(np.array([[0.0, 1.0], [1, 0]]), 5.0).data, [[0, 5], [5, 0]])
+    assert message(lambda: x.masked_fill(np.array([[0.0, 0.3], [1, 0]]), 5.0)) == (
+        "masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value 0.3 (dtype float64)")
+
+
 # --- batched matmul --------------------------------------------------------------------------
 
 
@@ -156,6 +163,19 @@ def test_other_hyperparameters_are_named():
     assert "Dropout: p (the probability of dropping a value) must be a finite number between 0 and 1, got 1.5" in message(
         lambda: nn.Dropout(1.5))
     assert "TinyGPTConfig.dropout must be a number, got 'high'" in message(lambda: TinyGPTConfig(dropout="high"))
+
+
+def test_schedule_mask_split_and_eps_are_checked_too():
+    from tinytorch.optim import cosine_with_warmup
+
+    assert "cosine_with_warmup: warmup_steps must be a non-negative int (at least 0), got 10.5" in message(
+        lambda: cosine_with_warmup(0, max_lr=1e-3, warmup_steps=10.5, total_steps=100))
+    assert "cosine_with_warmup: max_lr must be a number, got None" in message(
+        lambda: cosine_with_warmup(0, max_lr=None, warmup_steps=1, total_steps=100))
+    assert "causal_mask: T must be a non-negative int (at least 0), got 2.5" in message(lambda: nn.causal_mask(2.5))
+    assert "train_val_split: train_fraction must be a finite number > 0 and < 1, got 1.0" in message(
+        lambda: train_val_split(np.arange(10), 1.0))
+    assert "LayerNorm: eps must be a finite number > 0, got 0" in message(lambda: nn.LayerNorm(4, eps=0))
 
 
 def test_temperature_hot_is_named():

@@ -19,7 +19,7 @@ import numpy as np
 from .. import kernels
 from ..rng import rng
 from ..tensor import Tensor, is_grad_enabled
-from ..validation import positive_int, real_number
+from ..validation import non_negative_int, positive_int, real_number
 from .layers import Dropout, Linear
 from .module import Module
 
@@ -39,9 +39,9 @@ def causal_mask(T: int, T_keys: int = None) -> np.ndarray:
     With `T_keys` > T the T queries are the *last* T positions of T_keys (the case of
     generation with a key/value cache): query i sits at position T_keys - T + i.
     """
-    T = int(T)
-    T_keys = T if T_keys is None else int(T_keys)
-    if T < 0 or T_keys < T:
+    T = non_negative_int(T, "causal_mask: T")
+    T_keys = T if T_keys is None else non_negative_int(T_keys, "causal_mask: T_keys")
+    if T_keys < T:
         raise ValueError(f"causal_mask needs 0 <= T <= T_keys, got T={T}, T_keys={T_keys}")
     return np.triu(np.ones((T, T_keys), dtype=bool), k=T_keys - T + 1)
 

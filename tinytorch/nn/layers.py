@@ -79,7 +79,7 @@ class LayerNorm(Module):
     def __init__(self, dim: int, eps: float = 1e-5):
         super().__init__()
         self.dim = positive_int(dim, "LayerNorm: dim")
-        self.eps = float(eps)
+        self.eps = real_number(eps, "LayerNorm: eps", above=0.0)
         self.weight = Parameter(np.ones(self.dim))
         self.bias = Parameter(np.zeros(self.dim))
 

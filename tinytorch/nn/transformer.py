@@ -12,7 +12,7 @@ the course can *measure* what they buy (the loss ladder).
 """
 
 from ..tensor import Tensor
-from ..validation import positive_int
+from ..validation import positive_int, real_number
 from . import functional as F
 from .attention import KVCache, MultiHeadAttention
 from .layers import Dropout, LayerNorm, Linear
@@ -32,7 +32,7 @@ class MLP(Module):
         super().__init__()
         self.d_model = positive_int(d_model, "MLP: d_model")
         self.hidden = 4 * self.d_model if hidden is None else positive_int(hidden, "MLP: hidden")
-        self.dropout = float(dropout)
+        self.dropout = real_number(dropout, "MLP: dropout", minimum=0.0, below=1.0)
         self.fc = Linear(self.d_model, self.hidden)
         self.proj = Linear(self.hidden, self.d_model)
         self.drop = Dropout(self.dropout)

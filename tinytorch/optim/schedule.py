@@ -2,6 +2,8 @@
 
 import math
 
+from ..validation import non_negative_int, real_number
+
 
 def cosine_with_warmup(step: int, *, max_lr: float, warmup_steps: int, total_steps: int = None,
                        min_lr: float = 0.0, max_steps: int = None) -> float:
@@ -19,12 +21,13 @@ def cosine_with_warmup(step: int, *, max_lr: float, warmup_steps: int, total_ste
         total_steps = max_steps
     if total_steps is None:
         raise TypeError("cosine_with_warmup needs total_steps (the step where the decay reaches min_lr)")
-    step, warmup_steps, total_steps = int(step), int(warmup_steps), int(total_steps)
-    max_lr, min_lr = float(max_lr), float(min_lr)
-    if warmup_steps < 0 or total_steps < warmup_steps:
+    step = non_negative_int(step, "cosine_with_warmup: step")
+    warmup_steps = non_negative_int(warmup_steps, "cosine_with_warmup: warmup_steps")
+    total_steps = non_negative_int(total_steps, "cosine_with_warmup: total_steps")
+    max_lr = real_number(max_lr, "cosine_with_warmup: max_lr", minimum=0.0)
+    min_lr = real_number(min_lr, "cosine_with_warmup: min_lr", minimum=0.0)
+    if total_steps < warmup_steps:
         raise ValueError(f"cosine_with_warmup needs 0 <= warmup_steps <= total_steps, got {warmup_steps} and {total_steps}")
-    if step < 0:
-        raise ValueError(f"step must be >= 0, got {step}")
     if step < warmup_steps:
         return max_lr * (step + 1) / warmup_steps
     if step >= total_steps:
@@ -47,7 +50,9 @@ class CosineWarmupScheduler:
 
     def __init__(self, optimizer, warmup_steps: int, total_steps: int, min_lr: float = 0.0):
         self.optimizer = optimizer
-        self.warmup_steps, self.total_steps, self.min_lr = int(warmup_steps), int(total_steps), float(min_lr)
+        self.warmup_steps = non_negative_int(warmup_steps, "CosineWarmupScheduler: warmup_steps")
+        self.total_steps = non_negative_int(total_steps, "CosineWarmupScheduler: total_steps")
+        self.min_lr = real_number(min_lr, "CosineWarmupScheduler: min_lr", minimum=0.0)
         self.base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
         cosine_with_warmup(0, max_lr=1.0, warmup_steps=self.warmup_steps, total_steps=self.total_steps)  # checks
         self.last_step = 0

@@ -12,7 +12,7 @@ follows input[t], shifted by exactly one.
 import numpy as np
 
 from ..rng import rng as global_rng
-from ..validation import positive_int, token_ids
+from ..validation import positive_int, real_number, token_ids
 
 
 def as_id_array(ids, name="ids", vocab_size=None) -> np.ndarray:
@@ -27,8 +27,7 @@ def train_val_split(ids, train_fraction: float = 0.9):
     No shuffling: the validation text is a contiguous piece the model never trained on.
     """
     array = as_id_array(ids)
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be between 0 and 1 (exclusive), got {train_fraction}")
+    train_fraction = real_number(train_fraction, "train_val_split: train_fraction", above=0.0, below=1.0)
     if array.size < 2:
         raise ValueError(f"cannot split {array.size} token(s) into train and validation: the text is too short")
     n_train = int(round(array.size * train_fraction))
