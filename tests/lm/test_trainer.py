@@ -474,6 +474,12 @@ def test_load_checkpoint_is_all_or_nothing(tmp_path):
         fresh.load_checkpoint(tmp_path / "other_rng.npz")
     assert fresh.step == 0 and all(np.array_equal(before[k], v) for k, v in parameters(adam_model).items())
 
+    state["rng"] = {"bit_generator": "PCG64", "state": {"oops": 1}}  # the right kind, damaged
+    tt.save(state, tmp_path / "damaged_rng.npz")
+    with pytest.raises(ValueError, match="damaged_rng.npz.*damaged random generator state"):
+        fresh.load_checkpoint(tmp_path / "damaged_rng.npz")
+    assert fresh.step == 0 and all(np.array_equal(before[k], v) for k, v in parameters(adam_model).items())
+
 
 # --- callbacks ---------------------------------------------------------------------------
 

@@ -22,17 +22,15 @@ from .progress import Progress, resolve_mode
 
 
 class Validation:
-    """Every `every` steps, and after the last step of each fit, put the validation loss into
-    the step's record (`trainer.evaluate()`: fixed batches, so the numbers compare over time)."""
-
-    def __init__(self, every):
-        self.every = every
+    """Every `trainer.eval_interval` steps, and after the last step of each fit, put the
+    validation loss into the step's record (`trainer.evaluate()`: fixed batches, so the numbers
+    compare over time)."""
 
     def on_fit_start(self, trainer, target):
         self.steps = target - trainer.step
 
     def on_step_end(self, trainer, record):
-        if self.every and record.step % self.every == 0:
+        if trainer.eval_interval and record.step % trainer.eval_interval == 0:
             record.val_loss = trainer.evaluate()
 
     def on_fit_end(self, trainer):
@@ -42,40 +40,35 @@ class Validation:
 
 
 class AttentionProbe:
-    """The attention time-lapse: every `every` steps (and once before training starts) append
-    (step, model.attention_maps(ids)) -- (L, H, T, T) -- to `trainer.attention_snapshots`."""
-
-    def __init__(self, ids, every):
-        self.ids, self.every = ids, every
+    """The attention time-lapse: every `trainer.probe_every` steps (and once before training
+    starts) append (step, model.attention_maps(trainer.probe_ids)) -- maps (L, H, T, T) -- to
+    `trainer.attention_snapshots`."""
 
     def on_fit_start(self, trainer, target):
         if trainer.step == 0 and not trainer.attention_snapshots:
             self.record(trainer)  # the time-lapse starts from the untrained model
 
     def on_step_end(self, trainer, record):
-        if self.every and record.step % self.every == 0:
+        if trainer.probe_every and record.step % trainer.probe_every == 0:
             self.record(trainer)
 
     def record(self, trainer):
         model = trainer.model
         with eval_mode(model), no_grad():  # no dropout on the maps
-            maps = np.array(model.attention_maps(self.ids), copy=True)
+            maps = np.array(model.attention_maps(trainer.probe_ids), copy=True)
         trainer.attention_snapshots.append((trainer.step, maps))
 
 
 class Checkpoints:
-    """Every `every` steps and after the last step of each fit, write
-    `folder/run-<id>_step_XXXXXX.npz`; keep the `keep` newest of this run (other runs' files
-    are never touched)."""
-
-    def __init__(self, folder, every=None, keep=3):
-        self.folder, self.every, self.keep = folder, every, keep
+    """Every `trainer.checkpoint_every` steps and after the last step of each fit, write
+    `checkpoint_dir/run-<id>_step_XXXXXX.npz`; keep the `trainer.keep_checkpoints` newest of
+    this run (other runs' files are never touched)."""
 
     def on_fit_start(self, trainer, target):
         self.steps = target - trainer.step
 
     def on_step_end(self, trainer, record):
-        if self.every and record.step % self.every == 0:
+        if trainer.checkpoint_every and record.step % trainer.checkpoint_every == 0:
             self.write(trainer)
 
     def on_fit_end(self, trainer):
@@ -83,25 +76,23 @@ class Checkpoints:
             self.write(trainer)
 
     def path(self, trainer):
-        return self.folder / ckpt.checkpoint_name(trainer.step, trainer.run_id)
+        return trainer.checkpoint_dir / ckpt.checkpoint_name(trainer.step, trainer.run_id)
 
     def write(self, trainer):
         trainer.save_checkpoint(self.path(trainer))
-        if self.keep:
-            for _, old in ckpt.list_checkpoints(self.folder, run=trainer.run_id)[: -self.keep]:
+        keep = trainer.keep_checkpoints
+        if keep:
+            for _, old in ckpt.list_checkpoints(trainer.checkpoint_dir, run=trainer.run_id)[:-keep]:
                 old.unlink()
 
 
 class ProgressDisplay:
     """One live output per fit: an HTML bar in Jupyter/JupyterLite, one rewritten text line
-    elsewhere (mode "auto", "bar", "text" or None), redrawn at most every
+    elsewhere (`trainer.progress`: "auto", "bar", "text" or None), redrawn at most every
     `trainer.progress_interval` seconds."""
 
-    def __init__(self, mode):
-        self.mode = mode
-
     def on_fit_start(self, trainer, target):
-        self.display = Progress(resolve_mode(self.mode), trainer.progress_interval)
+        self.display = Progress(resolve_mode(trainer.progress), trainer.progress_interval)
         self.start, self.target, self.started = trainer.step, target, time.perf_counter()
         self.tokens, self.seconds = 0, 0.0
         self.display.update(self.status(trainer), force=True)

@@ -119,11 +119,14 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
         raise ValueError(f"{where} has a damaged trainer section ({type(error).__name__}: {error})") from None
     rng_state = state["rng"]
     generator = global_rng()
-    if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != type(generator.bit_generator).__name__:
-        raise ValueError(
-            f"{where}'s random generator is {rng_state.get('bit_generator') if isinstance(rng_state, dict) else rng_state!r}, "
-            f"not {type(generator.bit_generator).__name__}"
-        )
+    kind = type(generator.bit_generator)
+    saved_kind = rng_state.get("bit_generator") if isinstance(rng_state, dict) else rng_state
+    if saved_kind != kind.__name__:
+        raise ValueError(f"{where}'s random generator is {saved_kind!r}, not {kind.__name__}")
+    try:
+        kind().state = rng_state  # on a throwaway generator first
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"{where} has a damaged random generator state ({error})") from None
 
     # Everything fits: assign.
     trainer.model.load_state_dict(state["model"])

@@ -90,20 +90,21 @@ class LanguageModelTrainer:
         if checkpoint_every and checkpoint_dir is None:
             raise ValueError("checkpoint_every needs checkpoint_dir (the folder to write the checkpoints to)")
         resolve_mode(progress)  # reject a misspelt mode now, not after the first step
+        self.progress = progress
+        self.eval_interval = checks.optional_positive_int(eval_interval, "eval_interval")
+        self.probe_every = checks.optional_positive_int(probe_every, "probe_every")
+        self.checkpoint_every = checks.optional_positive_int(checkpoint_every, "checkpoint_every")
+        self.keep_checkpoints = checks.optional_positive_int(keep_checkpoints, "keep_checkpoints")
 
         # Around the loop, in this order: validation first, so a checkpoint holds the val loss.
         self.callbacks = []
         if self.val_data is not None:
-            self.callbacks.append(Validation(checks.optional_positive_int(eval_interval, "eval_interval")))
+            self.callbacks.append(Validation())
         if self.probe_ids is not None:
-            self.callbacks.append(AttentionProbe(self.probe_ids, checks.optional_positive_int(probe_every, "probe_every")))
+            self.callbacks.append(AttentionProbe())
         if self.checkpoint_dir is not None:
-            self.callbacks.append(Checkpoints(
-                self.checkpoint_dir,
-                checks.optional_positive_int(checkpoint_every, "checkpoint_every"),
-                checks.optional_positive_int(keep_checkpoints, "keep_checkpoints"),
-            ))
-        self.callbacks.append(ProgressDisplay(progress))
+            self.callbacks.append(Checkpoints())
+        self.callbacks.append(ProgressDisplay())
         if live_plot:
             self.callbacks.append(LivePlot(checks.check_plot(live_plot)))
         self.callbacks += list(callbacks)
