@@ -158,18 +158,7 @@ def _check_model(trainer, state, where) -> None:
                 + "; ".join(differences)
                 + "). Build the model with the checkpoint's config to load it."
             )
-    own, theirs = model.state_dict(), state["model"]
-    problems = [f"missing {k}" for k in own if k not in theirs]
-    problems += [f"unexpected {k}" for k in theirs if k not in own]
-    problems += [
-        f"{k}: checkpoint {tuple(np.shape(theirs[k]))}, this model {tuple(np.shape(own[k]))}"
-        for k in own
-        if k in theirs and np.shape(theirs[k]) != np.shape(own[k])
-    ]
-    problems += [
-        f"{k} holds {np.asarray(theirs[k]).dtype} values, not numbers"
-        for k in own
-        if k in theirs and np.asarray(theirs[k]).dtype.kind not in "fiub"
-    ]
+    # the model-side rule has one home: Module.state_dict_problems
+    problems = model.state_dict_problems(state["model"]) if hasattr(model, "state_dict_problems") else []
     if problems:
         raise ValueError(f"{where} does not fit this model's parameters: " + "; ".join(problems))
