@@ -538,8 +538,8 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
                 const app = window.jupyterapp;
                 if (!app) throw new Error('the site must set exposeAppInBrowser for this test');
                 const panel = app.shell.currentWidget;
-                const late = (what) => new Promise((_, bad) => setTimeout(() => bad(new Error(what)), 120000));
-                await Promise.race([panel.sessionContext.ready, late('the kernel did not start in 120 s')]);
+                const late = (what) => new Promise((_, bad) => setTimeout(() => bad(new Error(what)), 240000));
+                await Promise.race([panel.sessionContext.ready, late("the kernel did not start in 240 s")]);
                 const nb = panel.content;
                 nb.activeCellIndex = nb.widgets.length - 1;
                 await app.commands.execute('notebook:insert-cell-below');
@@ -552,7 +552,7 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
             """() => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
                        const out = cells[cells.length - 1].querySelector('.jp-OutputArea');
                        return out && /BACKUP|Error/.test(out.innerText); }""",
-            timeout=180_000,
+            timeout=360_000,  # a busy machine: kernel start plus the cell
         )
         output = page.evaluate(
             "() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell'); return c[c.length - 1].querySelector('.jp-OutputArea').innerText }"
