@@ -355,6 +355,21 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
         assert zf.read("weights.bin") == BINARY
         assert zf.read("notes.txt") == _extra_files()["notes.txt"]["content"].encode()
         assert answer in "".join(json.loads(zf.read(path))["cells"][index]["source"])
+        # It records what it holds: every file with its size and SHA-256 (the page's digest).
+        listed = json.loads(zf.read(".tinygpt-work.json"))["files"]
+        import hashlib
+
+        assert listed["weights.bin"]["sha256"] == hashlib.sha256(BINARY).hexdigest()
+        assert listed["weights.bin"]["size"] == len(BINARY)
+
+    # The kernel's import_work checks the page's manifest and restores the same bytes.
+    from tinytorch.course.work import import_work
+
+    (tmp_path / "page_export.zip").write_bytes(data)
+    restored_here = tmp_path / "restored"
+    result = import_work(tmp_path / "page_export.zip", root=restored_here)
+    assert {"notes.txt", "weights.bin", "project/deep/ideas.md", path} <= set(result["added"])
+    assert (restored_here / "weights.bin").read_bytes() == BINARY
 
     # "Clear storage": a new browser profile has none of it.
     TALLY["scenarios"] += 1
@@ -538,8 +553,8 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
                 const app = window.jupyterapp;
                 if (!app) throw new Error('the site must set exposeAppInBrowser for this test');
                 const panel = app.shell.currentWidget;
-                const late = (what) => new Promise((_, bad) => setTimeout(() => bad(new Error(what)), 120000));
-                await Promise.race([panel.sessionContext.ready, late('the kernel did not start in 120 s')]);
+                const late = (what) => new Promise((_, bad) => setTimeout(() => bad(new Error(what)), 240000));
+                await Promise.race([panel.sessionContext.ready, late("the kernel did not start in 240 s")]);
                 const nb = panel.content;
                 nb.activeCellIndex = nb.widgets.length - 1;
                 await app.commands.execute('notebook:insert-cell-below');
@@ -552,7 +567,7 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
             """() => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
                        const out = cells[cells.length - 1].querySelector('.jp-OutputArea');
                        return out && /BACKUP|Error/.test(out.innerText); }""",
-            timeout=180_000,
+            timeout=360_000,  # a busy machine: kernel start plus the cell
         )
         output = page.evaluate(
             "() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell'); return c[c.length - 1].querySelector('.jp-OutputArea').innerText }"
