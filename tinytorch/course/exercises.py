@@ -279,8 +279,10 @@ def _library_softmax(x, axis=-1):
 @_register("2.1", "softmax", library=lambda: _library_softmax)
 def check_softmax(softmax):
     compare(softmax(np.array([1.0, 2.0, 3.0])), [0.09003057, 0.24472847, 0.66524096], "softmax([1, 2, 3])")
-    compare(softmax(np.array([1000.0, 1001.0])), [0.26894142, 0.73105858],
-            "softmax([1000, 1001]) (exp(1000) overflows unless the max is subtracted first)")
+    big = np.asarray(softmax(np.array([1000.0, 1001.0])), dtype=np.float64)
+    check_true(np.all(np.isfinite(big)), f"softmax([1000, 1001]) gave {big.tolist()}: exp(1000) overflows to inf "
+               "and inf / inf is nan. Subtract the maximum before exponentiating (it cancels out)")
+    compare(big, [0.26894142, 0.73105858], "softmax([1000, 1001])")
     compare(softmax(np.array([0.0, -np.inf])), [1.0, 0.0], "softmax([0, -inf])")
     m = np.array([[0.0, 1.0, 3.0], [2.0, 0.0, 1.0]])
     try:
@@ -297,9 +299,11 @@ def check_softmax(softmax):
     ])
     compare(softmax(m, axis=0), _np_softmax(m, 0), "softmax(m, axis=0): each column sums to 1")
     wide = np.array([[0.0, 1.0], [-1000.0, -999.0]])
-    compare(softmax(wide), [[0.26894142, 0.73105858], [0.26894142, 0.73105858]],
-            "softmax([[0, 1], [-1000, -999]]) row by row (nan or 0/0 means the max was taken over the whole "
-            "array: subtract each row's own max)")
+    got = np.asarray(softmax(wide), dtype=np.float64)
+    check_true(np.all(np.isfinite(got)), f"softmax([[0, 1], [-1000, -999]]) gave {got.tolist()}: the second row "
+               "lies far below the maximum of the WHOLE array, so all its exponentials underflow to 0 and 0 / 0 is "
+               "nan. Subtract each row's own max")
+    compare(got, [[0.26894142, 0.73105858], [0.26894142, 0.73105858]], "softmax([[0, 1], [-1000, -999]]) row by row")
 
 
 def _causal_mask_numpy(T):
