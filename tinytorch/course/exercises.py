@@ -1,17 +1,12 @@
-"""Every course exercise's check, in one registry: a test cell calls `check("2.1", softmax)`.
+"""Every course exercise's check, in one registry (hints: hints.py).
 
-    from tinytorch.course import check, use
-    check("2.1", softmax)             # the graded test cell: ✓, or one AssertionError saying what is wrong
-    softmax = use("2.1", softmax)     # later cells: yours if it passes, else the library's (and says so)
+    check("2.1", softmax)            # a test cell: prints ✓, or one AssertionError naming the bug
+    softmax = use("2.1", softmax)    # later cells: yours once it passes, else the library's (says so)
 
-A check compares the student's answer with a reference on small inputs, and when they differ it
-tries the usual mistakes for that piece (missing keepdims, the global max, the mask after the
-softmax, no 1/sqrt(d), LayerNorm over the wrong axis, ...): a match names the bug. Every recorded
-mistake is tested in tests/course/test_exercises.py. References are the library's own pieces where
-it has them (`tinytorch.nn`, `TinyGPT`, `cross_entropy`) and small numpy functions otherwise.
-
-`use` keeps one unsolved exercise from blocking the rest of a notebook: the cells after it run
-on the library's version, with a message that says so, until the student's piece passes.
+A check compares the answer with a reference (the library's piece, or a small numpy function);
+when they differ it tries that piece's usual mistakes (missing keepdims, the global max, the mask
+after the softmax, no 1/sqrt(d), ...) and names the one that matches. tests/course/test_exercises.py
+runs every check on the stub, the reference and recorded wrong solutions.
 """
 
 import io
@@ -156,7 +151,6 @@ def check_mse(mean_squared_error):
     compare(loss, 13.0 / 4, "mean_squared_error of the 2x2 example", [
         (13.0, "that is the sum of the squares: take the mean (divide by the number of elements)"),
         (5.0 / 4, "that is the mean absolute difference: square the differences"),
-        (13.0 / 2, "that is the sum divided by the number of rows: average over every element"),
     ])
     check_true(loss.requires_grad, "the loss is not connected to pred (it was computed with numpy?): build it "
                "from Tensor operations so that .backward() can reach pred")
@@ -239,8 +233,6 @@ def check_bigram(bigram_probabilities, average_nll):
     p = np.asarray(bigram_probabilities(ids, 2, smoothing=0.0))
     compare(p, [[0.0, 1.0], [0.5, 0.5]], "bigram_probabilities([0, 1, 0, 1, 1], V=2, smoothing=0)", [
         ([[0.0, 2 / 3], [1.0, 1 / 3]], "each COLUMN sums to 1: normalise each row (the row is the current character)"),
-        ([[0.0, 1.0], [1.0, 0.0]], "rows look swapped (counts[next, current]?): count counts[current, next]"),
-        ([[0.0, 2.0], [1.0, 1.0]], "these are counts: divide each row by its sum"),
     ])
     p3 = np.asarray(bigram_probabilities(ids, 3, smoothing=1.0))
     compare(p3[0], [1 / 5, 3 / 5, 1 / 5], "row 0 with smoothing=1 (counts 0, 2, 0 plus 1 each)", [
@@ -279,8 +271,10 @@ def _library_softmax(x, axis=-1):
 @_register("2.1", "softmax", library=lambda: _library_softmax)
 def check_softmax(softmax):
     compare(softmax(np.array([1.0, 2.0, 3.0])), [0.09003057, 0.24472847, 0.66524096], "softmax([1, 2, 3])")
-    compare(softmax(np.array([1000.0, 1001.0])), [0.26894142, 0.73105858],
-            "softmax([1000, 1001]) (exp(1000) overflows unless the max is subtracted first)")
+    big = np.asarray(softmax(np.array([1000.0, 1001.0])), dtype=np.float64)
+    check_true(np.all(np.isfinite(big)), f"softmax([1000, 1001]) gave {big.tolist()}: exp(1000) overflows to inf "
+               "and inf / inf is nan. Subtract the maximum before exponentiating (it cancels out)")
+    compare(big, [0.26894142, 0.73105858], "softmax([1000, 1001])")
     compare(softmax(np.array([0.0, -np.inf])), [1.0, 0.0], "softmax([0, -inf])")
     m = np.array([[0.0, 1.0, 3.0], [2.0, 0.0, 1.0]])
     try:
@@ -297,9 +291,11 @@ def check_softmax(softmax):
     ])
     compare(softmax(m, axis=0), _np_softmax(m, 0), "softmax(m, axis=0): each column sums to 1")
     wide = np.array([[0.0, 1.0], [-1000.0, -999.0]])
-    compare(softmax(wide), [[0.26894142, 0.73105858], [0.26894142, 0.73105858]],
-            "softmax([[0, 1], [-1000, -999]]) row by row (nan or 0/0 means the max was taken over the whole "
-            "array: subtract each row's own max)")
+    got = np.asarray(softmax(wide), dtype=np.float64)
+    check_true(np.all(np.isfinite(got)), f"softmax([[0, 1], [-1000, -999]]) gave {got.tolist()}: the second row "
+               "lies far below the maximum of the WHOLE array, so all its exponentials underflow to 0 and 0 / 0 is "
+               "nan. Subtract each row's own max")
+    compare(got, [[0.26894142, 0.73105858], [0.26894142, 0.73105858]], "softmax([[0, 1], [-1000, -999]]) row by row")
 
 
 def _causal_mask_numpy(T):
@@ -345,7 +341,6 @@ def check_attention(attention):
     compare(w, ref_w, "the weights without a mask", [
         (_np_attention(q, k, v, causal=False, scale=False)[1], "the scores are not scaled: divide q kᵀ by √d "
          "(d = the last dimension of q)"),
-        (_np_softmax(q @ np.swapaxes(k, -1, -2) / 4.0, -1), "scaled by d instead of √d"),
         (_np_softmax(q @ np.swapaxes(k, -1, -2) / 2.0, -2), "the softmax runs over the queries (axis -2): each "
          "query's row of weights must sum to 1 (axis=-1)"),
     ])
@@ -476,11 +471,8 @@ def check_layer_norm(layer_norm):
          "divides by C (the plain mean of the squared deviations)"),
         (_np_layer_norm(data, w, b, axis=0), "normalised over axis 0 (the batch): normalise each token vector, "
          "the LAST axis"),
-        (_np_layer_norm(data, w, b, axis=1), "normalised over axis 1 (time): normalise each token vector, the "
-         "LAST axis"),
         ((data - data.mean(-1, keepdims=True)) / data.var(-1, keepdims=True) * w + b, "divided by the variance: "
          "divide by the standard deviation, sqrt(var + eps)"),
-        (_np_layer_norm(data, 1.0, 0.0), "weight and bias are not applied: scale by weight, then add bias"),
     ], atol=1e-4)
     _backward(out, "no gradient reached x")
     check_true(x.grad is not None, "no gradient reached x: use Tensor operations, not numpy")
@@ -508,9 +500,6 @@ def check_gelu(gelu):
         (xs * (1.0 + np.tanh(c * (xs + 0.044715 * xs ** 3))), "twice too large: the formula starts with ½ x"),
         (0.5 * xs * (1.0 + np.tanh(c * (xs + 0.044715 * xs ** 2))), "x² where the formula has x³"),
         (0.5 * xs * (1.0 + np.tanh(xs + 0.044715 * xs ** 3)), "the factor √(2/π) inside the tanh is missing"),
-        (0.5 * xs * (1.0 + np.tanh(np.sqrt(2.0 * np.pi) * (xs + 0.044715 * xs ** 3))), "√(2π) where the formula "
-         "has √(2/π)"),
-        (np.maximum(xs, 0.0), "that is ReLU: GELU is smooth around 0"),
     ])
     _backward(y, "no gradient reached x")
     check_true(x.grad is not None, "no gradient reached x: use Tensor operations, not numpy")
@@ -546,7 +535,6 @@ def check_block(MyBlock):
          "x = x + attn(ln1(x))"),
         ((h + r.mlp(r.ln2(x))).data, "the MLP reads ln2 of the ORIGINAL x: it must read the x updated by attention"),
         ((r.mlp(r.ln2(h))).data, "the second residual addition is missing: x = x + mlp(ln2(x))"),
-        ((h + r.mlp(h)).data, "ln2 is missing before the MLP"),
     ]
     compare(out, reference(x), "MyBlock (compared with tinytorch.nn.TransformerBlock)", mistakes, atol=1e-4)
 
@@ -622,7 +610,6 @@ def check_gpt(MyGPT):
         (through(tok), "the position embeddings are missing: add position_embedding.weight[:T] to the token "
          "embeddings, or attention cannot tell the order of the tokens"),
         (through(tok + pos, final_ln=False), "the final LayerNorm (ln_f) is missing before the head"),
-        (r.lm_head(r.ln_f(tok + pos)).data, "the blocks are not applied: run x through every block in self.blocks"),
         (r.lm_head(r.ln_f(r.blocks[-1](tok + pos))).data, "only the last block is applied: loop over all of them"),
     ], atol=1e-4)
     mine.train()
@@ -663,9 +650,6 @@ def check_cross_entropy(cross_entropy):
          "target's logit"),
         (_np_cross_entropy(z, t) * 6, "that is the sum over the 6 positions: take the mean"),
         (float(-np.log(p[np.arange(6), (tf + 1) % 5]).mean()), "the targets are shifted by one class"),
-        (float((np.log(np.exp(flat).sum(-1)) - flat[:, 0]).mean()), "always the logit of class 0: pick each "
-         "position's own target, logits[n, targets[n]]"),
-        (float(-p[np.arange(6), tf].mean()), "that is minus the probability: take the log of it"),
     ])
     check_true(loss.requires_grad, "the loss is not connected to the logits: use Tensor operations")
     loss.backward()
@@ -680,28 +664,34 @@ def check_cross_entropy(cross_entropy):
     compare(value, 1000.0, "cross_entropy([[1000, 0, -1000], [0, 2000, 0]], [0, 2]) (losses 0 and 2000)")
 
 
-@_register("4.3", "training_step")
+def _library_training_step(model, loss_fn, optimizer, x, y, max_norm=1.0, zero=True, clip=True):
+    from ..optim import clip_grad_norm_
+
+    if zero:
+        optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    if clip:
+        clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return loss.item()
+
+
+@_register("4.3", "training_step", library=lambda: _library_training_step)
 def check_training_step(training_step):
     from ..optim import SGD
+
+    from ..nn.functional import cross_entropy
 
     def run(step_fn, steps=3):
         model = _small_gpt()
         opt = SGD(model.parameters(), lr=0.1)
         idx = np.random.default_rng(7).integers(0, 11, size=(2, 8), dtype=np.int64)
-        losses = [step_fn(model, opt, idx, np.roll(idx, -1, axis=1), max_norm=0.5) for _ in range(steps)]
-        return model, losses
+        y = np.roll(idx, -1, axis=1)
+        return model, [step_fn(model, cross_entropy, opt, idx, y, max_norm=0.5) for _ in range(steps)]
 
-    def reference(model, opt, x, y, max_norm=1.0, zero=True, clip=True):
-        from ..optim import clip_grad_norm_
-
-        if zero:
-            opt.zero_grad()
-        _, loss = model(x, y)
-        loss.backward()
-        if clip:
-            clip_grad_norm_(model.parameters(), max_norm)
-        opt.step()
-        return loss.item()
+    def reference(model, loss_fn, opt, x, y, max_norm=1.0, zero=True, clip=True):
+        return _library_training_step(model, loss_fn, opt, x, y, max_norm, zero=zero, clip=clip)
 
     mine, losses = run(training_step)
     check_true(all(isinstance(v, float) for v in losses),
@@ -789,9 +779,6 @@ def check_count(count_parameters):
              "every bias and every LayerNorm's weight and bias"),
             (want - L * 9 * C, "the biases are missing (4C in attention and 5C in the MLP, per block)"),
             (want - C * V, "the head (C·V) is missing"),
-            (want - L * 4 * C, "the blocks' two LayerNorms (4C per block) are missing"),
-            (want - 2 * C, "the final LayerNorm (2C) is missing"),
-            (want - V * C, "the token embedding (V·C) is missing"),
         ]:
             if got == wrong:
                 raise AssertionError(f"{what} = {got:,}, expected {want:,}: {message}")

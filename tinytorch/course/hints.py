@@ -64,8 +64,8 @@ HINTS = {
             "of the target class (fancy indexing with the row numbers and the targets); average over "
             "positions. Flatten (B, T, V) to (B·T, V) first."],
     "4.3": ["What is still stored in .grad from the previous step, and when must the clip happen?",
-            "Clear the old gradients, forward with targets to get the loss, backward, clip the global norm, "
-            "update, and return the loss as a Python number."],
+            "Clear the old gradients, run the model, score its logits with loss_fn, backward, clip the global "
+            "norm, update, and return the loss as a Python number."],
     "4.4": ["Temperature first or top-k first? What does a logit of -inf become after the softmax?",
             "Zero temperature means the most likely id. Otherwise divide by the temperature, hide everything "
             "below the k-th largest logit, turn the rest into probabilities with a stable softmax and let "
