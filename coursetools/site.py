@@ -9,7 +9,8 @@ stock tools cannot:
   offline) and into Pyodide's lock file, so `import tinytorch` in a cell loads it (and numpy)
   with no install cell; PyPI is never asked (`disablePyPIFallback`, and an unrelated
   `tinytorch` exists there);
-- Pyodide is self-hosted under `static/pyodide/` (see pyodide_dist.py);
+- Pyodide is self-hosted under `static/pyodide/`, numpy included (see pyodide_dist.py);
+- nothing for instructors only ships, and numpy is there: site_check.py runs on every build;
 - after the build: the course landing page replaces the root `index.html`, every
   `coursetools/page_scripts/*.js` is injected into each app page, and the service worker is
   patched so the site works offline after the first visit.
@@ -318,8 +319,8 @@ def precache_list(site: Path) -> list[str]:
 
     The landing page (loaded before the worker existed), every course notebook and the listing
     that names them, the corpus, and the wheels `import tinytorch` loads: so a student who
-    opened one notebook online can open any other offline. About 1.5 MB (+ numpy when
-    self-hosted). Pyodide's core and the app's JavaScript are cached by the first notebook visit.
+    opened one notebook online can open any other offline. About 1.5 MB + numpy (~3 MB).
+    Pyodide's core and the app's JavaScript are cached by the first notebook visit.
     """
     urls = ["./", "./index.html", "./jupyter-lite.json"]
     for app in ("notebooks", "tree", "lab", "edit"):  # app pages: offline, any ?path= is served from these
@@ -493,7 +494,7 @@ def build_site(
 
 
 #: The Notebook app's JavaScript, CSS and pages a first notebook visit loads, plus the precache
-#: (measured by tests/site/test_browser.py: ~26 MB in all without numpy, ~18 MB of it Pyodide).
+#: (measured by tests/site/test_browser.py: ~30 MB on disk with numpy, ~18 MB of it Pyodide).
 APP_FIRST_VISIT_BYTES = 8_000_000
 
 
