@@ -9,7 +9,8 @@ stock tools cannot:
   offline) and into Pyodide's lock file, so `import tinytorch` in a cell loads it (and numpy)
   with no install cell; PyPI is never asked (`disablePyPIFallback`, and an unrelated
   `tinytorch` exists there);
-- Pyodide is self-hosted under `static/pyodide/` (see pyodide_dist.py);
+- Pyodide is self-hosted under `static/pyodide/`, numpy included (see pyodide_dist.py);
+- nothing for instructors only ships, and numpy is there: site_check.py runs on every build;
 - after the build: the course landing page replaces the root `index.html`, every
   `coursetools/page_scripts/*.js` is injected into each app page, and the service worker is
   patched so the site works offline after the first visit.
@@ -216,16 +217,41 @@ def notebook_title(path: Path) -> str:
     return path.stem.replace("_", " ")
 
 
-def write_landing(site: Path, notebooks: list[Path], facts: dict) -> None:
-    """The course's front page: the notebooks in order, each opening in the Notebook app."""
+def notebook_plan(*notebooks: Path) -> dict:
+    """metadata["tinygpt"] "builds" and "minutes" of the first of `notebooks` that has them ({} if none)."""
+    for path in notebooks:
+        if path is not None and path.is_file():
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tinygpt", {}) or {}
+            if meta.get("builds") or meta.get("minutes"):
+                return meta
+    return {}
+
+
+def plan_markup(meta: dict) -> str:
+    """What the student builds and how long it takes (hands-on and written apart), as list-item markup."""
+    parts = []
+    if isinstance(meta.get("builds"), str) and meta["builds"].strip():
+        parts.append(f'<span class="builds">{html.escape(meta["builds"].strip())}</span>')
+    minutes = meta.get("minutes") if isinstance(meta.get("minutes"), dict) else {}
+    times = [f"{int(minutes[key])} min {label}" for key, label in (("hands_on", "hands-on"), ("written", "written"))
+             if isinstance(minutes.get(key), (int, float)) and minutes[key] > 0]
+    if times:
+        parts.append(f'<span class="time">about {" + ".join(times)}</span>')
+    return "".join(parts)
+
+
+def write_landing(site: Path, notebooks: list[Path], facts: dict, content_dir: Path | None = None) -> None:
+    """The course's front page: the notebooks in order, each opening in the Notebook app, with
+    what it builds and its time (hands-on, written) when the source notebook's metadata says."""
     items = []
     for i, nb in enumerate(notebooks):
         title = re.sub(r"^\d+\s*[·.:-]\s*", "", notebook_title(nb))  # the list shows the number already
         number = re.match(r"^(\d+)", nb.stem)
+        plan = plan_markup(notebook_plan(content_dir / nb.name if content_dir else None, nb))
         items.append(
             f'    <li><a href="./notebooks/index.html?path={html.escape(nb.name)}" data-notebook="{html.escape(nb.name)}">'
             f'<span class="num">{int(number.group(1)) if number else i}</span>'
-            f'<span><span class="title">{html.escape(title)}</span><span class="file">{html.escape(nb.name)}</span></span></a></li>'
+            f'<span><span class="title">{html.escape(title)}</span>{plan}<span class="file">{html.escape(nb.name)}</span></span></a></li>'
         )
     page = LANDING.read_text(encoding="utf-8").replace("<!--NOTEBOOKS-->", "\n".join(items))
     for key, value in facts.items():
@@ -318,8 +344,8 @@ def precache_list(site: Path) -> list[str]:
 
     The landing page (loaded before the worker existed), every course notebook and the listing
     that names them, the corpus, and the wheels `import tinytorch` loads: so a student who
-    opened one notebook online can open any other offline. About 1.5 MB (+ numpy when
-    self-hosted). Pyodide's core and the app's JavaScript are cached by the first notebook visit.
+    opened one notebook online can open any other offline. About 1.5 MB + numpy (~3 MB).
+    Pyodide's core and the app's JavaScript are cached by the first notebook visit.
     """
     urls = ["./", "./index.html", "./jupyter-lite.json"]
     for app in ("notebooks", "tree", "lab", "edit"):  # app pages: offline, any ?path= is served from these
@@ -460,7 +486,7 @@ def build_site(
             "NUMPY_NOTE": "" if report.numpy_self_hosted else
             " (This copy of the course loads numpy from the Pyodide CDN: the first import of tinytorch needs the internet.)",
         }
-        write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts)
+        write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts, content_dir)
         pages = inject_page_scripts(built)
         workers = patch_service_worker(built)
         problems = site_check.check_site(built, content_dir, allow_numpy_from_cdn=numpy_from_cdn)
@@ -493,7 +519,7 @@ def build_site(
 
 
 #: The Notebook app's JavaScript, CSS and pages a first notebook visit loads, plus the precache
-#: (measured by tests/site/test_browser.py: ~26 MB in all without numpy, ~18 MB of it Pyodide).
+#: (measured by tests/site/test_browser.py: ~30 MB on disk with numpy, ~18 MB of it Pyodide).
 APP_FIRST_VISIT_BYTES = 8_000_000
 
 

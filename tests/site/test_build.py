@@ -164,6 +164,8 @@ def test_service_worker_caches_from_the_first_visit_including_api(site_dir):
     precached = json.loads(re.search(r"return await e\.addAll\((\[.*?\])\)", worker).group(1))
     for notebook in (site_dir / "files").glob("*.ipynb"):
         assert f"./files/{notebook.name}" in precached, f"{notebook.name} is not precached: it would be missing offline"
+    numpy = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())["packages"]["numpy"]["file_name"]
+    assert f"./static/pyodide/{numpy}" in precached, "numpy is not precached: `import tinytorch` would fail offline"
     for url in precached:
         assert url == "./" or (site_dir / url[2:]).is_file(), f"precache lists {url}, which the site lacks (the worker would not install)"
 
@@ -221,3 +223,12 @@ def test_a_distribution_without_numpy_is_a_clear_error(tmp_path):
     (dist / pyodide_dist.LOCK).write_text(json.dumps(lock))
     with pytest.raises(KeyError, match="numpy"):
         pyodide_dist.prepare(tmp_path / "out", REPO / ".cache" / "pyodide", str(dist))
+
+
+def test_the_deploy_workflow_builds_like_everyone_and_checks_before_publishing():
+    workflow = (REPO / ".github" / "workflows" / "deploy.yml").read_text()
+    runs = re.findall(r"run: (.+)", workflow)
+    assert any(r.startswith("python -m coursetools build") for r in runs), runs
+    assert "python -m coursetools check site" in runs, "the deploy must fail when the site lacks numpy or ships a solution"
+    assert runs.index("python -m coursetools check site") > next(i for i, r in enumerate(runs) if "coursetools build" in r)
+    assert ".tar.bz2" not in workflow and "--numpy-from-cdn" not in workflow and "--pyodide" not in workflow

@@ -119,3 +119,26 @@ def test_student_notebook_stops_at_its_first_exercise_with_the_hint(course, name
     if "hint=" in sources[at] or "hint =" in sources[at]:
         assert "Hint" in text, f"{name} (student): the test cell has a hint, the error does not show it: {text[-1500:]}"
     assert course["outside"] == [], f"requests to other origins: {course['outside'][:10]}"
+
+
+def test_import_tinytorch_without_numpy_explains_itself_in_the_browser(site_dir, server, chromium_browser):
+    """numpy's wheel cannot be fetched (offline on a first visit, or a broken deploy): the student
+    sees the short explanation from tinytorch, not a traceback. The service worker is blocked so
+    that every request of the page and the kernel's worker passes the route that refuses numpy."""
+    outside: list[str] = []
+    context = chromium_browser.new_context(service_workers="block")
+    guard_context(context, outside, [])
+    context.route("**/static/pyodide/numpy-*.whl", lambda route: route.abort())
+    page = context.new_page()
+    try:
+        open_notebook(page, server.url, NOTEBOOKS[0])
+        result = run_code(page, "import tinytorch")
+    finally:
+        context.close()
+    assert result["error"], f"import tinytorch worked without numpy? {result}"
+    shown = "\n".join(result["error"]["traceback"])
+    print(f"\nwhat the student sees without numpy:\n{shown}")
+    assert "NumpyUnavailableError" in result["error"]["ename"], result["error"]  # the kernel sends str(type)
+    assert "numpy did not load in this browser tab" in shown and "reload the page" in shown, shown
+    assert "Traceback" not in shown and 'File "' not in shown and len(shown.splitlines()) <= 6, shown
+    assert outside == [], outside[:10]
