@@ -65,7 +65,7 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
         eval_interval=p.eval_interval, eval_batches=eval_batches, progress=None)
     result = {"where": sys.platform, "numpy": np.__version__, "kernels": tinytorch.kernels.backend(),
               "import_seconds": import_seconds, "preset": preset_name, "max_steps": p.max_steps,
-              "eval_interval": p.eval_interval, "steps_to_val_2": p.steps_to_val_2}
+              "eval_interval": p.eval_interval, "steps_to_val_2": getattr(p, "steps_to_val_2", 1250)}
     if not full:
         trainer.eval_interval = None  # time training steps and one validation separately
         trainer.fit(steps)
@@ -74,9 +74,9 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
         trainer.evaluate()
         eval_seconds = time.perf_counter() - t
         step_seconds = statistics.median(per_step)
-        evals = p.steps_to_val_2 // p.eval_interval
+        evals = result["steps_to_val_2"] // p.eval_interval
         result.update(steps=steps, ms_per_step=1e3 * step_seconds, eval_seconds=eval_seconds,
-                      seconds_to_val_2=p.steps_to_val_2 * step_seconds + evals * eval_seconds,
+                      seconds_to_val_2=result["steps_to_val_2"] * step_seconds + evals * eval_seconds,
                       measured="extrapolated")
         return result
     reached = None
@@ -136,12 +136,15 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             context = browser.new_context(viewport={"width": 1100, "height": 900})
             sizes = {"bytes": 0}
+            loaded = []
 
             def count(request):
                 try:
-                    sizes["bytes"] += request.sizes()["responseBodySize"]
+                    size = request.sizes()["responseBodySize"]
                 except Exception:
-                    pass
+                    return
+                sizes["bytes"] += size
+                loaded.append((round(time.perf_counter() - t0, 2), size, request.url.replace(server.url, "/")))
 
             context.on("requestfinished", count)
             page = context.new_page()
@@ -161,6 +164,7 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
             cell.wait_for(timeout=600_000)
             out["import_seconds"] = float(cell.inner_text().split("IMPORTED")[1].split()[0])
             out["first_visit_bytes"] = sizes["bytes"]
+            out["requests"] = loaded  # (seconds after opening, bytes, path): what the kernel waits for
             browser.close()
     finally:
         server.stop()
@@ -195,7 +199,7 @@ def main():
     if not os.environ.get("TINYGPT_CORPUS"):
         raise SystemExit("set TINYGPT_CORPUS to tinyshakespeare.txt")
     results = {}
-    for side in args.sides.split(","):
+    for side in filter(None, args.sides.split(",")):
         results[side] = run_side(side, args)
     if args.site is not None:
         results["chromium"] = measure_site(args.site or None)

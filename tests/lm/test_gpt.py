@@ -220,7 +220,7 @@ def test_presets():
     assert set(PRESETS) >= {"tiny", "browser", "native"}
     browser = preset("browser")
     c = browser.config
-    assert (c.n_layer, c.n_head, c.n_embd) == (2, 4, 64) and 32 <= c.block_size <= 64
+    assert (c.n_layer, c.n_head, c.n_embd) == (2, 4, 64) and 16 <= c.block_size <= 64
     native = preset("native")
     c = native.config
     assert (c.n_layer, c.n_head, c.n_embd, c.block_size, native.batch_size) == (4, 4, 128, 64, 12)

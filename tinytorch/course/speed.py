@@ -72,16 +72,19 @@ def measure_step_seconds(preset_name: str = DEFAULT_PRESET, seconds: float = 5.0
 def estimate_training_seconds(seconds_per_step_here: float, measured_preset: str = DEFAULT_PRESET) -> dict:
     """Estimated full-training time here for every preset, scaled from one measured preset.
 
-    The presets' `seconds_per_step_native` were measured on the same machine, so their ratio
-    says how much more work one step of another preset is.
+    Each preset's step time was measured on one machine, natively and in Pyodide; their ratio
+    says how much more work one step of another preset is. The ratios differ (without BLAS,
+    wide matrix products cost relatively more), so in the browser the Pyodide timings are used.
     """
     from ..models import PRESETS
 
-    reference = PRESETS[measured_preset].seconds_per_step_native
-    return {
-        name: seconds_per_step_here * (p.seconds_per_step_native / reference) * p.max_steps
-        for name, p in PRESETS.items()
-    }
+    def cost(p):
+        if sys.platform == "emscripten" and PRESETS[measured_preset].seconds_per_step_browser > 0:
+            return p.seconds_per_step_browser or p.seconds_per_step_native
+        return p.seconds_per_step_native
+
+    reference = cost(PRESETS[measured_preset])
+    return {name: seconds_per_step_here * (cost(p) / reference) * p.max_steps for name, p in PRESETS.items()}
 
 
 def pick_preset(estimates: dict, budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> str:
