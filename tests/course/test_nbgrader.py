@@ -15,6 +15,8 @@ import pytest
 from _runner import CONTENT
 from conftest import NOTEBOOKS
 
+pytestmark = pytest.mark.slow  # runs notebooks in real kernels
+
 
 def _nbgrader_command():
     exe = shutil.which("nbgrader", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))

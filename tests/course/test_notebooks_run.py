@@ -45,6 +45,8 @@ print(json.dumps({"last_val": last_val, "target": FAST_TARGET, "sample": sample,
 """,
     "05_ml_systems": """
 import json
+
+pytestmark = pytest.mark.slow  # runs notebooks in real kernels
 print(json.dumps({"kv_speedup": kv_speedup, "same": bool(same), "gpt3": count_parameters(gpt3),
                   "measured": measured, "estimate": {k: estimate[k] for k in measured},
                   "times": [s for _, s in rows]}))
