@@ -2,7 +2,7 @@
 
     python benchmarks/generation_speed.py                      # browser + native presets, all envs
     python benchmarks/generation_speed.py --presets browser --envs blas1
-    python benchmarks/generation_speed.py --checkpoint model.npz --corpus /work/shared/data/tinyshakespeare.txt
+    python benchmarks/generation_speed.py --checkpoint model.npz --corpus PATH/TO/tinyshakespeare.txt
 
 For each preset the model generates `--tokens` characters (default 500) from a one-character
 prompt, batch 1, temperature 1.0, once with the key/value cache and once without (the same
@@ -12,7 +12,7 @@ medians. The two runs must produce the same tokens (checked every time). The qua
 
 Environments run in child processes (BLAS threads can only be chosen before numpy loads):
 blas1 = this numpy with OPENBLAS_NUM_THREADS=1, blas = default threads, noblas =
-/opt/noblas/bin/python (numpy without BLAS: the stand-in for Pyodide in a browser tab).
+$TINYGPT_NOBLAS_PYTHON (numpy without BLAS: the stand-in for Pyodide in a browser tab).
 Generation speed does not depend on the weights, so a freshly initialised model is used
 unless --checkpoint is given (then a sample of the text is printed too).
 

@@ -1,6 +1,6 @@
 """The loss ladder: what each idea buys, measured on full Shakespeare with the same data and seed.
 
-    python benchmarks/loss_ladder.py --corpus /work/shared/data/tinyshakespeare.txt
+    python benchmarks/loss_ladder.py --corpus PATH/TO/tinyshakespeare.txt
     python benchmarks/loss_ladder.py --corpus ... --steps 1500 --rungs bigram,full
 
 Rungs (all trained with the same recipe: the browser preset's batch, block, schedule and

@@ -2,7 +2,7 @@
 
     python benchmarks/matmul_kernels.py                      # this numpy (BLAS)
     OPENBLAS_NUM_THREADS=1 python benchmarks/matmul_kernels.py
-    PYTHONPATH=. /opt/noblas/bin/python benchmarks/matmul_kernels.py   # no-BLAS proxy for Pyodide
+    PYTHONPATH=. $TINYGPT_NOBLAS_PYTHON benchmarks/matmul_kernels.py   # no-BLAS proxy for Pyodide
 
 For each product it times the candidate expressions interleaved (median of many calls) and
 prints them relative to the fastest, plus what `tinytorch.kernels` currently picks. This is

@@ -2,7 +2,7 @@
 
 No autograd, no Tensor objects, no graph: every gradient is derived by hand and computed
 with flattened 2-D matrix products, exactly the network `tinytorch.models.TinyGPT` builds
-(see the architecture contract in .team/COMMON.md):
+(ARCHITECTURE.md describes the model):
 
     x = wte[idx] + wpe[:T]                                     (B, T, C)
     n_layer times:  x = x + proj(causal_attention(qkv(ln1(x))))

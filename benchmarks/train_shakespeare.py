@@ -1,9 +1,9 @@
 """Train TinyGPT on the full Shakespeare corpus with a preset; report val loss vs step, speed, a sample.
 
-    python benchmarks/train_shakespeare.py --preset browser --corpus /work/shared/data/tinyshakespeare.txt
-    python benchmarks/train_shakespeare.py --preset native  --corpus /work/shared/data/tinyshakespeare.txt
+    python benchmarks/train_shakespeare.py --preset browser --corpus PATH/TO/tinyshakespeare.txt
+    python benchmarks/train_shakespeare.py --preset native  --corpus PATH/TO/tinyshakespeare.txt
     OPENBLAS_NUM_THREADS=1 python benchmarks/train_shakespeare.py --preset browser --corpus ...
-    PYTHONPATH=. /opt/noblas/bin/python benchmarks/train_shakespeare.py --preset browser --steps 100 --corpus ...
+    PYTHONPATH=. $TINYGPT_NOBLAS_PYTHON benchmarks/train_shakespeare.py --preset browser --steps 100 --corpus ...
 
 The recipe is the preset's (tinytorch.models.presets): AdamW (weight decay on every
 parameter), linear warm-up then cosine decay to lr/10 over the preset's max_steps, gradient

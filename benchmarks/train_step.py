@@ -14,7 +14,7 @@ numpy loads and must never be set inside the library:
 
     blas1     this numpy, OPENBLAS_NUM_THREADS=1
     blas      this numpy, OpenBLAS default threads
-    noblas    /opt/noblas/bin/python: numpy built without BLAS, the stand-in for Pyodide
+    noblas    $TINYGPT_NOBLAS_PYTHON: numpy built without BLAS, the stand-in for Pyodide
 
 Inside a child, tinytorch and the floor (benchmarks/numpy_floor.py) start from the *same
 weights* (the first losses must agree, printed as a check) and are timed interleaved step by

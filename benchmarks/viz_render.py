@@ -5,7 +5,7 @@ For scale, the same run also times the naive way to draw the attention grid (one
 <rect> with a fill colour per cell) and prints each view's time and size against it.
 
     python benchmarks/viz_render.py
-    PYTHONPATH=. /opt/noblas/bin/python benchmarks/viz_render.py   # numpy without BLAS (browser stand-in)
+    PYTHONPATH=. $TINYGPT_NOBLAS_PYTHON benchmarks/viz_render.py   # numpy without BLAS (browser stand-in)
 """
 
 from __future__ import annotations
