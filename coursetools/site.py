@@ -43,7 +43,10 @@ LANDING = Path(__file__).resolve().parent / "landing" / "index.html"
 DEFAULT_CACHE = REPO / ".cache"
 DEFAULT_OUT = REPO / "site"
 CORPUS_NAME = "tinyshakespeare.txt"
-WHEEL_LIMIT = 150_000  # bytes: the browser downloads it on every first import
+# bytes: the browser downloads the wheel on every first import. 150 kB was the first budget; the
+# exercise catalogue (each exercise's usual mistakes, so a check can name the bug) and the shared
+# argument checks took the wheel to ~165 kB, about 0.6% of a first visit.
+WHEEL_LIMIT = 175_000
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 BUILD_INFO = "tinygpt-build.json"
 #: Build leftovers the stock build copies to the output that no page loads.

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from coursetools import pyodide_dist
+from coursetools.site import WHEEL_LIMIT
 
 REPO = Path(__file__).resolve().parents[2]
 KERNEL = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -35,7 +36,7 @@ def test_wheel_is_in_the_piplite_index_and_the_pyodide_lock(site_dir):
     wheels = sorted((site_dir / "pypi").glob("tinytorch-*.whl"))
     assert len(wheels) == 1, f"expected one tinytorch wheel in pypi/, found {wheels}"
     wheel = wheels[0]
-    assert wheel.stat().st_size < 150_000, f"{wheel.name} is {wheel.stat().st_size} bytes: over the 150 kB budget"
+    assert wheel.stat().st_size < WHEEL_LIMIT, f"{wheel.name} is {wheel.stat().st_size} bytes: over the {WHEEL_LIMIT // 1000} kB budget"
     with zipfile.ZipFile(wheel) as zf:
         tops = {name.split("/")[0] for name in zf.namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"tinytorch"}, tops
