@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timezone
 
+from _notebook_driver import run_code
 from test_student_work import REPO, Student, browser, redeployable, site  # noqa: F401  (fixtures)
 
 CODE = """
@@ -38,32 +39,9 @@ def test_atomic_write_replaces_files_in_the_browser_drive(site, browser, redeplo
                                             "format": "text", "mimetype": "text/x-python", "content": source,
                                             "size": len(source.encode()), "writable": True, "created": now,
                                             "last_modified": now}})
-        page = student.page
-        page.evaluate(
-            """async (code) => {
-                const app = window.jupyterapp;
-                if (!app) throw new Error('the site must set exposeAppInBrowser for this test');
-                const panel = app.shell.currentWidget;
-                const late = (what) => new Promise((_, bad) => setTimeout(() => bad(new Error(what)), 120000));
-                await Promise.race([panel.sessionContext.ready, late('the kernel did not start in 120 s')]);
-                const nb = panel.content;
-                nb.activeCellIndex = nb.widgets.length - 1;
-                await app.commands.execute('notebook:insert-cell-below');
-                nb.activeCell.model.sharedModel.setSource(code);
-                await app.commands.execute('notebook:run-cell');
-            }""",
-            CODE,
-        )
-        page.wait_for_function(
-            """() => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
-                       const out = cells[cells.length - 1].querySelector('.jp-OutputArea');
-                       return out && /DONE|Error/.test(out.innerText); }""",
-            timeout=240_000,
-        )
-        output = page.evaluate(
-            "() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell'); return c[c.length - 1].querySelector('.jp-OutputArea').innerText }"
-        )
-        assert "Error" not in output, output
+        result = run_code(student.page, CODE)
+        output = result["stdout"]
+        assert result["error"] is None, result
         # In the kernel: os.replace onto an existing file worked; atomic_write replaced twice; no temporary files.
         assert """DONE /drive b {"v": 2} ['files_probe.py', 'probe.json', 'raw.txt'] ['probe.bin']""" in output, output
 

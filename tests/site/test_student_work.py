@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from _notebook_driver import run_code
 from _site_fixtures import SiteServer, new_context
 
 REPO = Path(__file__).resolve().parents[2]
@@ -547,32 +548,9 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
             f"b = w.reset_notebook({path[:-len('.ipynb')]!r})\n"
             "print('BACKUP', b.name)"
         )
-        page = student.page
-        page.evaluate(
-            """async (code) => {
-                const app = window.jupyterapp;
-                if (!app) throw new Error('the site must set exposeAppInBrowser for this test');
-                const panel = app.shell.currentWidget;
-                const late = (what) => new Promise((_, bad) => setTimeout(() => bad(new Error(what)), 240000));
-                await Promise.race([panel.sessionContext.ready, late("the kernel did not start in 240 s")]);
-                const nb = panel.content;
-                nb.activeCellIndex = nb.widgets.length - 1;
-                await app.commands.execute('notebook:insert-cell-below');
-                nb.activeCell.model.sharedModel.setSource(code);
-                await app.commands.execute('notebook:run-cell');
-            }""",
-            code,
-        )
-        page.wait_for_function(
-            """() => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
-                       const out = cells[cells.length - 1].querySelector('.jp-OutputArea');
-                       return out && /BACKUP|Error/.test(out.innerText); }""",
-            timeout=360_000,  # a busy machine: kernel start plus the cell
-        )
-        output = page.evaluate(
-            "() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell'); return c[c.length - 1].querySelector('.jp-OutputArea').innerText }"
-        )
-        assert "BACKUP" in output and "Error" not in output, output
+        result = run_code(student.page, code, timeout_ms=360_000)  # a busy machine: kernel start plus the cell
+        output = result["stdout"]
+        assert "BACKUP" in output and result["error"] is None, result
         saved = student.wait_saved(lambda s: "my_work.zip" in s, "my_work.zip written by the kernel")
 
         zip_model = saved["my_work.zip"]
