@@ -3,16 +3,17 @@
 The Pyodide kernel loads `pyodide.mjs` from `pyodideUrl` and every package from the lock file
 (`pyodide-lock.json`) beside it. Two ways to fill `<lite_dir>/static/pyodide/`:
 
-1. A full Pyodide distribution (a release `.tar.bz2`, as a path or URL, or an unpacked folder):
-   copy the core files plus the wheels of numpy and of the kernel's own packages (micropip,
-   ipython, jedi) and their dependency closure, and trim the lock file to exactly those.
-   The site then needs no other origin.
-2. Nothing given: the npm package `pyodide` (core only, no wheels) fetched with `npm pack`,
-   plus the kernel's pure-Python packages downloaded from PyPI at the versions the lock file
-   pins. PyPI's wheels are not byte-identical to Pyodide's, so the lock's `file_name` and
-   `sha256` are rewritten to the files we ship (the browser checks the hash). numpy has no
-   wheel on any registry we can reach, so its lock entry points at the Pyodide CDN: the
-   kernel works offline, `import numpy` needs the internet once.
+1. The default: the npm package `pyodide@PYODIDE_VERSION` (core only, no wheels) fetched with
+   `npm pack`, plus
+   - Pyodide's numpy wheel, checked against the sha256 of that version's official lock file
+     (so numpy's lock entry is shipped unchanged); see `find_numpy_wheel` for where it comes
+     from. No wheel, no site: the build fails rather than ship a course that needs a CDN;
+   - the kernel's pure-Python packages (micropip, ipython, jedi, ...) from PyPI at the versions
+     the lock pins. PyPI's wheels are not byte-identical to Pyodide's, so their lock entries'
+     `file_name` and `sha256` are rewritten to the files we ship (the browser checks the hash).
+2. A full Pyodide distribution (a release `.tar.bz2`, as a path or URL, or an unpacked folder):
+   copy the core files plus the wheels of numpy and of the kernel's packages and their
+   dependency closure, and trim the lock file to exactly those.
 
 Downloads are cached under `cache_dir` (the repo's git-ignored `.cache/`).
 """
@@ -21,16 +22,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyterlite_pyodide_kernel.constants import PYODIDE_CDN_URL, PYODIDE_VERSION
+#: The one place the course pins Pyodide: the npm core the site ships, and the official lock
+#: whose numpy entry (file name and sha256) the build checks the numpy wheel against.
+#: (jupyterlite-pyodide-kernel 0.8.6 names 314.0.6 as its default; every 314.0.x shares one ABI,
+#: but 314.0.5+ rebuilt numpy, so only this version's lock lists the wheel we self-host.)
+PYODIDE_VERSION = "314.0.4"
+PYODIDE_CDN_URL = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
+NUMPY_WHEEL_ENV = "TINYGPT_NUMPY_WHEEL"
 
 #: What the kernel itself loads: micropip first, then (through piplite) ipython and jedi.
 KERNEL_PACKAGES = ("micropip", "ipython", "jedi")
@@ -90,6 +99,7 @@ class PyodideReport:
     packages: list[str] = field(default_factory=list)
     from_cdn: list[str] = field(default_factory=list)
     numpy_self_hosted: bool = False
+    version: str = "unknown"  # the Pyodide version shipped (the landing page names it)
 
 
 # ----------------------------------------------------------------------------- downloads
@@ -157,6 +167,89 @@ def pypi_wheel(name: str, version: str, cache_dir: Path) -> Path:
     return pypi_wheel(name, version, cache_dir)
 
 
+# ----------------------------------------------------------------------------- numpy
+
+
+class NumpyWheelMissing(RuntimeError):
+    """No checked numpy wheel for the self-hosted Pyodide: the build must not go on."""
+
+
+def numpy_help(entry: dict, cache_dir: Path) -> str:
+    """The three ways to give the build numpy, for error messages."""
+    return (
+        f"Give the build Pyodide {PYODIDE_VERSION}'s numpy wheel {entry['file_name']} "
+        f"(sha256 {entry['sha256']}) in one of three ways:\n"
+        f"  1. --numpy-wheel PATH_OR_URL\n"
+        f"  2. {NUMPY_WHEEL_ENV}=PATH_OR_URL\n"
+        f"  3. build once with internet access: it is downloaded from {PYODIDE_CDN_URL}/{entry['file_name']} "
+        f"and cached in {Path(cache_dir) / 'numpy'}\n"
+        f"(Or, deliberately, --numpy-from-cdn: students then need the internet for their first `import tinytorch`.)"
+    )
+
+
+def _checked(path: Path, entry: dict, origin: str) -> Path:
+    """path, if its sha256 is the one Pyodide's official lock lists for numpy; else an error."""
+    if not path.is_file():
+        raise NumpyWheelMissing(f"{origin}: no file at {path}")
+    digest = sha256_file(path)
+    if digest != entry["sha256"]:
+        raise NumpyWheelMissing(
+            f"{origin}: {path} is not Pyodide {PYODIDE_VERSION}'s numpy wheel {entry['file_name']} "
+            f"(sha256 {digest}, expected {entry['sha256']})"
+        )
+    return path
+
+
+def _fetch_checked(url: str, dest: Path, entry: dict, origin: str) -> Path:
+    """Download url to dest, keeping it only if its sha256 is right."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    print(f"[pyodide] downloading {url}", flush=True)
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as f:
+            shutil.copyfileobj(response, f, 1 << 20)
+        _checked(tmp, entry, origin)
+    except (OSError, urllib.error.URLError, NumpyWheelMissing) as error:
+        tmp.unlink(missing_ok=True)
+        raise NumpyWheelMissing(f"{origin}: could not download {url}: {error}") from None
+    tmp.replace(dest)
+    return dest
+
+
+def find_numpy_wheel(entry: dict, cache_dir: Path, given: str | None = None) -> Path:
+    """Pyodide's numpy wheel (lock `entry`), sha256-checked, from the first source that has one:
+
+    `given` (--numpy-wheel PATH|URL), then $TINYGPT_NUMPY_WHEEL, then the download cache, then
+    Pyodide's CDN (cached). A source named explicitly that is wrong is an error, not skipped.
+    """
+    cached = Path(cache_dir) / "numpy" / entry["file_name"]
+    for origin, value in (("--numpy-wheel", given), (NUMPY_WHEEL_ENV, os.environ.get(NUMPY_WHEEL_ENV))):
+        if not value:
+            continue
+        try:
+            if re.match(r"^https?://", value):
+                return _fetch_checked(value, cached, entry, origin)
+            return _checked(Path(value).expanduser().resolve(), entry, origin)
+        except NumpyWheelMissing as error:
+            raise NumpyWheelMissing(f"{error}\n{numpy_help(entry, cache_dir)}") from None
+    if cached.is_file():
+        if sha256_file(cached) == entry["sha256"]:
+            return cached
+        cached.unlink()  # a corrupt or foreign file in the cache: fetch it again
+    try:
+        return _fetch_checked(f"{PYODIDE_CDN_URL}/{entry['file_name']}", cached, entry, "download")
+    except NumpyWheelMissing as error:
+        raise NumpyWheelMissing(f"numpy for the course site is missing ({error}).\n{numpy_help(entry, cache_dir)}") from None
+
+
+def shipped_version(files: dict) -> str:
+    """The Pyodide version of a distribution, from its package.json, else from pyodide.mjs."""
+    if "package.json" in files:
+        return json.loads(files["package.json"]).get("version", "unknown")
+    match = re.search(rb'="(\d+\.\d+\.\d+(?:[a-z]+\d*)?)";function', files.get("pyodide.mjs", b""))
+    return match.group(1).decode() if match else "unknown"
+
+
 # ----------------------------------------------------------------------------- distributions
 
 
@@ -198,20 +291,22 @@ def from_distribution(dist: str, dest: Path, cache_dir: Path, packages, sourcema
     lock = json.loads(read([LOCK])[LOCK])
     keep = dependency_closure(lock, packages)
     wanted = [*CORE_FILES, *(SOURCEMAPS if sourcemaps else ()), *(lock["packages"][k]["file_name"] for k in keep)]
-    files = read(wanted)
+    files = read([*wanted, "package.json"])
     missing = [n for n in wanted if n not in files and n not in SOURCEMAPS]
     if missing:
         raise FileNotFoundError(f"the Pyodide distribution {dist} lacks {missing}: is it a full release (not the core-only npm package)?")
     dest.mkdir(parents=True, exist_ok=True)
+    version = shipped_version(files)
     for name, data in files.items():
-        if name != LOCK:
+        if name not in (LOCK, "package.json"):
             (dest / name).write_bytes(data)
     (dest / LOCK).write_text(json.dumps(trim_lock(lock, keep), indent=1, sort_keys=True))
-    return PyodideReport(source=f"distribution {dist}", packages=keep, numpy_self_hosted=True)
+    return PyodideReport(source=f"distribution {dist}", packages=keep, numpy_self_hosted="numpy" in keep, version=version)
 
 
-def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, version: str = PYODIDE_VERSION) -> PyodideReport:
-    """Pyodide's npm core plus the kernel's pure-Python packages from PyPI; the rest from the CDN."""
+def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, version: str = PYODIDE_VERSION,
+                      numpy_wheel: str | None = None, numpy_from_cdn: bool = False) -> PyodideReport:
+    """Pyodide's npm core, the checked numpy wheel, the kernel's pure-Python packages from PyPI."""
     core = npm_core(Path(cache_dir), version)
     lock = json.loads((core / LOCK).read_text())
     kernel = dependency_closure(lock, KERNEL_PACKAGES)
@@ -221,6 +316,17 @@ def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, v
         if name != LOCK and (core / name).is_file():
             shutil.copy2(core / name, dest / name)
     trimmed = trim_lock(lock, [*kernel, *course])
+    from_cdn = []
+    for key in course:
+        entry = trimmed["packages"][key]
+        if numpy_from_cdn:
+            entry["file_name"] = f"{PYODIDE_CDN_URL}/{entry['file_name']}"  # absolute URL: fetched from the CDN
+            from_cdn.append(key)
+        elif key == "numpy":
+            # the official entry stays as it is: the wheel we ship is the one it names
+            shutil.copy2(find_numpy_wheel(entry, cache_dir, numpy_wheel), dest / entry["file_name"])
+        else:
+            raise RuntimeError(f"the course needs {key}, which only a full Pyodide distribution has: pass --pyodide DIST")
     for key in kernel:
         entry = trimmed["packages"][key]
         if not entry["file_name"].endswith("-none-any.whl"):
@@ -229,11 +335,9 @@ def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, v
         shutil.copy2(wheel, dest / wheel.name)
         entry["file_name"] = wheel.name  # PyPI's build of the same version: its own name and hash
         entry["sha256"] = sha256_file(wheel)
-    for key in course:
-        entry = trimmed["packages"][key]
-        entry["file_name"] = f"{PYODIDE_CDN_URL}/{entry['file_name']}"  # absolute URL: fetched from the CDN
     (dest / LOCK).write_text(json.dumps(trimmed, indent=1, sort_keys=True))
-    return PyodideReport(source=f"npm pyodide@{version} + PyPI", packages=sorted(trimmed["packages"]), from_cdn=course)
+    return PyodideReport(source=f"npm pyodide@{version} + PyPI", packages=sorted(trimmed["packages"]), from_cdn=from_cdn,
+                         numpy_self_hosted="numpy" in course and not numpy_from_cdn, version=version)
 
 
 def add_wheel(dest: Path, wheel: Path, depends, imports) -> None:
@@ -267,25 +371,17 @@ def add_kernel_extras(dest: Path, cache_dir: Path) -> list[str]:
     return sorted(KERNEL_EXTRA_FROM_PYPI)
 
 
-def prepare(dest: Path, cache_dir: Path, dist: str | None = None, packages=COURSE_PACKAGES, sourcemaps: bool = False) -> PyodideReport:
-    """Fill dest (`<lite_dir>/static/pyodide`) with a self-hosted Pyodide; says loudly what is missing."""
+def prepare(dest: Path, cache_dir: Path, dist: str | None = None, packages=COURSE_PACKAGES, sourcemaps: bool = False,
+            numpy_wheel: str | None = None, numpy_from_cdn: bool = False) -> PyodideReport:
+    """Fill dest (`<lite_dir>/static/pyodide`) with a self-hosted Pyodide, numpy included
+    (unless numpy_from_cdn: then the lock points numpy at Pyodide's CDN)."""
     wanted = [*KERNEL_PACKAGES, *packages]
     if dist:
         report = from_distribution(dist, dest, cache_dir, wanted, sourcemaps)
     else:
-        report = from_npm_and_pypi(dest, cache_dir, packages, sourcemaps)
-        bar = "!" * 78
-        print(
-            f"\n{bar}\n"
-            f"!! No Pyodide distribution given (--pyodide DIST or TINYGPT_PYODIDE_DIST).\n"
-            f"!! Self-hosting Pyodide's core and the kernel's packages only. NUMPY IS NOT IN THE SITE:\n"
-            f"!! {', '.join(report.from_cdn)} will be fetched from {PYODIDE_CDN_URL}\n"
-            f"!! the first time a notebook imports it (needs internet then; offline it is MISSING).\n"
-            f"!! For a fully self-hosted site pass the Pyodide {PYODIDE_VERSION} release, e.g.\n"
-            f"!!   --pyodide https://github.com/pyodide/pyodide/releases/download/{PYODIDE_VERSION}/pyodide-{PYODIDE_VERSION}.tar.bz2\n"
-            f"{bar}\n",
-            file=sys.stderr,
-            flush=True,
-        )
+        report = from_npm_and_pypi(dest, cache_dir, packages, sourcemaps, numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn)
+    if report.from_cdn:
+        print(f"[pyodide] --numpy-from-cdn: {', '.join(report.from_cdn)} will come from {PYODIDE_CDN_URL} "
+              f"(students need the internet for their first `import tinytorch`)", file=sys.stderr, flush=True)
     report.packages = sorted({*report.packages, *add_kernel_extras(dest, cache_dir)})
     return report

@@ -9,7 +9,8 @@ stock tools cannot:
   offline) and into Pyodide's lock file, so `import tinytorch` in a cell loads it (and numpy)
   with no install cell; PyPI is never asked (`disablePyPIFallback`, and an unrelated
   `tinytorch` exists there);
-- Pyodide is self-hosted under `static/pyodide/` (see pyodide_dist.py);
+- Pyodide is self-hosted under `static/pyodide/`, numpy included (see pyodide_dist.py);
+- nothing for instructors only ships, and numpy is there: site_check.py runs on every build;
 - after the build: the course landing page replaces the root `index.html`, every
   `coursetools/page_scripts/*.js` is injected into each app page, and the service worker is
   patched so the site works offline after the first visit.
@@ -32,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import pyodide_dist
+from . import pyodide_dist, site_check
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
@@ -116,19 +117,43 @@ def _last_commit_time() -> str:
 
 
 def student_notebooks(content_dir: Path, dest: Path) -> list[Path]:
-    """Student versions of the course notebooks (solutions stripped) written into dest."""
-    try:
-        from .notebooks import build_notebooks
-    except ImportError:  # the notebook builder is written in parallel; copy sources meanwhile
-        log("WARNING: coursetools.notebooks.build_notebooks is missing: copying the source notebooks as they are")
-        dest.mkdir(parents=True, exist_ok=True)
-        return [Path(shutil.copy2(p, dest / p.name)) for p in sorted(content_dir.glob("*.ipynb"))]
+    """Student versions of the course notebooks (solutions stripped) written into dest.
+
+    No fallback: if the builder cannot run, there is no site (copying the sources would ship
+    the solutions).
+    """
+    from .notebooks import build_notebooks
+
     return [Path(p) for p in build_notebooks(content_dir, dest, version="student")]
+
+
+CDN_NOTE = (
+    "**Internet needed once:** this copy of the course loads numpy from the Pyodide CDN, so the "
+    "first `import tinytorch` needs the internet (after that it works offline)."
+)
+
+
+def add_cdn_note(notebook: Path) -> None:
+    """Put CDN_NOTE at the top of a notebook (builds with --numpy-from-cdn)."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    cell = {"cell_type": "markdown", "metadata": {"editable": False, "deletable": False}, "source": CDN_NOTE}
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
+        cell["id"] = "numpy-from-cdn-note"
+    nb["cells"].insert(0, cell)
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def fail_on_leaks(site: Path, content_dir: Path, what: str) -> None:
+    """Raise if anything for instructors only (solutions, hidden tests) is in `site`."""
+    leaks = site_check.find_leaks(site, content_dir)
+    if leaks:
+        raise RuntimeError(f"{what} would show students what only instructors may see:\n  " + "\n  ".join(leaks[:20])
+                           + ("\n  ..." if len(leaks) > 20 else ""))
 
 
 def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
     """The Shakespeare text to ship: --corpus, else $TINYGPT_CORPUS, else the cache, else download it."""
-    from tinytorch.text.corpus import SHAKESPEARE_SHA256, download_shakespeare, sha256_of
+    from tinytorch.text.corpus import SHAKESPEARE_SHA256, SHAKESPEARE_URL, download_shakespeare, sha256_of
 
     chosen = corpus or os.environ.get("TINYGPT_CORPUS")
     if chosen:
@@ -140,8 +165,14 @@ def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
         return path
     cached = cache_dir / "corpus" / CORPUS_NAME
     if not cached.is_file():
-        log("downloading the Shakespeare corpus (pinned SHA-256)")
-        download_shakespeare(cached)
+        log(f"downloading the Shakespeare corpus from {SHAKESPEARE_URL} (pinned SHA-256)")
+        try:
+            download_shakespeare(cached)
+        except (OSError, ValueError) as error:  # no network (URLError is an OSError), or a damaged file
+            raise RuntimeError(
+                f"could not download the Shakespeare corpus from {SHAKESPEARE_URL} ({error}). "
+                f"Download tinyshakespeare.txt yourself and pass it: --corpus PATH, or TINYGPT_CORPUS=PATH."
+            ) from None
     return cached
 
 
@@ -186,16 +217,41 @@ def notebook_title(path: Path) -> str:
     return path.stem.replace("_", " ")
 
 
-def write_landing(site: Path, notebooks: list[Path], facts: dict) -> None:
-    """The course's front page: the notebooks in order, each opening in the Notebook app."""
+def notebook_plan(*notebooks: Path) -> dict:
+    """metadata["tinygpt"] "builds" and "minutes" of the first of `notebooks` that has them ({} if none)."""
+    for path in notebooks:
+        if path is not None and path.is_file():
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tinygpt", {}) or {}
+            if meta.get("builds") or meta.get("minutes"):
+                return meta
+    return {}
+
+
+def plan_markup(meta: dict) -> str:
+    """What the student builds and how long it takes (hands-on and written apart), as list-item markup."""
+    parts = []
+    if isinstance(meta.get("builds"), str) and meta["builds"].strip():
+        parts.append(f'<span class="builds">{html.escape(meta["builds"].strip())}</span>')
+    minutes = meta.get("minutes") if isinstance(meta.get("minutes"), dict) else {}
+    times = [f"{int(minutes[key])} min {label}" for key, label in (("hands_on", "hands-on"), ("written", "written"))
+             if isinstance(minutes.get(key), (int, float)) and minutes[key] > 0]
+    if times:
+        parts.append(f'<span class="time">about {" + ".join(times)}</span>')
+    return "".join(parts)
+
+
+def write_landing(site: Path, notebooks: list[Path], facts: dict, content_dir: Path | None = None) -> None:
+    """The course's front page: the notebooks in order, each opening in the Notebook app, with
+    what it builds and its time (hands-on, written) when the source notebook's metadata says."""
     items = []
     for i, nb in enumerate(notebooks):
         title = re.sub(r"^\d+\s*[·.:-]\s*", "", notebook_title(nb))  # the list shows the number already
         number = re.match(r"^(\d+)", nb.stem)
+        plan = plan_markup(notebook_plan(content_dir / nb.name if content_dir else None, nb))
         items.append(
             f'    <li><a href="./notebooks/index.html?path={html.escape(nb.name)}" data-notebook="{html.escape(nb.name)}">'
             f'<span class="num">{int(number.group(1)) if number else i}</span>'
-            f'<span><span class="title">{html.escape(title)}</span><span class="file">{html.escape(nb.name)}</span></span></a></li>'
+            f'<span><span class="title">{html.escape(title)}</span>{plan}<span class="file">{html.escape(nb.name)}</span></span></a></li>'
         )
     page = LANDING.read_text(encoding="utf-8").replace("<!--NOTEBOOKS-->", "\n".join(items))
     for key, value in facts.items():
@@ -263,8 +319,8 @@ def precache_list(site: Path) -> list[str]:
 
     The landing page (loaded before the worker existed), every course notebook and the listing
     that names them, the corpus, and the wheels `import tinytorch` loads: so a student who
-    opened one notebook online can open any other offline. About 1.5 MB (+ numpy when
-    self-hosted). Pyodide's core and the app's JavaScript are cached by the first notebook visit.
+    opened one notebook online can open any other offline. About 1.5 MB + numpy (~3 MB).
+    Pyodide's core and the app's JavaScript are cached by the first notebook visit.
     """
     urls = ["./", "./index.html", "./jupyter-lite.json"]
     for app in ("notebooks", "tree", "lab", "edit"):  # app pages: offline, any ?path= is served from these
@@ -334,8 +390,15 @@ def build_site(
     sourcemaps: bool = False,
     cache_dir: Path = DEFAULT_CACHE,
     content_dir: Path = CONTENT,
+    numpy_wheel: str | None = None,
+    numpy_from_cdn: bool = False,
 ) -> BuildResult:
-    """Build the whole course site into `out` (replaced only when the build succeeded)."""
+    """Build the whole course site into `out` (replaced only when the build succeeded).
+
+    numpy_wheel: Pyodide's numpy wheel (path or URL; default $TINYGPT_NUMPY_WHEEL, the cache,
+    or a download), checked against the official lock. numpy_from_cdn: deliberately ship no
+    numpy (students then need the internet for their first import; the notebooks say so).
+    """
     from jupyterlite_core import __version__ as lite_version
 
     import tinytorch
@@ -345,24 +408,28 @@ def build_site(
     pyodide = pyodide or os.environ.get("TINYGPT_PYODIDE_DIST") or None
     cache_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
+    corpus_path = find_corpus(corpus, cache_dir)  # first: the input most likely to be missing
     with tempfile.TemporaryDirectory(prefix="tinygpt-site-", dir=out.parent) as tmp:
         tmp = Path(tmp)
         lite = tmp / "lite"
         (lite / "pypi").mkdir(parents=True)
 
-        wheel = build_wheel(tmp / "wheel")
-        shutil.copy2(wheel, lite / "pypi" / wheel.name)
-
-        log("self-hosted Pyodide -> static/pyodide/")
-        report = pyodide_dist.prepare(lite / "static" / "pyodide", cache_dir / "pyodide", pyodide, sourcemaps=sourcemaps)
-        pyodide_dist.add_wheel(lite / "static" / "pyodide", wheel, depends=["numpy"], imports=["tinytorch"])
-
         notebooks = student_notebooks(content_dir, lite / "files")
         if not notebooks:
             raise RuntimeError(f"no notebooks in {content_dir}")
+        fail_on_leaks(lite / "files", content_dir, "the student notebooks")  # fail fast; the built site is checked again
+        if numpy_from_cdn:
+            for notebook in notebooks:
+                add_cdn_note(notebook)
         log(f"{len(notebooks)} student notebooks: {', '.join(p.name for p in notebooks)}")
 
-        corpus_path = find_corpus(corpus, cache_dir)
+        log("self-hosted Pyodide -> static/pyodide/")
+        report = pyodide_dist.prepare(lite / "static" / "pyodide", cache_dir / "pyodide", pyodide, sourcemaps=sourcemaps,
+                                      numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn)
+        wheel = build_wheel(tmp / "wheel")
+        shutil.copy2(wheel, lite / "pypi" / wheel.name)
+        pyodide_dist.add_wheel(lite / "static" / "pyodide", wheel, depends=["numpy"], imports=["tinytorch"])
+
         (lite / "files" / "data").mkdir(parents=True, exist_ok=True)
         shutil.copy2(corpus_path, lite / "files" / "data" / CORPUS_NAME)
 
@@ -388,15 +455,18 @@ def build_site(
             "BUILT": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "RELEASE": tinytorch.__version__ if hasattr(tinytorch, "__version__") else wheel.name.split("-")[1],
             "JUPYTERLITE": lite_version,
-            "PYODIDE": pyodide_dist.PYODIDE_VERSION,
+            "PYODIDE": report.version,
             "APP_VERSION": json.loads((built / "jupyter-lite.json").read_text())["jupyter-config-data"].get("appVersion", ""),
             "FIRST_VISIT_MB": round(first_visit_estimate(built, report) / 1e6),
             "NUMPY_NOTE": "" if report.numpy_self_hosted else
             " (This copy of the course loads numpy from the Pyodide CDN: the first import of tinytorch needs the internet.)",
         }
-        write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts)
+        write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts, content_dir)
         pages = inject_page_scripts(built)
         workers = patch_service_worker(built)
+        problems = site_check.check_site(built, content_dir, allow_numpy_from_cdn=numpy_from_cdn)
+        if problems:
+            raise RuntimeError("the built site fails its checks (python -m coursetools check):\n  " + "\n  ".join(problems[:20]))
         result = BuildResult(
             out=out,
             wheel=wheel.name,
@@ -424,7 +494,7 @@ def build_site(
 
 
 #: The Notebook app's JavaScript, CSS and pages a first notebook visit loads, plus the precache
-#: (measured by tests/site/test_browser.py: ~26 MB in all without numpy, ~18 MB of it Pyodide).
+#: (measured by tests/site/test_browser.py: ~30 MB on disk with numpy, ~18 MB of it Pyodide).
 APP_FIRST_VISIT_BYTES = 8_000_000
 
 

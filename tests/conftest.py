@@ -2,13 +2,12 @@
 
 Playwright's sync API allows one running instance per thread, so the browser tests of all
 folders (site, viz) share this one session-wide instance instead of starting their own.
+Chromium is found in one place, tests/_browsers.py.
 """
-
-import os
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from _browsers import CHROMIUM, CHROMIUM_HELP
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +16,7 @@ def playwright_session():
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="pip install playwright (the dev extra); the browser comes from apt"
     )
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium")
+    if CHROMIUM is None:
+        pytest.skip(CHROMIUM_HELP)
     with sync_api.sync_playwright() as playwright:
         yield playwright

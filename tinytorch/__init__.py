@@ -12,6 +12,36 @@ Where things live:
     course/           helpers the notebooks use in the browser (imported only when used)
 """
 
+class NumpyUnavailableError(ImportError):
+    """numpy could not be imported: one short explanation instead of a traceback.
+
+    IPython (and so the browser course's kernel) shows only `_render_traceback_()`'s lines.
+    """
+
+    def _render_traceback_(self):
+        return [f"{type(self).__name__}: {line}" if i == 0 else line for i, line in enumerate(str(self).splitlines())]
+
+
+def _require_numpy() -> None:
+    import sys
+
+    try:
+        import numpy  # noqa: F401
+    except ImportError as error:
+        if sys.platform == "emscripten":  # the browser course: numpy comes from the course site
+            advice = (
+                "tinytorch needs numpy, and numpy did not load in this browser tab.\n"
+                "- First visit and offline? Connect to the internet, reload the page and run the cell again:\n"
+                "  after one visit online the course works offline.\n"
+                "- Online and still failing? This copy of the course was deployed without numpy: tell your instructor."
+            )
+        else:
+            advice = "tinytorch needs numpy, which is not installed in this Python: pip install numpy"
+        raise NumpyUnavailableError(f"{advice}\n(The import error was: {error})") from None
+
+
+_require_numpy()
+
 from .tensor import (
     Tensor,
     cat,

@@ -7,21 +7,11 @@ import urllib.parse
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PYODIDE_DIST_HELP = (
-    "set TINYGPT_PYODIDE_DIST to the Pyodide 314.0.6 release with numpy: the folder of an unpacked "
-    "pyodide-314.0.6.tar.bz2, the tarball itself, or its URL "
-    "(https://github.com/pyodide/pyodide/releases/download/314.0.6/pyodide-314.0.6.tar.bz2)"
+from _browsers import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (one home for the browser, tests/_browsers.py)
+
+NUMPY_WHEEL_HELP = (
+    "the browser course tests need Pyodide's numpy wheel in the site: set TINYGPT_NUMPY_WHEEL to the wheel "
+    "(or its URL), or run once with internet access so the build downloads it into .cache/"
 )
 
 

@@ -2,9 +2,9 @@
 
 The site is built once (`built_site`, session scope) into a temporary folder with the real
 build command. The corpus is $TINYGPT_CORPUS (CI passes the real Shakespeare) or a small text
-made here. A Pyodide distribution with numpy is used when $TINYGPT_PYODIDE_DIST names one
-(folder, .tar.bz2 or URL of the Pyodide release); without it the site self-hosts Pyodide's
-core and the kernel's packages, and numpy-dependent browser checks skip.
+made here. numpy is always self-hosted, as in every build: Pyodide's numpy wheel comes from
+$TINYGPT_NUMPY_WHEEL (CI passes it), the download cache or a download. Without any of them
+the fixture FAILS, naming the fix: no browser test quietly skips the course for lack of numpy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _site_helpers import CHROMIUM, CHROMIUM_ARGS, PYODIDE_DIST_HELP, REPO, LocalServer  # noqa: F401
+from _site_helpers import CHROMIUM, CHROMIUM_ARGS, NUMPY_WHEEL_HELP, REPO, LocalServer  # noqa: F401
 
 
 def _small_corpus(folder: Path) -> Path:
@@ -33,11 +33,15 @@ def _small_corpus(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     """(site folder, BuildResult) of one real build, shared by every site test in the session."""
+    from coursetools.pyodide_dist import NumpyWheelMissing
     from coursetools.site import build_site
 
     root = tmp_path_factory.mktemp("course-site")
     corpus = os.environ.get("TINYGPT_CORPUS") or str(_small_corpus(root))
-    result = build_site(out=root / "site", corpus=corpus, pyodide=os.environ.get("TINYGPT_PYODIDE_DIST") or None)
+    try:
+        result = build_site(out=root / "site", corpus=corpus, pyodide=os.environ.get("TINYGPT_PYODIDE_DIST") or None)
+    except NumpyWheelMissing as error:
+        pytest.fail(f"{NUMPY_WHEEL_HELP}\n{error}", pytrace=False)
     return result.out, result
 
 

@@ -111,14 +111,29 @@ def test_pyodide_is_self_hosted_with_a_consistent_lock(site_dir):
         assert path.is_file(), f"the lock lists {entry['file_name']} for {key}, but the site lacks it"
         assert sha256(path) == entry["sha256"], f"sha256 of {entry['file_name']} does not match the lock: the browser would refuse it"
     info = json.loads((site_dir / "tinygpt-build.json").read_text())
-    if info["pyodide"]["numpy_self_hosted"]:
-        assert remote == []
-    else:  # npm core + PyPI: only the course's compiled packages may come from the CDN
-        assert remote == ["numpy"]
-        assert lock["packages"]["numpy"]["file_name"].startswith(pyodide_dist.PYODIDE_CDN_URL)
+    assert info["pyodide"]["numpy_self_hosted"] and remote == [], f"packages from another origin: {remote}"
+    if info["pyodide"]["source"].startswith("npm"):
+        # numpy's entry is the official one of the pinned Pyodide, byte for byte: its hash was never rewritten
+        official = json.loads((pyodide_dist.npm_core(REPO / ".cache" / "pyodide") / pyodide_dist.LOCK).read_text())
+        assert lock["packages"]["numpy"] == official["packages"]["numpy"]
+        assert info["pyodide"]["version"] == pyodide_dist.PYODIDE_VERSION
     # only what the course needs: no scipy, pandas, matplotlib, ...
     assert len(lock["packages"]) < 25, sorted(lock["packages"])
     assert not list(site_dir.glob("build/**/*.map")), "source maps shipped although the build drops them"
+
+
+def test_the_built_site_passes_check(site_dir, capsys):
+    from coursetools.__main__ import main
+
+    assert main(["check", str(site_dir)]) == 0, capsys.readouterr().err
+
+
+def test_landing_page_names_the_pyodide_it_ships(site_dir):
+    page = (site_dir / "index.html").read_text(encoding="utf-8")
+    shipped = json.loads((site_dir / "tinygpt-build.json").read_text())["pyodide"]["version"]
+    assert re.search(r'"(\d+\.\d+\.\d+)";function', (site_dir / "static" / "pyodide" / "pyodide.mjs").read_text()).group(1) == shipped
+    footer = re.search(r"<footer>(.*?)</footer>", page, re.S).group(1)
+    assert f"Pyodide {shipped}" in footer, footer
 
 
 def test_landing_page_lists_the_course_and_keeps_the_config_element(site_dir):
@@ -149,6 +164,8 @@ def test_service_worker_caches_from_the_first_visit_including_api(site_dir):
     precached = json.loads(re.search(r"return await e\.addAll\((\[.*?\])\)", worker).group(1))
     for notebook in (site_dir / "files").glob("*.ipynb"):
         assert f"./files/{notebook.name}" in precached, f"{notebook.name} is not precached: it would be missing offline"
+    numpy = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())["packages"]["numpy"]["file_name"]
+    assert f"./static/pyodide/{numpy}" in precached, "numpy is not precached: `import tinytorch` would fail offline"
     for url in precached:
         assert url == "./" or (site_dir / url[2:]).is_file(), f"precache lists {url}, which the site lacks (the worker would not install)"
 
@@ -192,6 +209,7 @@ def test_a_full_distribution_is_trimmed_to_the_course(tmp_path, as_tarball):
     lock = json.loads((dest / pyodide_dist.LOCK).read_text())
     assert sorted(lock["packages"]) == ["comm", "ipython", "jedi", "micropip", "numpy", "parso", "pygments", "traitlets"]
     assert report.numpy_self_hosted and report.from_cdn == []
+    assert report.version == "unknown"  # the miniature release names no version; a real one does
     assert "scipy-1.0-py3-none-any.whl" not in shipped and "console.html" not in shipped
     for entry in lock["packages"].values():
         assert sha256(dest / entry["file_name"]) == entry["sha256"]
@@ -205,3 +223,12 @@ def test_a_distribution_without_numpy_is_a_clear_error(tmp_path):
     (dist / pyodide_dist.LOCK).write_text(json.dumps(lock))
     with pytest.raises(KeyError, match="numpy"):
         pyodide_dist.prepare(tmp_path / "out", REPO / ".cache" / "pyodide", str(dist))
+
+
+def test_the_deploy_workflow_builds_like_everyone_and_checks_before_publishing():
+    workflow = (REPO / ".github" / "workflows" / "deploy.yml").read_text()
+    runs = re.findall(r"run: (.+)", workflow)
+    assert any(r.startswith("python -m coursetools build") for r in runs), runs
+    assert "python -m coursetools check site" in runs, "the deploy must fail when the site lacks numpy or ships a solution"
+    assert runs.index("python -m coursetools check site") > next(i for i, r in enumerate(runs) if "coursetools build" in r)
+    assert ".tar.bz2" not in workflow and "--numpy-from-cdn" not in workflow and "--pyodide" not in workflow

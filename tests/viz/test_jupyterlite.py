@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -25,12 +24,11 @@ from tinytorch.viz import attention_heatmap, attention_timelapse, head_view, los
 
 from _viz_helpers import causal_attention
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from _browsers import CHROMIUM, CHROMIUM_HELP
+from _browsers import CHROMIUM_ARGS as ARGS
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"JupyterLite tests need Chromium at {CHROMIUM} (apt install chromium)", allow_module_level=True)
+if CHROMIUM is None:
+    pytest.skip(CHROMIUM_HELP, allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python (the dev extra)")
 pytest.importorskip("jupyterlite_core", reason="needs jupyterlite-core (pip install -e '.[site]')")
 nbformat = pytest.importorskip("nbformat", reason="needs nbformat (pip install -e '.[site]')")

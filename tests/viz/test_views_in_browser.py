@@ -5,7 +5,6 @@ JupyterLab inserts outputs still start, independently of each other; nothing is 
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -14,12 +13,11 @@ from tinytorch.viz import attention_heatmap, attention_timelapse, head_view
 
 from _viz_helpers import causal_attention
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from _browsers import CHROMIUM, CHROMIUM_HELP
+from _browsers import CHROMIUM_ARGS as ARGS
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt install chromium)", allow_module_level=True)
+if CHROMIUM is None:
+    pytest.skip(CHROMIUM_HELP, allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python "
                                "(pip install playwright; the browser itself comes from apt, never playwright install)")
 

@@ -1,0 +1,45 @@
+"""The one place browser tests find Chromium and the flags to start it with.
+
+Chromium is $TINYGPT_CHROMIUM if set, else the first of chromium, chromium-browser,
+google-chrome on PATH (Debian/Ubuntu: `apt-get install chromium`). Tests import this module
+(tests/ is on sys.path through tests/conftest.py); none names a machine path itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+CHROMIUM_ENV = "TINYGPT_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+#: Headless on a small shared machine, and nothing that phones home (the tests count requests).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CHROMIUM_HELP = (f"the browser tests need Chromium: apt-get install chromium (or set {CHROMIUM_ENV} "
+                 f"to a Chromium/Chrome executable)")
+
+
+def find_chromium() -> str | None:
+    """Path of the Chromium to test with, or None. A $TINYGPT_CHROMIUM that is not a file is an error."""
+    configured = os.environ.get(CHROMIUM_ENV)
+    if configured:
+        found = shutil.which(configured)
+        if not found:
+            raise FileNotFoundError(f"{CHROMIUM_ENV}={configured!r} is not an executable: fix or unset it")
+        return found
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = find_chromium()
