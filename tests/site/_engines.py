@@ -1,19 +1,19 @@
-"""Firefox and WebKit (Safari's engine) for the engine tests: where they are, and one small driver.
+"""Firefox and WebKit (Safari's engine) for the engine tests: one small driver for both.
 
 Both browsers come from Debian (`apt-get install firefox-esr webkit2gtk-driver xvfb`), none is
-downloaded. Their paths come from environment variables, with defaults found on this machine:
-  TINYGPT_FIREFOX          Firefox executable     (default: firefox-esr or firefox on PATH)
-  TINYGPT_WEBKIT_DRIVER    WebKitWebDriver        (default: on PATH)
-  TINYGPT_WEBKIT_BROWSER   WebKitGTK's MiniBrowser (default: the webkit2gtk-4.1 one of this machine)
+downloaded; tests/_browsers.py finds them (TINYGPT_FIREFOX, TINYGPT_WEBKIT_DRIVER,
+TINYGPT_WEBKIT_BROWSER, else PATH).
 
 `Page` is the little the tests need from a browser tab: go to a URL, run JavaScript, type keys,
-take a screenshot. Firefox is driven by puppeteer-core over WebDriver BiDi from a Node process
-(firefox_driver.mjs); WebKitGTK by Selenium through WebKitWebDriver, in an Xvfb display.
+take a screenshot. It also answers the three Playwright calls the shared notebook driver
+(_notebook_driver.py) makes, `goto`, `evaluate` and `wait_for_function`, so the course is driven
+by the same code in all three engines. Firefox is driven by puppeteer-core over WebDriver BiDi
+from a Node process (firefox_driver.mjs); WebKitGTK by Selenium through WebKitWebDriver, in an
+Xvfb display.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -22,18 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _browsers import FIREFOX, WEBKIT_BROWSER, WEBKIT_DRIVER
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-
-
-def _minibrowser() -> str | None:
-    found = sorted(glob.glob("/usr/lib/*/webkit2gtk-4.*/MiniBrowser"))
-    return found[-1] if found else None
-
-
-FIREFOX = os.environ.get("TINYGPT_FIREFOX") or shutil.which("firefox-esr") or shutil.which("firefox")
-WEBKIT_DRIVER = os.environ.get("TINYGPT_WEBKIT_DRIVER") or shutil.which("WebKitWebDriver")
-WEBKIT_BROWSER = os.environ.get("TINYGPT_WEBKIT_BROWSER") or _minibrowser()
 
 
 def missing(engine: str) -> str | None:
@@ -76,6 +68,13 @@ class Page:
         """Console messages seen since the last call (as much as the engine's driver reports)."""
         return []
     def close(self) -> None: ...
+
+    # What _notebook_driver.py calls on a Playwright page.
+    def evaluate(self, source: str, arg=None):
+        return self.js(source, arg)
+
+    def wait_for_function(self, source: str, timeout: float = 30_000) -> None:
+        self.wait(source, timeout=timeout / 1000, what=f"true from {source[:80]!r}")
 
     def wait(self, source: str, arg=None, timeout: float = 60, what: str = "the page") -> object:
         """Poll the JavaScript function `source` until it returns something truthy; return that.
@@ -192,7 +191,7 @@ class WebKitPage(Page):
             self._stop_xvfb()
             raise
         self.driver.set_window_size(1100, 900)
-        self.driver.set_script_timeout(600)
+        self.driver.set_script_timeout(1200)  # Run All waits in one script
         self.driver.set_page_load_timeout(120)
 
     def goto(self, url):

@@ -11,7 +11,7 @@ const browser = await puppeteer.launch({
   browser: "firefox",
   executablePath: process.argv[2],
   headless: true,
-  protocolTimeout: 600_000,
+  protocolTimeout: 1_200_000, // Run All waits in one evaluate
 });
 const page = await browser.newPage();
 await page.setViewport({ width: 1100, height: 900 });
