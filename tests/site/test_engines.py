@@ -38,7 +38,7 @@ SHOWN_FIRST_CODE = """() => {
         if (cell.type === 'code') return cell.sharedModel.getSource();
 }"""
 STORED_FIRST_CODE = """async (path) => {
-    const model = await window.jupyterapp.serviceManager.contents.get(path);
+    const model = await window.jupyterapp.serviceManager.contents.get(path, {content: true});
     const cell = model.content.cells.find((c) => c.cell_type === 'code');
     return Array.isArray(cell.source) ? cell.source.join('') : cell.source;
 }"""
