@@ -23,9 +23,24 @@ from _engines import missing, open_page
 from _notebook_driver import describe, errors, open_notebook, run_all, run_code, save_notebook
 from _site_helpers import REPO, LocalServer
 
+# Selenium's own WebKitGTK driver still uses a deprecated RemoteConnection argument.
+pytestmark = pytest.mark.filterwarnings("ignore:setting remote_server_addr:DeprecationWarning")
+
 FAST = "import os\nos.environ['TINYGPT_FAST'] = '1'\n"  # short training, as in the other course tests
 PROBE = "import tinytorch, numpy\nprint('kernel says', 6*7, 'with numpy', numpy.__version__)"
 NOTE = "# my own note, kept across reloads"
+
+# Uncaught errors of the page and of its workers (a worker's uncaught error reaches the page).
+WATCH_ERRORS = """() => {
+    window.tinygptErrors = [];
+    addEventListener('error', (e) => window.tinygptErrors.push(String(e.message || e.error)));
+    addEventListener('unhandledrejection', (e) => window.tinygptErrors.push(String(e.reason && e.reason.stack || e.reason)));
+}"""
+# WebKit only, not ours: Pyodide's PyProxy finalizer (a FinalizationRegistry callback) throws this
+# when WebKit runs it inside the synchronous XMLHttpRequest with which the kernel reads the
+# student's files (/drive), while Python has released its GIL in that file call. The proxied
+# object is then not released (a small leak); no cell fails.
+KNOWN_ERRORS = {"webkit": ("NoGilError",)}
 
 LINKS = "() => [...document.querySelectorAll('#course-notebooks a')].map(a => a.dataset.notebook)"
 OFFLINE_ON = """() => { const s = document.getElementById('offline-status');
@@ -89,8 +104,14 @@ def test_reference_notebook_1_runs_all_cells(visit, tmp_path):
     open_notebook(page, url, f"instructor-{name}")
     fast = run_code(page, FAST)
     assert fast["status"] == "ok", f"{engine}: the kernel did not start: {fast}"
+    page.js(WATCH_ERRORS)
     result = run_all(page)
     visit["timings"][f"Run All {name}"] = result["seconds"]
+    uncaught = page.js("() => window.tinygptErrors")
+    known = [e for e in uncaught if any(k in e for k in KNOWN_ERRORS.get(engine, ()))]
+    if known:
+        print(f"\n{engine}: {len(known)} known uncaught error(s) during Run All: {known[0][:120]}")
+    assert len(known) == len(uncaught), f"{engine}: uncaught errors during Run All of {name}: {uncaught}"
     cells = result["cells"]
     failed = errors(cells)
     assert not failed, f"{engine}: {name} (instructor): " + describe(cells, failed[0][0])
