@@ -43,3 +43,36 @@ def find_chromium() -> str | None:
 
 
 CHROMIUM = find_chromium()
+
+
+# Firefox and WebKit (Safari's engine), for tests/site/test_engines.py. Debian packages:
+# firefox-esr (driven by npm puppeteer-core) and webkit2gtk-driver (WebKitWebDriver + MiniBrowser).
+FIREFOX_ENV = "TINYGPT_FIREFOX"
+WEBKIT_DRIVER_ENV = "TINYGPT_WEBKIT_DRIVER"
+WEBKIT_BROWSER_ENV = "TINYGPT_WEBKIT_BROWSER"
+
+
+def _find(env: str, names, fallback_glob: str | None = None) -> str | None:
+    """$env if set (an error when it is not an executable), else the first of `names` on PATH, else the glob."""
+    configured = os.environ.get(env)
+    if configured:
+        found = shutil.which(configured)
+        if not found:
+            raise FileNotFoundError(f"{env}={configured!r} is not an executable: fix or unset it")
+        return found
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    if fallback_glob:
+        import glob
+
+        matches = sorted(glob.glob(fallback_glob))
+        return matches[-1] if matches else None
+    return None
+
+
+FIREFOX = _find(FIREFOX_ENV, ("firefox-esr", "firefox"))
+WEBKIT_DRIVER = _find(WEBKIT_DRIVER_ENV, ("WebKitWebDriver",))
+#: WebKitGTK's MiniBrowser is not on PATH: Debian keeps it beside the library.
+WEBKIT_BROWSER = _find(WEBKIT_BROWSER_ENV, ("MiniBrowser",), "/usr/lib/*/webkit2gtk-4.*/MiniBrowser")
