@@ -306,3 +306,10 @@ def test_an_upgrade_that_breaks_a_service_worker_patch_fails_the_build(tmp_path,
     worker = _stock_service_worker().replace(old, "/* changed upstream */")
     with pytest.raises(RuntimeError, match="cannot patch service-worker.js"):
         site.patch_service_worker(_tiny_site(tmp_path, worker))
+
+
+def test_the_node_tests_use_the_pyodide_the_site_ships():
+    """package.json's pyodide (Node tests of the wheel in real wasm) is the version the site pins."""
+    package = json.loads((REPO / "package.json").read_text())
+    wanted = {**package.get("dependencies", {}), **package.get("devDependencies", {})}.get("pyodide")
+    assert wanted is not None and wanted.lstrip("^~=") == pyodide_dist.PYODIDE_VERSION, wanted
