@@ -14,6 +14,7 @@ Xvfb display.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from _browsers import FIREFOX, WEBKIT_BROWSER, WEBKIT_DRIVER
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+SESSION_START_TIMEOUT = 120  # seconds
 
 
 def missing(engine: str) -> str | None:
@@ -64,9 +66,6 @@ class Page:
     def press(self, combo: str) -> None:
         """A key or a chord, e.g. "Escape", "Control+s"."""
     def screenshot(self, path: Path) -> None: ...
-    def console(self) -> list[str]:
-        """Console messages seen since the last call (as much as the engine's driver reports)."""
-        return []
     def close(self) -> None: ...
 
     # What _notebook_driver.py calls on a Playwright page.
@@ -147,9 +146,6 @@ class FirefoxPage(Page):
     def screenshot(self, path):
         self._call("screenshot", str(path))
 
-    def console(self):
-        return self._call("log")
-
     def close(self):
         if self._proc.poll() is None:
             self._proc.stdin.close()
@@ -180,16 +176,22 @@ class WebKitPage(Page):
         options = webdriver.WebKitGTKOptions()
         options.binary_location = WEBKIT_BROWSER
         options.add_argument("--automation")
-        # The page's console (the kernel worker's too) goes to MiniBrowser's stdout: the log file.
-        options.add_argument("--enable-write-console-messages-to-stdout=true")
-        self.log_path = Path(log_path)
-        self._log = open(self.log_path, "w")
-        self._read = 0
-        try:
-            self.driver = webdriver.WebKitGTK(options=options, service=Service(WEBKIT_DRIVER, log_output=self._log, env=env))
-        except Exception:
-            self._stop_xvfb()
-            raise
+        # WebKitWebDriver's messages, for when the session does not start. (MiniBrowser's
+        # --enable-write-console-messages-to-stdout does not apply to automation windows.)
+        self._log = open(log_path, "w")
+        service = Service(WEBKIT_DRIVER, log_output=self._log, env=env)
+        # WebKitWebDriver waits forever for a browser that never comes up: give it 120 s, then
+        # stop it (which ends the pending request).
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            started = pool.submit(webdriver.WebKitGTK, options=options, service=service)
+            try:
+                self.driver = started.result(timeout=SESSION_START_TIMEOUT)
+            except Exception as error:
+                service.stop()
+                self._log.close()
+                self._stop_xvfb()
+                why = f"no session after {SESSION_START_TIMEOUT} s" if isinstance(error, concurrent.futures.TimeoutError) else error
+                raise RuntimeError(f"webkit: {WEBKIT_BROWSER} did not start through {WEBKIT_DRIVER} (log: {log_path}): {why}") from error
         self.driver.set_window_size(1100, 900)
         self.driver.set_script_timeout(1200)  # Run All waits in one script
         self.driver.set_page_load_timeout(120)
@@ -238,12 +240,6 @@ class WebKitPage(Page):
 
     def screenshot(self, path):
         self.driver.save_screenshot(str(path))
-
-    def console(self):
-        self._log.flush()
-        text = self.log_path.read_text(errors="replace")
-        new, self._read = text[self._read:], len(text)
-        return [line for line in new.splitlines() if "CONSOLE" in line]
 
     def close(self):
         try:

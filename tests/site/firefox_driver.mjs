@@ -15,14 +15,10 @@ const browser = await puppeteer.launch({
 });
 const page = await browser.newPage();
 await page.setViewport({ width: 1100, height: 900 });
-const log = [];
-page.on("console", (message) => log.push(`${message.type()}: ${message.text()}`));
-page.on("pageerror", (error) => log.push(`pageerror: ${error.message}`));
 
 const ops = {
   goto: (url) => page.goto(url, { waitUntil: "load", timeout: 120_000 }).then(() => null),
   reload: () => page.reload({ waitUntil: "load", timeout: 120_000 }).then(() => null),
-  url: () => page.url(),
   // `source` is a JavaScript function (maybe async) called in the page with `arg`.
   js: (source, arg) => page.evaluate(`(${source})(${JSON.stringify(arg)})`),
   click: (selector) => page.click(selector),
@@ -36,7 +32,6 @@ const ops = {
     return null;
   },
   screenshot: (path) => page.screenshot({ path, fullPage: false }).then(() => null),
-  log: () => log.splice(0),
 };
 
 const lines = readline.createInterface({ input: process.stdin });

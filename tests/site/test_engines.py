@@ -123,7 +123,9 @@ def test_saved_edit_survives_a_reload(visit):
     engine, page, name = visit["engine"], visit["page"], visit["links"][1]
     open_notebook(page, visit["server"].url, name)
     # Like a student: click into the first code cell, type at its start, leave the editor, Ctrl+S.
-    page.click(".jp-Notebook .jp-CodeCell .jp-InputArea-editor")
+    editor = ".jp-Notebook .jp-CodeCell .jp-InputArea-editor"
+    page.wait(f"() => !!document.querySelector({editor!r})", what="the first code cell's editor on screen")
+    page.click(editor)
     page.wait("() => !!document.querySelector('.jp-Notebook .jp-CodeCell .cm-editor.cm-focused')", what="a focused cell editor")
     page.press("Control+Home")
     page.type(NOTE + "\n")
