@@ -15,6 +15,8 @@ import pytest
 from _runner import is_test, nbgrader_meta, run_notebook, run_student_notebook
 from conftest import NOTEBOOKS
 
+pytestmark = pytest.mark.slow  # runs notebooks in real kernels
+
 # Python run in the kernel after the notebook: prints one JSON line of values to check.
 PROBES = {
     "00_welcome": """
@@ -45,8 +47,6 @@ print(json.dumps({"last_val": last_val, "target": FAST_TARGET, "sample": sample,
 """,
     "05_ml_systems": """
 import json
-
-pytestmark = pytest.mark.slow  # runs notebooks in real kernels
 print(json.dumps({"kv_speedup": kv_speedup, "same": bool(same), "gpt3": count_parameters(gpt3),
                   "measured": measured, "estimate": {k: estimate[k] for k in measured},
                   "times": [s for _, s in rows]}))
