@@ -26,26 +26,7 @@ CHROMIUM_ARGS = [
 CHROMIUM_HELP = (f"the browser tests need Chromium: apt-get install chromium (or set {CHROMIUM_ENV} "
                  f"to a Chromium/Chrome executable)")
 
-
-def find_chromium() -> str | None:
-    """Path of the Chromium to test with, or None. A $TINYGPT_CHROMIUM that is not a file is an error."""
-    configured = os.environ.get(CHROMIUM_ENV)
-    if configured:
-        found = shutil.which(configured)
-        if not found:
-            raise FileNotFoundError(f"{CHROMIUM_ENV}={configured!r} is not an executable: fix or unset it")
-        return found
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-CHROMIUM = find_chromium()
-
-
-# Firefox and WebKit (Safari's engine), for tests/site/test_engines.py. Debian packages:
+# Firefox and WebKit (Safari's engine) are for tests/site/test_engines.py. Debian packages:
 # firefox-esr (driven by npm puppeteer-core) and webkit2gtk-driver (WebKitWebDriver + MiniBrowser).
 FIREFOX_ENV = "TINYGPT_FIREFOX"
 WEBKIT_DRIVER_ENV = "TINYGPT_WEBKIT_DRIVER"
@@ -72,6 +53,7 @@ def _find(env: str, names, fallback_glob: str | None = None) -> str | None:
     return None
 
 
+CHROMIUM = _find(CHROMIUM_ENV, CHROMIUM_NAMES)
 FIREFOX = _find(FIREFOX_ENV, ("firefox-esr", "firefox"))
 WEBKIT_DRIVER = _find(WEBKIT_DRIVER_ENV, ("WebKitWebDriver",))
 #: WebKitGTK's MiniBrowser is not on PATH: Debian keeps it beside the library.
