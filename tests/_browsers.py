@@ -1,7 +1,7 @@
-"""The one place browser tests find Chromium and the flags to start it with.
+"""The one place browser tests find their browsers (Chromium, Firefox, WebKit) and Chromium's flags.
 
-Chromium is $TINYGPT_CHROMIUM if set, else the first of chromium, chromium-browser,
-google-chrome on PATH (Debian/Ubuntu: `apt-get install chromium`). Tests import this module
+Each is its environment variable if set, else found on PATH; Chromium is $TINYGPT_CHROMIUM, else
+the first of chromium, chromium-browser, google-chrome (Debian/Ubuntu: `apt-get install chromium`). Tests import this module
 (tests/ is on sys.path through tests/conftest.py); none names a machine path itself.
 """
 
