@@ -1,8 +1,9 @@
 """The one place browser tests find their browsers (Chromium, Firefox, WebKit) and Chromium's flags.
 
-Each is its environment variable if set, else found on PATH; Chromium is $TINYGPT_CHROMIUM, else
-the first of chromium, chromium-browser, google-chrome (Debian/Ubuntu: `apt-get install chromium`). Tests import this module
-(tests/ is on sys.path through tests/conftest.py); none names a machine path itself.
+Each is its environment variable if set, else found on PATH. Chromium is $TINYGPT_CHROMIUM,
+else the first of chromium, chromium-browser, google-chrome (Debian/Ubuntu: `apt-get install
+chromium`). Tests import this module (tests/ is on sys.path through tests/conftest.py); none
+names a machine path itself.
 """
 
 from __future__ import annotations
