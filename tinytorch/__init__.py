@@ -2,12 +2,14 @@
 
 Where things live:
     tensor.py         the Tensor and the autograd engine (every op's backward is beside its forward)
-    kernels.py        matrix-product kernels, chosen once for this numpy (BLAS or einsum)
+    kernels.py        matrix-product kernels, chosen once for this numpy (BLAS, no BLAS, or Pyodide)
+    validation.py     the argument checks every public function shares (axes, sizes, token ids...)
+    rng.py, files.py  the one random generator (manual_seed) and the one safe way to write a file
     nn/               modules, layers, functional ops, attention and the transformer block
     optim/            SGD, Adam, AdamW, gradient clipping, learning-rate schedules
     models/           TinyGPTConfig, TinyGPT, a bigram baseline, presets
     text/             CharTokenizer, the Shakespeare corpus, batches
-    training/         LanguageModelLoss, LanguageModelTrainer
+    training/         LanguageModelLoss, LanguageModelTrainer (a short loop) and its callbacks
     viz/              SVG/HTML views of attention and training (imported only when used)
     course/           helpers the notebooks use in the browser (imported only when used)
 """
