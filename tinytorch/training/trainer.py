@@ -28,6 +28,7 @@ from .. import optim
 from ..rng import rng as global_rng
 from ..nn.module import eval_mode
 from ..tensor import no_grad
+from ..validation import non_negative_int
 from ..text.batches import get_batch
 from . import checkpoint as ckpt
 from . import checks
@@ -193,9 +194,7 @@ class LanguageModelTrainer:
             if self.max_steps is None:
                 raise ValueError("fit() needs a number of steps, e.g. trainer.fit(200), or max_steps= in the trainer")
             return max(self.max_steps - self.step, 0)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
-        return int(steps)
+        return non_negative_int(steps, "fit: steps")
 
     # --- the learning rate ---------------------------------------------------------------
 
