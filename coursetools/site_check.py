@@ -17,14 +17,15 @@ import json
 import re
 from pathlib import Path
 
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+from .notebooks import BEGIN_SOLUTION, END_SOLUTION, TEXT_STUB, is_solution_cell
+
+MARKERS = (BEGIN_SOLUTION, END_SOLUTION, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 #: Cell tags (metadata.tags) that mean "for instructors only": such a cell must never ship.
 INSTRUCTOR_TAGS = {"instructor", "instructor-only", "instructor_only"}
 #: Files that may hold notebook text. JavaScript, wasm and wheels are the app and the runtime.
 TEXT_SUFFIXES = {".ipynb", ".json", ".md", ".txt", ".py", ".html", ".csv"}
 #: A solution line shorter than this (`return x`, `)`) says nothing about the solution.
 MIN_SNIPPET = 20
-TEXT_STUB = "YOUR ANSWER HERE"
 
 
 def _lines(text: str) -> set[str]:
@@ -38,9 +39,8 @@ def _source(cell: dict) -> str:
 
 def _solution_text(cell: dict) -> str:
     """The reference-solution part of a source cell ('' for other cells)."""
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {}) or {}
     source = _source(cell)
-    if not nbgrader.get("solution"):
+    if not is_solution_cell(cell):
         return ""
     if cell.get("cell_type") == "markdown":
         return "" if source.strip() == TEXT_STUB else source
