@@ -28,7 +28,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,19 +200,13 @@ def _checked(path: Path, entry: dict, origin: str) -> Path:
 
 
 def _fetch_checked(url: str, dest: Path, entry: dict, origin: str) -> Path:
-    """Download url to dest, keeping it only if its sha256 is right."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    print(f"[pyodide] downloading {url}", flush=True)
+    """Download url to dest (afresh), keeping it only if its sha256 is right."""
+    dest.unlink(missing_ok=True)
     try:
-        with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as f:
-            shutil.copyfileobj(response, f, 1 << 20)
-        _checked(tmp, entry, origin)
-    except (OSError, urllib.error.URLError, NumpyWheelMissing) as error:
-        tmp.unlink(missing_ok=True)
+        return _checked(_download(url, dest), entry, origin)
+    except (OSError, NumpyWheelMissing) as error:  # URLError is an OSError
+        dest.unlink(missing_ok=True)
         raise NumpyWheelMissing(f"{origin}: could not download {url}: {error}") from None
-    tmp.replace(dest)
-    return dest
 
 
 def find_numpy_wheel(entry: dict, cache_dir: Path, given: str | None = None) -> Path:
