@@ -22,6 +22,8 @@ import re
 import time
 from pathlib import Path
 
+from ..files import atomic_write  # a student's export is whole or not there
+
 PLACEHOLDER = "YOUR ANSWER HERE"
 WORD_GUIDE = (150, 300)
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’\-][A-Za-z0-9\u00C0-\u024F]+)*")
@@ -159,14 +161,14 @@ def export_answers(notebook_path=None, folder=None, verbose: bool = True) -> dic
     saved_at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(notebook.stat().st_mtime))
     md_path = out_dir / f"{notebook.stem}_answers.md"
     json_path = out_dir / f"{notebook.stem}_answers.json"
-    md_path.write_text(_markdown(notebook, answers, exported_at), encoding="utf-8")
-    json_path.write_text(json.dumps({
+    atomic_write(md_path, _markdown(notebook, answers, exported_at))
+    atomic_write(json_path, json.dumps({
         "notebook": notebook.name,
         "exported_at": exported_at,
         "notebook_saved_at": saved_at,
         "word_guide": list(WORD_GUIDE),
         "answers": answers,
-    }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    }, indent=2, ensure_ascii=False) + "\n")
 
     if verbose:
         print(f"Read {notebook.name} as last saved at {saved_at}. Unsaved edits are NOT included: "

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
+
 SETTINGS_FILE = "tinygpt_settings.json"
 DEFAULT_PRESET = "browser"
 # A preset is chosen when its full training is estimated to take at most this long here.
@@ -123,7 +125,7 @@ def probe_speed(seconds: float = 5.0, budget_seconds: float = DEFAULT_BUDGET_SEC
         "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     path = Path(folder) / SETTINGS_FILE
-    path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    atomic_write(path, json.dumps(settings, indent=2) + "\n")
     if verbose:
         print(f"Speed probe on {settings['where']}: {timing['steps']} training steps of the "
               f"'{DEFAULT_PRESET}' model, {timing['seconds_per_step'] * 1000:.1f} ms per step "

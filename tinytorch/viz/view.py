@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..files import atomic_write
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="margin:16px;background:#fff">
@@ -49,10 +51,10 @@ class View:
                                  f"static SVG: save it as .html instead of {path.name!r}")
             # A standalone .svg file needs the namespace that inline SVG in HTML does without.
             markup = self.svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
-            path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + markup, encoding="utf-8")
+            atomic_write(path, '<?xml version="1.0" encoding="utf-8"?>\n' + markup)
         else:
             from .svg import esc
-            path.write_text(_PAGE.format(title=esc(self.title), body=self.html), encoding="utf-8")
+            atomic_write(path, _PAGE.format(title=esc(self.title), body=self.html))
         return path
 
 
