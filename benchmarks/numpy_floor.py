@@ -192,36 +192,35 @@ def _layer_norm_backward(dy, w, cache):
 
 
 def _gelu(a):
-    """tanh-form GELU; returns (g, tanh) so the backward does not recompute the tanh.
+    """tanh-form GELU through 0.5 (1 + tanh(u)) = sigmoid(2u) (exp is 3x cheaper than tanh in
+    wasm); returns (g, s) so the backward does not recompute the sigmoid.
 
     Written with in-place updates of one fresh temporary: on (B*T, 4C) arrays, every
     `x * y` expression allocates a new MiB-sized buffer, and those allocations (page faults)
     cost more than the arithmetic (measured 2-7x on this machine).
     """
-    t = a * a
-    t *= 0.044715
-    t += 1.0
-    t *= a
-    t *= GELU_C
-    np.tanh(t, out=t)  # tanh(sqrt(2/pi) (a + 0.044715 a^3))
-    g = t + 1.0
-    g *= a
-    g *= 0.5
-    return g, t
+    s = a * a
+    s *= 0.044715
+    s += 1.0
+    s *= a
+    s *= -2.0 * GELU_C
+    with np.errstate(over="ignore"):  # exp(+large) = inf gives s = 0, the right limit
+        np.exp(s, out=s)
+    s += 1.0
+    np.reciprocal(s, out=s)  # sigmoid(2 sqrt(2/pi) (a + 0.044715 a^3))
+    return a * s, s
 
 
-def _gelu_backward(dg, a, t):
-    """d gelu / da = 0.5 (1 + t) + 0.5 a (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 a^2), times dg."""
+def _gelu_backward(dg, a, s):
+    """d gelu / da = s + a s (1 - s) 2 sqrt(2/pi) (1 + 3 * 0.044715 a^2), times dg."""
     inner = a * a
-    inner *= 3 * 0.044715 * 0.5 * GELU_C
-    inner += 0.5 * GELU_C
-    inner *= a  # 0.5 a sqrt(2/pi) (1 + 3 * 0.044715 a^2)
-    da = t * t
-    np.subtract(1.0, da, out=da)
+    inner *= 3 * 0.044715 * 2.0 * GELU_C
+    inner += 2.0 * GELU_C
+    inner *= a
+    da = 1.0 - s
+    da *= s
     da *= inner
-    da += 0.5
-    inner = np.multiply(t, 0.5, out=inner)
-    da += inner
+    da += s
     da *= dg
     return da
 
@@ -285,9 +284,9 @@ class NumpyGPT:
             x = x + _linear(k, y, P[p + "proj.w"], P[p + "proj.b"])
             h2, ln2 = _layer_norm(x, P[p + "ln2.w"], P[p + "ln2.b"])
             a = _linear(k, h2, P[p + "fc.w"], P[p + "fc.b"])
-            g, t = _gelu(a)
+            g, s = _gelu(a)
             x = x + _linear(k, g, P[p + "fc2.w"], P[p + "fc2.b"])
-            caches.append((h1, ln1, q, kk, v, att, y, h2, ln2, a, g, t))
+            caches.append((h1, ln1, q, kk, v, att, y, h2, ln2, a, g, s))
         xf, lnf = _layer_norm(x, P["lnf.w"], P["lnf.b"])
         logits = k.mm(xf, P["head.w"])  # (N, V)
 
@@ -308,11 +307,11 @@ class NumpyGPT:
         dx, G["lnf.w"], G["lnf.b"] = _layer_norm_backward(k.mm_nt(dlogits, P["head.w"]), P["lnf.w"], lnf)
         for layer in reversed(range(cfg.n_layer)):
             p = f"h{layer}."
-            h1, ln1, q, kk, v, att, y, h2, ln2, a, g, t = caches[layer]
+            h1, ln1, q, kk, v, att, y, h2, ln2, a, g, s = caches[layer]
             # MLP: x = x + fc2(gelu(fc(ln2(x))))
             G[p + "fc2.w"] = k.mm_tn(g, dx)
             G[p + "fc2.b"] = dx.sum(axis=0)
-            da = _gelu_backward(k.mm_nt(dx, P[p + "fc2.w"]), a, t)
+            da = _gelu_backward(k.mm_nt(dx, P[p + "fc2.w"]), a, s)
             G[p + "fc.w"] = k.mm_tn(h2, da)
             G[p + "fc.b"] = da.sum(axis=0)
             dh2, G[p + "ln2.w"], G[p + "ln2.b"] = _layer_norm_backward(k.mm_nt(da, P[p + "fc.w"]), P[p + "ln2.w"], ln2)

@@ -4,9 +4,9 @@
         --run "lr=1e-2 max_steps=1000" --run "lr=1e-2 batch=8" --json sweep.jsonl
 
 Each `--run` overrides the browser preset (keys: lr, batch, block, embd, layers, heads,
-max_steps, warmup, wd, seed, steps). The recipe is the notebook's: AdamW with default betas,
-the preset's weight decay, linear warm-up then cosine decay over max_steps, clipping at 1.0,
-seed 0. Validation every `--eval-interval` steps on `--eval-batches` fixed batches (the
+max_steps, warmup, wd, beta2, clip, seed, steps). The recipe is the notebook's: AdamW from
+`model.configure_optimizers` with the preset's betas and weight decay, linear warm-up then
+cosine decay over max_steps, the preset's gradient clipping, seed 0. Validation every `--eval-interval` steps on `--eval-batches` fixed batches (the
 notebook uses 20) finds the first step with val loss <= target; the final val loss is over
 50 batches. Steps-to-target transfer between machines; the time per step does not, so pair
 this with `wasm_kernels.py --steps-only` / `browser_training.py` measured in Pyodide.
@@ -25,12 +25,11 @@ sys.path.insert(0, str(HERE.parent))
 
 import tinytorch  # noqa: E402
 from tinytorch.models import TinyGPT, preset  # noqa: E402
-from tinytorch.optim import AdamW  # noqa: E402
 from tinytorch.text import CharTokenizer, load_shakespeare, train_val_split  # noqa: E402
 from tinytorch.training import LanguageModelTrainer  # noqa: E402
 
 KEYS = {"lr": float, "batch": int, "block": int, "embd": int, "layers": int, "heads": int, "max_steps": int,
-        "warmup": int, "wd": float, "seed": int, "steps": int}
+        "warmup": int, "wd": float, "beta2": float, "clip": float, "seed": int, "steps": int}
 
 
 def parse_run(text):
@@ -55,12 +54,13 @@ def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batc
     steps = overrides.get("steps", max_steps)
     tinytorch.manual_seed(overrides.get("seed", 0))
     model = TinyGPT(config)
-    optimizer = AdamW(model.parameters(), lr=overrides.get("lr", p.learning_rate),
-                      weight_decay=overrides.get("wd", p.weight_decay))
+    optimizer = model.configure_optimizers(weight_decay=overrides.get("wd", p.weight_decay),
+                                           learning_rate=overrides.get("lr", p.learning_rate),
+                                           betas=(p.betas[0], overrides.get("beta2", p.betas[1])))
     trainer = LanguageModelTrainer(
         model, optimizer, train_ids, val_ids, block_size=config.block_size, batch_size=batch,
         eval_interval=eval_interval, eval_batches=eval_batches, lr_schedule="cosine",
-        warmup_steps=overrides.get("warmup", p.warmup_steps), max_steps=max_steps, grad_clip=p.grad_clip,
+        warmup_steps=overrides.get("warmup", p.warmup_steps), max_steps=max_steps, grad_clip=overrides.get("clip", p.grad_clip),
         progress=None)
     started = time.perf_counter()
     trainer.fit(steps)
