@@ -58,7 +58,7 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
 
     config = dataclasses.replace(p.config, vocab_size=tokenizer.vocab_size)
     model = TinyGPT(config)
-    optimizer = tinytorch.optim.AdamW(model.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
+    optimizer = model.configure_optimizers(weight_decay=p.weight_decay, learning_rate=p.learning_rate, betas=p.betas)
     trainer = LanguageModelTrainer(
         model, optimizer, train_ids, val_ids, block_size=config.block_size, batch_size=p.batch_size,
         lr_schedule="cosine", warmup_steps=p.warmup_steps, max_steps=p.max_steps, grad_clip=p.grad_clip,

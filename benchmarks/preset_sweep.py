@@ -6,10 +6,11 @@
 Each `--run` overrides the browser preset (keys: lr, batch, block, embd, layers, heads,
 max_steps, warmup, wd, beta2, clip, seed, steps). The recipe is the notebook's: AdamW from
 `model.configure_optimizers` with the preset's betas and weight decay, linear warm-up then
-cosine decay over max_steps, the preset's gradient clipping, seed 0. Validation every `--eval-interval` steps on `--eval-batches` fixed batches (the
-notebook uses 20) finds the first step with val loss <= target; the final val loss is over
-50 batches. Steps-to-target transfer between machines; the time per step does not, so pair
-this with `wasm_kernels.py --steps-only` / `browser_training.py` measured in Pyodide.
+cosine decay over max_steps, the preset's gradient clipping, seed 0. Validation every
+`--eval-interval` steps on 20 fixed batches (as in the notebook) finds the first step with val
+loss <= target; the final val loss is over 50 batches. Steps-to-target transfer between
+machines; the time per step does not, so pair this with a step's cost measured in Pyodide
+(`wasm_kernels.py --steps-only`, `browser_training.py`).
 """
 
 import argparse
@@ -68,7 +69,7 @@ def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batc
     evals = [(h["step"], h["val_loss"]) for h in trainer.history if h["val_loss"] is not None]
     reached = next((s for s, v in evals if v <= target), None)
     final = trainer.evaluate("val", batches=50)
-    return {"run": overrides, "batch": batch, "block": config.block_size, "embd": config.n_embd,
+    return {"run": overrides, "optimizer": "model.configure_optimizers", "batch": batch, "block": config.block_size, "embd": config.n_embd,
             "layers": config.n_layer, "max_steps": max_steps, "steps": steps, "target": target,
             "target_step": reached, "final_val_50": round(final, 4), "wall_seconds": round(wall, 1),
             "tokens_per_step": batch * config.block_size, "val_curve": [(s, round(v, 4)) for s, v in evals]}

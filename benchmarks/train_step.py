@@ -7,7 +7,7 @@
 One step = forward, cross-entropy, backward, AdamW update, at two shapes:
 
     nanogpt   the nanoGPT CPU config: 4 layers, 4 heads, 128 embd, T=64, B=12, vocab 65
-    browser   the course's browser preset shape: 2 layers, 4 heads, 64 embd, T=32, B=16, vocab 65
+    browser   the course's browser preset shape: 1 layer, 4 heads, 96 embd, T=24, B=32, vocab 65
 
 Each environment runs in its own child process, because BLAS threads can only be set before
 numpy loads and must never be set inside the library:
@@ -50,7 +50,7 @@ from common import (  # noqa: E402
 
 CONFIGS = {
     "nanogpt": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, vocab_size=65),
-    "browser": dict(n_layer=2, n_head=4, n_embd=64, block_size=32, batch_size=16, vocab_size=65),
+    "browser": dict(n_layer=1, n_head=4, n_embd=96, block_size=24, batch_size=32, vocab_size=65),
 }
 LR, WEIGHT_DECAY = 1e-3, 0.01
 # --malloc tuned: stop glibc from handing freed heap back to the OS and mapping it in again

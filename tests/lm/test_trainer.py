@@ -544,7 +544,7 @@ def test_text_progress_is_one_rewritten_line(capsys, monkeypatch):
 
 def test_text_progress_is_throttled(capsys):
     trainer = make_trainer(progress="text", eval_interval=None)
-    trainer.fit(60)  # far faster than one redraw per 0.5 s
+    trainer.fit(60)  # far faster than one redraw per second
     out = capsys.readouterr().out
     assert out.count("\r") < 20 and out.count("\n") == 1
 
