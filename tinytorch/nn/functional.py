@@ -66,7 +66,7 @@ def gelu(x) -> Tensor:
 
     Computed through the identity 0.5 (1 + tanh(u)) = sigmoid(2u) = 1 / (1 + exp(-2u)): the
     same function, but in the browser (numpy compiled to wasm) `exp` costs a third of `tanh`
-    per element, and that made GELU 1.5x faster there (benchmarks/README.md). Written as
+    per element, and that made GELU 1.8x faster there (benchmarks/README.md). Written as
     in-place updates of fresh buffers: on the MLP's (B*T, 4C) arrays each `a * b` would
     allocate a MiB-sized temporary, and those allocations cost more than the arithmetic.
     """
