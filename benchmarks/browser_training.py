@@ -140,7 +140,7 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
 
         site_dir = build_site(out=Path(tempfile.mkdtemp(prefix="tinygpt-bench-")) / "site").out
     server = LocalServer(Path(site_dir))
-    out = {"site": str(site_dir)}
+    out = {}  # no site path: results JSON goes into the repository, which names no machine paths
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -220,7 +220,9 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
         site_dir = build_site(out=tmp / "site").out
     source = next(p for p in build_notebooks(REPO / "content", tmp / "nb", version="instructor") if p.name == notebook)
     nb = json.loads(source.read_text(encoding="utf-8"))
-    at = next(i for i, c in enumerate(nb["cells"]) if TRAINING_CELL in "".join(c["source"]))
+    at = next((i for i, c in enumerate(nb["cells"]) if TRAINING_CELL in "".join(c["source"])), None)
+    if at is None:
+        raise RuntimeError(f"no cell of {notebook} contains {TRAINING_CELL!r}: update TRAINING_CELL to its training cell")
     nb["cells"] = nb["cells"][:at] + [{**nb["cells"][at], "source": TRAIN_TO_THE_END, "outputs": []}]
     server = LocalServer(Path(site_dir))
     try:
