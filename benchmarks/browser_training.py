@@ -250,11 +250,18 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
 
 
 def _type_cell(page, code):
-    page.locator(".jp-Notebook .jp-Cell").first.click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("a")
-    page.keyboard.press("Enter")
-    page.keyboard.insert_text(code)
+    """A new cell at the top with code in it; again if a pop-up (the storage notice) took the keys."""
+    for _ in range(3):
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("a")
+        page.keyboard.press("Enter")
+        page.keyboard.insert_text(code)
+        active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active .cm-content")
+        if active.count() and code.splitlines()[0] in active.first.inner_text():
+            return
+        page.keyboard.press("Escape")
+    raise RuntimeError(f"could not type into a new cell; the page says: {page.inner_text('body')[:300]}")
 
 
 # ----------------------------------------------------------------------------- report

@@ -2,6 +2,7 @@
 
 - numpy is self-hosted: the lock's numpy entry names a file shipped beside it, with the lock's
   sha256 (unless the build deliberately loads numpy from the CDN);
+- every other package the lock lists beside it is there, with the sha256 the lock lists;
 - nothing meant for instructors only reaches students: no solution or hidden-test markers, no
   line of a reference solution, no cell tagged instructor-only, in any notebook, listing or
   text file of the site (the build writes notebooks to files/, JupyterLite copies and lists
@@ -168,7 +169,32 @@ def numpy_problems(site: Path) -> list[str]:
     return []
 
 
+def lock_problems(site: Path) -> list[str]:
+    """[] when every package the lock lists beside it is there with the sha256 it lists.
+
+    The browser refuses a wheel whose hash differs (and the kernel then never starts); the build
+    rewrites the hashes of the wheels it changes (PyPI's builds, added bytecode).
+    """
+    from .pyodide_dist import LOCK, sha256_file
+
+    lock_path = Path(site) / "static" / "pyodide" / LOCK
+    if not lock_path.is_file():
+        return []  # numpy_problems names it
+    problems = []
+    for key, entry in sorted(json.loads(lock_path.read_text()).get("packages", {}).items()):
+        wheel = lock_path.parent / entry["file_name"]
+        if re.match(r"^https?://", entry["file_name"]):
+            continue
+        if not wheel.is_file():
+            problems.append(f"the lock lists {key} as static/pyodide/{entry['file_name']}, which is missing")
+        elif sha256_file(wheel) != entry.get("sha256"):
+            problems.append(f"static/pyodide/{entry['file_name']} does not have the sha256 the lock lists for {key}: "
+                            f"the browser would refuse it (rebuild the site)")
+    return problems
+
+
 def check_site(site: Path, content_dir: Path, allow_numpy_from_cdn: bool = False) -> list[str]:
-    """Every problem of a built site: numpy (unless allowed from the CDN), then leaks."""
+    """Every problem of a built site: numpy (unless allowed from the CDN), the lock's hashes, then leaks."""
     problems = [] if allow_numpy_from_cdn else numpy_problems(site)
+    problems += [p for p in lock_problems(site) if p not in problems]
     return problems + find_leaks(site, content_dir)

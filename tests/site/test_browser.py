@@ -124,6 +124,44 @@ def test_no_request_left_127_0_0_1(visit):
     assert visit["outside"] == [], f"requests to other origins: {visit['outside'][:10]}"
 
 
+KERNEL_START_REPORT = """import sys
+files = {m.__name__: m.__file__ for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '').endswith('.py')}
+import importlib.util, json, os, zipfile
+stdlib = next(p for p in sys.path if p.endswith('.zip'))
+with zipfile.ZipFile(stdlib) as z:
+    zipped = {n: z.read(n)[:4] for n in z.namelist() if n.endswith('.pyc')}
+def has_bytecode(f):  # bytecode this interpreter reads, where its import system looks
+    if f.startswith(stdlib + '/'):
+        return zipped.get(f[len(stdlib) + 1:] + 'c') == importlib.util.MAGIC_NUMBER
+    cached = importlib.util.cache_from_source(f)
+    return os.path.exists(cached) and open(cached, 'rb').read(4) == importlib.util.MAGIC_NUMBER
+with open('student_helper_for_test.py', 'w') as f:
+    f.write('ANSWER = 42\\n')
+importlib.invalidate_caches()
+import student_helper_for_test
+os.remove('student_helper_for_test.py')
+print('START ' + json.dumps({'imported': len(files), 'source_only': sorted({n.split('.')[0] for n, f in files.items() if not has_bytecode(f)}),
+      'path': sys.path, 'stdlib': stdlib, 'student': student_helper_for_test.ANSWER}))"""
+#: Compiled at each start on purpose: numpy's wheel is Pyodide's own (its hash is pinned), and
+#: the kernel installs its own small packages from its extension's index.
+SOURCE_ONLY_ALLOWED = {"numpy", "piplite", "pyodide_kernel", "ipykernel"}
+
+
+def test_the_kernel_starts_from_bytecode_and_still_imports_a_students_module(visit):
+    """The build's bytecode is what this kernel's Python reads (no module of the start was compiled
+    again, apart from SOURCE_ONLY_ALLOWED); the working folder is on sys.path after the standard library."""
+    page = visit["page"]
+    run_new_cell(page, KERNEL_START_REPORT, "START {")
+    text = page.locator(".jp-Notebook .jp-OutputArea-output:has-text('START {')").first.inner_text()
+    report = json.loads(text.split("START ", 1)[1].strip().splitlines()[0])
+    assert report["imported"] > 500, "IPython, the kernel, tinytorch and numpy are imported by now"
+    assert set(report["source_only"]) <= SOURCE_ONLY_ALLOWED, report["source_only"]
+    assert report["student"] == 42, "a module in the notebook's folder imports"
+    path = report["path"]
+    assert "" in path and path.index(report["stdlib"]) < path.index(""), \
+        f"the working folder is searched after the standard library, as in every IPython: {path}"
+
+
 def test_offline_after_the_first_visit(visit):
     page, server = visit["page"], visit["server"]
     server.stop()  # the network is gone: only the service-worker cache can answer

@@ -308,6 +308,40 @@ def test_an_upgrade_that_breaks_a_service_worker_patch_fails_the_build(tmp_path,
         site.patch_service_worker(_tiny_site(tmp_path, worker))
 
 
+def _stock_kernel_extension(root: Path) -> Path:
+    shutil.copytree(site.kernel_extension_dir() / "static", root / site.KERNEL_EXTENSION_STATIC)
+    return root
+
+
+def test_the_stock_kernel_worker_takes_the_start_patch(tmp_path):
+    patched = site.patch_kernel_start(_stock_kernel_extension(tmp_path))
+    assert any(".worker." in name for name in patched), patched
+    for name in patched:
+        text = (tmp_path / name).read_text()
+        assert "del sys.path[0]" in text and not site.KERNEL_START_PATCH[0].search(text)
+
+
+def test_an_upgrade_that_breaks_the_kernel_start_patch_fails_the_build(tmp_path):
+    root = _stock_kernel_extension(tmp_path)
+    for script in (root / site.KERNEL_EXTENSION_STATIC).glob("*.js"):
+        script.write_text(script.read_text().replace("await this.initFilesystem(", "await this.initDrive("))
+    with pytest.raises(RuntimeError, match="cannot patch the Pyodide kernel's start.*KERNEL_START_PATCH"):
+        site.patch_kernel_start(root)
+
+
+def test_a_wheel_that_does_not_match_its_lock_hash_fails_the_check(tmp_path):
+    root = _tiny_site(tmp_path, "")
+    wheel = root / "static" / "pyodide" / "ipython-9.0-py3-none-any.whl"
+    wheel.write_bytes(b"rebuilt after the lock was written")
+    lock = {"packages": {"ipython": {"file_name": wheel.name, "sha256": "0" * 64},
+                         "gone": {"file_name": "gone-1.0-py3-none-any.whl", "sha256": "0" * 64}}}
+    (root / "static" / "pyodide" / pyodide_dist.LOCK).write_text(json.dumps(lock))
+    problems = site_check.lock_problems(root)
+    assert len(problems) == 2
+    assert "ipython-9.0-py3-none-any.whl does not have the sha256" in problems[1] and "refuse" in problems[1]
+    assert "gone-1.0-py3-none-any.whl, which is missing" in problems[0]
+
+
 def test_the_node_tests_use_the_pyodide_the_site_ships():
     """package.json's pyodide (Node tests of the wheel in real wasm) is the version the site pins."""
     package = json.loads((REPO / "package.json").read_text())
