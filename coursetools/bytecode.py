@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,19 @@ class NoBytecode(RuntimeError):
     """The build could not add bytecode: the site works, its kernels start slower."""
 
 
+def shipped_here(lock: dict, packages: list[str]) -> list[str]:
+    """The packages the lock lists as files of this site, with all they depend on.
+
+    A package the lock loads from another origin (numpy with --numpy-from-cdn), or one that
+    needs it, is left out: the build may be offline, and that bytecode would not ship anyway.
+    """
+    from .pyodide_dist import dependency_closure, normalize
+
+    remote = {key for key, entry in lock["packages"].items() if re.match(r"^https?://", entry["file_name"])}
+    listed = {normalize(key) for key in lock["packages"]}
+    return [name for name in packages if normalize(name) in listed and not set(dependency_closure(lock, [name])) & remote]
+
+
 def add_bytecode(pyodide_dir: Path, packages: list[str], kernel_wheel_dir: Path) -> dict:
     """Add bytecode to a built site's `static/pyodide/` archives; returns the in-Pyodide report.
 
@@ -55,8 +69,10 @@ def add_bytecode(pyodide_dir: Path, packages: list[str], kernel_wheel_dir: Path)
     """
     from .pyodide_dist import LOCK, sha256_file
 
+    lock_path = Path(pyodide_dir) / LOCK
+    lock = json.loads(lock_path.read_text())
+    packages = shipped_here(lock, packages)
     kernel_wheels = sorted(p for p in Path(kernel_wheel_dir).glob("*.whl") if p.name.split("-")[0] in KERNEL_OWN)
-
     node = shutil.which("node")
     if node is None:
         raise NoBytecode("Node.js is not installed, so the build cannot run Pyodide to compile the kernel's "
@@ -68,8 +84,6 @@ def add_bytecode(pyodide_dir: Path, packages: list[str], kernel_wheel_dir: Path)
         raise RuntimeError(f"compiling the kernel's modules in Pyodide failed (node {RUNNER.name}, exit "
                            f"{run.returncode}):\n{run.stderr[-3000:]}")
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    lock_path = Path(pyodide_dir) / LOCK
-    lock = json.loads(lock_path.read_text())
     for entry in lock["packages"].values():
         if entry["file_name"] in report["archives"]:
             entry["sha256"] = sha256_file(Path(pyodide_dir) / entry["file_name"])

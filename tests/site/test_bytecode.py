@@ -98,7 +98,21 @@ def test_a_second_rewrite_adds_nothing_and_a_broken_source_is_left_alone(tmp_pat
         assert z.read("pkg-1.0.dist-info/RECORD") == b.read("pkg-1.0.dist-info/RECORD")
 
 
+def test_only_packages_the_site_ships_are_loaded_to_compile():
+    lock = {"packages": {
+        "numpy": {"file_name": "https://cdn.example/numpy-2.4.3-cp314-cp314-pyemscripten_2026_0_wasm32.whl", "depends": []},
+        "tinytorch": {"file_name": "tinytorch-0.1.0-py3-none-any.whl", "depends": ["numpy"]},
+        "ipython": {"file_name": "ipython-9.12.0-py3-none-any.whl", "depends": ["traitlets"]},
+        "traitlets": {"file_name": "traitlets-5.14.3-py3-none-any.whl", "depends": []},
+    }}
+    wanted = ["micropip-not-listed", "ipython", "numpy", "tinytorch"]
+    assert bytecode.shipped_here(lock, wanted) == ["ipython"]
+    lock["packages"]["numpy"]["file_name"] = "numpy-2.4.3-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+    assert bytecode.shipped_here(lock, wanted) == ["ipython", "numpy", "tinytorch"]
+
+
 def test_without_node_the_build_says_what_it_loses(tmp_path, monkeypatch):
+    (tmp_path / "pyodide-lock.json").write_text(json.dumps({"packages": {}}))
     monkeypatch.setattr(bytecode.shutil, "which", lambda name: None)
     with pytest.raises(bytecode.NoBytecode, match="Node.js is not installed.*kernel start"):
         bytecode.add_bytecode(tmp_path, ["numpy"], tmp_path)
