@@ -18,7 +18,7 @@ The `.py` files stay, so tracebacks and `inspect.getsource` show source. The byt
 interpreter that reads it. If it were ever stale or from another Python, the import system
 would fall back to compiling the source: slower, never wrong. Binary wheels (numpy, whose hash
 Pyodide's official lock pins) are left as they are. Only modules a start imports get
-bytecode: the archives grow by about a quarter instead of doubling.
+bytecode (about 750 of 1,500 sources): the archives grow from 10.0 to 16.1 MB, downloaded once.
 
 The part below the line runs inside Pyodide (imported there as a top-level module), so it uses
 the standard library only.

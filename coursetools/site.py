@@ -10,7 +10,8 @@ stock tools cannot:
   with no install cell; PyPI is never asked (`disablePyPIFallback`, and an unrelated
   `tinytorch` exists there);
 - Pyodide is self-hosted under `static/pyodide/`, numpy included (see pyodide_dist.py), with
-  bytecode for what a kernel start imports (see bytecode.py: kernels start ~2x faster);
+  bytecode for what a kernel start imports (see bytecode.py), and a kernel start that does not
+  ask the student's drive for every import (KERNEL_START_PATCH);
 - nothing for instructors only ships, and numpy is there: site_check.py runs on every build;
 - after the build: the course landing page replaces the root `index.html`, every
   `coursetools/page_scripts/*.js` is injected into each app page, and the service worker is
@@ -316,7 +317,7 @@ def inject_page_scripts(site: Path) -> list[str]:
 # The kernel's worker starts Pyodide, mounts the student's files at /drive and makes it the
 # working folder, then imports micropip, piplite, IPython and the kernel. Pyodide puts '' (the
 # working folder) first on sys.path, so each top-level import of that start first asked /drive:
-# a request through the service worker, ~7 ms each, ~150 of them. Dropping Pyodide's '' before
+# a request through the service worker, ~7 ms each, ~130 of them. Dropping Pyodide's '' before
 # the mount lets IPython's own `init_path` put it back where every IPython has it (after the
 # standard library, before site-packages): a student's module still imports, and a student's
 # `random.py` can no longer hide the standard library's. (Measured: kernel ready ~1 s sooner.)
