@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -55,9 +54,9 @@ def shipped_here(lock: dict, packages: list[str]) -> list[str]:
     A package the lock loads from another origin (numpy with --numpy-from-cdn), or one that
     needs it, is left out: the build may be offline, and that bytecode would not ship anyway.
     """
-    from .pyodide_dist import dependency_closure, normalize
+    from .pyodide_dist import dependency_closure, from_another_origin, normalize
 
-    remote = {key for key, entry in lock["packages"].items() if re.match(r"^https?://", entry["file_name"])}
+    remote = {key for key, entry in lock["packages"].items() if from_another_origin(entry["file_name"])}
     listed = {normalize(key) for key in lock["packages"]}
     return [name for name in packages if normalize(name) in listed and not set(dependency_closure(lock, [name])) & remote]
 

@@ -59,6 +59,12 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def from_another_origin(file_name: str) -> bool:
+    """True when a lock entry's file_name is an absolute URL: the browser fetches that package
+    from another origin (numpy with --numpy-from-cdn), not from beside the lock."""
+    return re.match(r"^https?://", file_name) is not None
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -393,7 +393,7 @@ def precache_list(site: Path) -> list[str]:
     lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
     for key in ("tinytorch", "numpy"):
         file_name = lock["packages"].get(key, {}).get("file_name", "")
-        if file_name and not re.match(r"^https?://", file_name):
+        if file_name and not pyodide_dist.from_another_origin(file_name):
             urls.append(f"./static/pyodide/{file_name}")
     return [u for u in urls if u in ("./",) or (site / u[2:]).is_file()]
 

@@ -149,9 +149,22 @@ def _without_notebooks(data):
     return data
 
 
+def _shipped_file_problem(folder: Path, key: str, entry: dict) -> str | None:
+    """Why the file the lock lists for `key` beside it is not what the browser will accept (None: it is)."""
+    from .pyodide_dist import sha256_file
+
+    wheel = folder / entry["file_name"]
+    if not wheel.is_file():
+        return f"the lock lists {key} as static/pyodide/{entry['file_name']}, which is missing"
+    if sha256_file(wheel) != entry.get("sha256"):
+        return (f"static/pyodide/{entry['file_name']} does not have the sha256 the lock lists for {key}: "
+                f"the browser would refuse it (rebuild the site)")
+    return None
+
+
 def numpy_problems(site: Path) -> list[str]:
     """[] when the built site ships Pyodide's numpy wheel as its lock file lists it."""
-    from .pyodide_dist import LOCK, sha256_file
+    from .pyodide_dist import LOCK, from_another_origin
 
     lock_path = Path(site) / "static" / "pyodide" / LOCK
     if not lock_path.is_file():
@@ -159,14 +172,10 @@ def numpy_problems(site: Path) -> list[str]:
     entry = json.loads(lock_path.read_text()).get("packages", {}).get("numpy")
     if entry is None:
         return ["static/pyodide/pyodide-lock.json does not list numpy"]
-    if re.match(r"^https?://", entry["file_name"]):
+    if from_another_origin(entry["file_name"]):
         return [f"numpy is not self-hosted: the lock loads it from {entry['file_name']} (built with --numpy-from-cdn)"]
-    wheel = lock_path.parent / entry["file_name"]
-    if not wheel.is_file():
-        return [f"numpy's wheel static/pyodide/{entry['file_name']} is missing"]
-    if sha256_file(wheel) != entry["sha256"]:
-        return [f"static/pyodide/{entry['file_name']} does not have the sha256 its lock entry lists"]
-    return []
+    problem = _shipped_file_problem(lock_path.parent, "numpy", entry)
+    return [problem] if problem else []
 
 
 def lock_problems(site: Path, skip=()) -> list[str]:
@@ -175,22 +184,15 @@ def lock_problems(site: Path, skip=()) -> list[str]:
     The browser refuses a wheel whose hash differs (and the kernel then never starts); the build
     rewrites the hashes of the wheels it changes (PyPI's builds, added bytecode).
     """
-    from .pyodide_dist import LOCK, sha256_file
+    from .pyodide_dist import LOCK, from_another_origin
 
     lock_path = Path(site) / "static" / "pyodide" / LOCK
     if not lock_path.is_file():
         return []  # numpy_problems names it
-    problems = []
-    for key, entry in sorted(json.loads(lock_path.read_text()).get("packages", {}).items()):
-        wheel = lock_path.parent / entry["file_name"]
-        if key in skip or re.match(r"^https?://", entry["file_name"]):
-            continue
-        if not wheel.is_file():
-            problems.append(f"the lock lists {key} as static/pyodide/{entry['file_name']}, which is missing")
-        elif sha256_file(wheel) != entry.get("sha256"):
-            problems.append(f"static/pyodide/{entry['file_name']} does not have the sha256 the lock lists for {key}: "
-                            f"the browser would refuse it (rebuild the site)")
-    return problems
+    packages = sorted(json.loads(lock_path.read_text()).get("packages", {}).items())
+    found = (_shipped_file_problem(lock_path.parent, key, entry) for key, entry in packages
+             if key not in skip and not from_another_origin(entry["file_name"]))
+    return [problem for problem in found if problem]
 
 
 def check_site(site: Path, content_dir: Path, allow_numpy_from_cdn: bool = False) -> list[str]:
