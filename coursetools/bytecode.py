@@ -1,7 +1,7 @@
 """Bytecode for what a kernel start imports, so the browser does not compile it on every start.
 
 Pyodide ships its standard library and the kernel's packages (IPython, prompt_toolkit, pygments,
-jedi, ...) as `.py` source, and its file system lives in memory: every kernel start compiled
+traitlets, ...) as `.py` source, and its file system lives in memory: every kernel start compiled
 about 850 modules again, in wasm. Measured in Pyodide under Node, `import IPython` took 3.7 s
 from source and 0.7-0.9 s from bytecode; Pyodide itself started in 2.9 s instead of 1.2 s.
 

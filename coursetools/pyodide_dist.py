@@ -8,7 +8,7 @@ The Pyodide kernel loads `pyodide.mjs` from `pyodideUrl` and every package from 
    - Pyodide's numpy wheel, checked against the sha256 of that version's official lock file
      (so numpy's lock entry is shipped unchanged); see `find_numpy_wheel` for where it comes
      from. No wheel, no site: the build fails rather than ship a course that needs a CDN;
-   - the kernel's pure-Python packages (micropip, ipython, jedi, ...) from PyPI at the versions
+   - the kernel's pure-Python packages (micropip, ipython, ...) from PyPI at the versions
      the lock pins. PyPI's wheels are not byte-identical to Pyodide's, so their lock entries'
      `file_name` and `sha256` are rewritten to the files we ship (the browser checks the hash).
 2. A full Pyodide distribution (a release `.tar.bz2`, as a path or URL, or an unpacked folder):
@@ -40,8 +40,10 @@ PYODIDE_VERSION = "314.0.4"
 PYODIDE_CDN_URL = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
 NUMPY_WHEEL_ENV = "TINYGPT_NUMPY_WHEEL"
 
-#: What the kernel itself loads: micropip first, then (through piplite) ipython and jedi.
-KERNEL_PACKAGES = ("micropip", "ipython", "jedi")
+#: What the kernel itself loads: micropip first, then (through piplite) ipython. Not jedi, which
+#: the stock kernel also installs, for tab completion only: the site patches the kernel to start
+#: without it (site.KERNEL_START_PATCHES, "no jedi").
+KERNEL_PACKAGES = ("micropip", "ipython")
 #: Pure-Python packages the kernel installs (`piplite.install("comm")`) that no Pyodide lock
 #: lists: without them, and with the PyPI fallback disabled, the kernel never starts.
 #: {name: (version, imports, depends)}, fetched from PyPI and added to the lock.

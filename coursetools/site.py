@@ -11,7 +11,7 @@ stock tools cannot:
   `tinytorch` exists there);
 - Pyodide is self-hosted under `static/pyodide/`, numpy included (see pyodide_dist.py), with
   bytecode for what a kernel start imports (see bytecode.py), and a kernel start that does not
-  ask the student's drive for every import (KERNEL_START_PATCH);
+  ask the student's drive for every import nor install jedi (KERNEL_START_PATCHES);
 - nothing for instructors only ships, and numpy is there: site_check.py runs on every build;
 - after the build: the course landing page replaces the root `index.html`, every
   `coursetools/page_scripts/*.js` is injected into each app page, and the service worker is
@@ -314,34 +314,55 @@ def inject_page_scripts(site: Path) -> list[str]:
     return pages
 
 
-# The kernel's worker starts Pyodide, mounts the student's files at /drive and makes it the
-# working folder, then imports micropip, piplite, IPython and the kernel. Pyodide puts '' (the
-# working folder) first on sys.path, so each top-level import of that start first asked /drive:
-# a request through the service worker, ~7 ms each, ~130 of them. Dropping Pyodide's '' before
-# the mount lets IPython's own `init_path` put it back where every IPython has it (after the
-# standard library, before site-packages): a student's module still imports, and a student's
-# `random.py` can no longer hide the standard library's. (Measured: kernel ready ~1 s sooner.)
-KERNEL_START_PATCH = (
-    re.compile(r"await this\.initRuntime\((\w+)\),await this\.initFilesystem\(\1\)"),
-    r'await this.initRuntime(\1),this._pyodide.runPython("import sys\\nif sys.path[:1] == [\\"\\"]: del sys.path[0]"),'
-    r"await this.initFilesystem(\1)",
-)
+# The kernel's worker (jupyterlite-pyodide-kernel 0.8.6) is patched in two places. Each patch must
+# match a worker script, or the build fails and names it: an upgrade that moves the code must
+# not silently bring the slow start back.
+KERNEL_START_PATCHES = {
+    # The worker starts Pyodide, mounts the student's files at /drive and makes it the working
+    # folder, then imports micropip, piplite, IPython and the kernel. Pyodide puts '' (the working
+    # folder) first on sys.path, so each top-level import of that start first asked /drive: a
+    # request through the service worker, ~7 ms each, ~130 of them. Dropping Pyodide's '' before
+    # the mount lets IPython's own `init_path` put it back where every IPython has it (after the
+    # standard library, before site-packages): a student's module still imports, and a student's
+    # `random.py` can no longer hide the standard library's. (Measured: kernel ready ~1 s sooner.)
+    "sys.path": (
+        re.compile(r"await this\.initRuntime\((\w+)\),await this\.initFilesystem\(\1\)"),
+        r'await this.initRuntime(\1),this._pyodide.runPython("import sys\\nif sys.path[:1] == [\\"\\"]: del sys.path[0]"),'
+        r"await this.initFilesystem(\1)",
+    ),
+    # The kernel installs jedi at every start, only for tab completion: 1,957 files to unpack
+    # (half of all a start unpacks, ~0.7 s in Chromium) and 2.5 MB with parso. Without it,
+    # IPython's own completer answers from the live objects (`np.ze` -> zeros, `model.` -> its
+    # attributes) in ~1 ms, where jedi's first answers took 0.1-2.7 s. The site does not ship
+    # jedi (pyodide_dist.KERNEL_PACKAGES); the kernel forces `use_jedi = True`, which without
+    # jedi would answer nothing, so it is turned off once the kernel exists.
+    "no jedi": (
+        re.compile(r'"pyodide-kernel","jedi","ipython"\]\)(.{0,200}?)(\w+)\.push\("import pyodide_kernel"\)'),
+        r'"pyodide-kernel","ipython"])\1\2.push("import pyodide_kernel",'
+        r'"pyodide_kernel.ipython_shell.Completer.use_jedi = False")',
+    ),
+}
 
 
 def patch_kernel_start(site: Path) -> list[str]:
-    """Apply KERNEL_START_PATCH to the kernel extension's scripts; fails loudly if no worker takes it."""
-    pattern, replacement = KERNEL_START_PATCH
-    patched = []
+    """Apply KERNEL_START_PATCHES to the kernel extension's scripts; fails loudly if a patch matches no worker."""
+    patched, unmatched = [], set(KERNEL_START_PATCHES)
     for script in sorted((site / KERNEL_EXTENSION_STATIC).glob("*.js")):
         text = script.read_text(encoding="utf-8")
-        text, count = pattern.subn(replacement, text)
-        if count:
+        changed = False
+        for name, (pattern, replacement) in KERNEL_START_PATCHES.items():
+            text, count = pattern.subn(replacement, text)
+            if count and ".worker." in script.name:
+                unmatched.discard(name)
+            changed = changed or bool(count)
+        if changed:
             script.write_text(text, encoding="utf-8")
             patched.append(script.relative_to(site).as_posix())
-    if not any(".worker." in name for name in patched):
+    if unmatched:
         raise RuntimeError(
-            f"cannot patch the Pyodide kernel's start: no worker script in {KERNEL_EXTENSION_STATIC} matches "
-            f"{pattern.pattern!r} (jupyterlite-pyodide-kernel changed; update KERNEL_START_PATCH in {__file__})"
+            f"cannot patch the Pyodide kernel's start: no worker script in {KERNEL_EXTENSION_STATIC} takes the "
+            f"{', '.join(sorted(unmatched))} patch (jupyterlite-pyodide-kernel changed; update KERNEL_START_PATCHES "
+            f"in {__file__})"
         )
     return patched
 

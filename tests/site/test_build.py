@@ -101,8 +101,9 @@ def test_pyodide_is_self_hosted_with_a_consistent_lock(site_dir):
     for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
         assert (pyodide / name).is_file(), f"static/pyodide/{name} missing"
     lock = json.loads((pyodide / "pyodide-lock.json").read_text())
-    for package in ("micropip", "ipython", "jedi", "numpy", "tinytorch"):
+    for package in ("micropip", "ipython", "numpy", "tinytorch"):
         assert package in lock["packages"], f"{package} not in the trimmed lock"
+    assert "jedi" not in lock["packages"], "the kernel starts without jedi (site.KERNEL_START_PATCHES): do not ship it"
     remote = []
     for key, entry in lock["packages"].items():
         if re.match(r"^https?://", entry["file_name"]):
@@ -211,7 +212,7 @@ def test_a_full_distribution_is_trimmed_to_the_course(tmp_path, as_tarball):
     report = pyodide_dist.prepare(dest, REPO / ".cache" / "pyodide", source)
     shipped = sorted(p.name for p in dest.iterdir())
     lock = json.loads((dest / pyodide_dist.LOCK).read_text())
-    assert sorted(lock["packages"]) == ["comm", "ipython", "jedi", "micropip", "numpy", "parso", "pygments", "traitlets"]
+    assert sorted(lock["packages"]) == ["comm", "ipython", "micropip", "numpy", "pygments", "traitlets"]
     assert report.numpy_self_hosted and report.from_cdn == []
     assert report.version == "unknown"  # the miniature release names no version; a real one does
     assert "scipy-1.0-py3-none-any.whl" not in shipped and "console.html" not in shipped

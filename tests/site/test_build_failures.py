@@ -313,19 +313,29 @@ def _stock_kernel_extension(root: Path) -> Path:
     return root
 
 
-def test_the_stock_kernel_worker_takes_the_start_patch(tmp_path):
+def test_the_stock_kernel_workers_take_every_start_patch(tmp_path):
     patched = site.patch_kernel_start(_stock_kernel_extension(tmp_path))
-    assert any(".worker." in name for name in patched), patched
-    for name in patched:
+    workers = [name for name in patched if ".worker." in name]
+    assert len(workers) == 2, patched  # comlink and coincident: one per browser set-up
+    for name in workers:
         text = (tmp_path / name).read_text()
-        assert "del sys.path[0]" in text and not site.KERNEL_START_PATCH[0].search(text)
+        assert "del sys.path[0]" in text and "Completer.use_jedi = False" in text and '"jedi"' not in text
+        for pattern, _ in site.KERNEL_START_PATCHES.values():
+            assert not pattern.search(text)
 
 
-def test_an_upgrade_that_breaks_the_kernel_start_patch_fails_the_build(tmp_path):
+# what an upgrade might change, for each patch: the code it anchors on
+UPSTREAM_CHANGES = {"sys.path": ("await this.initFilesystem(", "await this.initDrive("),
+                    "no jedi": ('"jedi","ipython"]', '"ipython","jedi"]')}
+
+
+@pytest.mark.parametrize("patch", sorted(site.KERNEL_START_PATCHES))
+def test_an_upgrade_that_breaks_a_kernel_start_patch_fails_the_build(tmp_path, patch):
     root = _stock_kernel_extension(tmp_path)
+    old, new = UPSTREAM_CHANGES[patch]
     for script in (root / site.KERNEL_EXTENSION_STATIC).glob("*.js"):
-        script.write_text(script.read_text().replace("await this.initFilesystem(", "await this.initDrive("))
-    with pytest.raises(RuntimeError, match="cannot patch the Pyodide kernel's start.*KERNEL_START_PATCH"):
+        script.write_text(script.read_text().replace(old, new))
+    with pytest.raises(RuntimeError, match=f"cannot patch the Pyodide kernel's start.*{patch} patch"):
         site.patch_kernel_start(root)
 
 

@@ -1,0 +1,75 @@
+/*
+ * early-kernel.js: start a notebook's kernel while JupyterLab is still drawing the notebook.
+ *
+ * Runs on every page of the course site (the site build injects every
+ * coursetools/page_scripts/*.js); acts only on a notebook page, notebooks/index.html?path=X.ipynb.
+ * JupyterLab asks for a kernel only once the notebook widget exists, about two seconds after the
+ * app has started, and Pyodide then takes several more seconds to start. This script starts
+ * the session for X as soon as the app has started. When the notebook's SessionContext
+ * initialises, it looks for a running session with its path, finds this one and connects to
+ * it instead of starting another (JupyterLab's SessionContext.initialize).
+ * So the kernel starts alongside the page's drawing, not after it.
+ *
+ * The session is started as JupyterLab would start it (same path, name and default kernel),
+ * only for a notebook that exists, and never twice. If anything here fails, the notebook
+ * starts its kernel the usual way.
+ */
+(function () {
+  'use strict';
+  if (window.__tinygptEarlyKernel) {
+    return; // injected twice: run once
+  }
+  const url = new URL(window.location.href);
+  const path = url.searchParams.get('path');
+  if (!path || !path.endsWith('.ipynb') || !/\/notebooks\/(index\.html)?$/.test(url.pathname)) {
+    window.__tinygptEarlyKernel = 'not a notebook page';
+    return;
+  }
+  // what happened, for the browser tests: waiting, started, or "not started: <why>"
+  window.__tinygptEarlyKernel = 'waiting';
+  const WAIT_FOR_APP_MS = 60000;
+
+  /** The JupyterLab app object (the site sets exposeAppInBrowser), once the page has made it. */
+  function appObject() {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      (function poll() {
+        if (window.jupyterapp) {
+          resolve(window.jupyterapp);
+        } else if (Date.now() - started > WAIT_FOR_APP_MS) {
+          reject(new Error('no window.jupyterapp'));
+        } else {
+          setTimeout(poll, 25);
+        }
+      })();
+    });
+  }
+
+  async function startKernel() {
+    const app = await appObject();
+    await app.started; // every plugin is active, the Pyodide kernel's factory among them
+    const { sessions, kernelspecs, contents } = app.serviceManager;
+    await Promise.all([sessions.ready, kernelspecs.ready]);
+    if (Array.from(sessions.running()).some((model) => model.path === path)) {
+      return 'not started: the notebook was quicker';
+    }
+    try {
+      await contents.get(path, { content: false });
+    } catch (err) {
+      return 'not started: no notebook at ' + path; // a mistyped link must not leave a kernel running
+    }
+    const name = path.split('/').pop();
+    const session = await sessions.startNew({ path, name, type: 'notebook', kernel: { name: kernelspecs.specs.default } });
+    session.dispose(); // this page's connection only: the session and its kernel keep running for the notebook
+    return 'started';
+  }
+
+  startKernel()
+    .then((status) => {
+      window.__tinygptEarlyKernel = status;
+    })
+    .catch((err) => {
+      window.__tinygptEarlyKernel = 'not started: ' + err;
+      console.warn('early-kernel.js: the notebook will start its own kernel:', err);
+    });
+})();
