@@ -11,8 +11,8 @@
  * So the kernel starts alongside the page's drawing, not after it.
  *
  * The session is started as JupyterLab would start it (same path, name and default kernel),
- * only for a notebook that exists, and never twice. If anything here fails, the notebook
- * starts its kernel the usual way.
+ * only for a notebook that exists, and shut down again if the notebook ends up with another.
+ * If anything here fails, the notebook starts its kernel the usual way.
  */
 (function () {
   'use strict';
@@ -60,8 +60,30 @@
     }
     const name = path.split('/').pop();
     const session = await sessions.startNew({ path, name, type: 'notebook', kernel: { name: kernelspecs.specs.default } });
+    const id = session.id;
     session.dispose(); // this page's connection only: the session and its kernel keep running for the notebook
+    // Had the notebook looked for a session while this one was still being made, it would have
+    // started its own: then this one is nobody's, and its Pyodide would only take memory and CPU.
+    const used = await notebookSessionId(app);
+    if (used && used !== id) {
+      await sessions.shutdown(id);
+      return 'not started: the notebook started its own kernel meanwhile (the early one was shut down)';
+    }
     return 'started';
+  }
+
+  /** The id of the session the notebook's widget connects to (null if it never shows one). */
+  async function notebookSessionId(app) {
+    const started = Date.now();
+    while (Date.now() - started < WAIT_FOR_APP_MS) {
+      const widget = app.shell.currentWidget;
+      const session = widget && widget.sessionContext && widget.sessionContext.session;
+      if (session && widget.context && widget.context.path === path) {
+        return session.id;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return null;
   }
 
   startKernel()

@@ -95,6 +95,7 @@ def visit(site_dir, chromium_browser, tmp_path_factory):
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     state["first_notebook"] = page.url
     state["kernel_seconds"] = run_new_cell(page, "print('kernel says', 6*7)", "kernel says 42")
+    page.wait_for_function("window.__tinygptEarlyKernel !== 'waiting'", timeout=60_000)
     state["early_kernel"] = page.evaluate("window.__tinygptEarlyKernel")
     state["notebook_session"] = page.evaluate("""() => {
         const widget = window.jupyterapp.shell.currentWidget;
