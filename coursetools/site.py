@@ -331,7 +331,7 @@ KERNEL_START_PATCHES = {
         r"await this.initFilesystem(\1)",
     ),
     # The kernel installs jedi at every start, only for tab completion: 1,957 files to unpack
-    # (half of all a start unpacks, ~0.7 s in Chromium) and 2.5 MB with parso. Without it,
+    # (half of all a start unpacks, ~0.7 s in Chromium) and 2.4 MB with parso. Without it,
     # IPython's own completer answers from the live objects (`np.ze` -> zeros, `model.` -> its
     # attributes) in ~1 ms, where jedi's first answers took 0.1-2.7 s. The site does not ship
     # jedi (pyodide_dist.KERNEL_PACKAGES); the kernel forces `use_jedi = True`, which without
