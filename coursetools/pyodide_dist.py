@@ -348,7 +348,8 @@ def add_wheel(dest: Path, wheel: Path, depends, imports) -> None:
     fetched (with its `depends`) the first time a cell imports it. No install cell needed.
     """
     name, version = wheel.name.split("-")[:2]
-    shutil.copy2(wheel, dest / wheel.name)
+    if wheel.resolve() != (dest / wheel.name).resolve():
+        shutil.copy2(wheel, dest / wheel.name)
     lock_path = dest / LOCK
     lock = json.loads(lock_path.read_text())
     lock["packages"][normalize(name)] = {

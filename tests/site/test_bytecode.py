@@ -145,4 +145,27 @@ def test_the_built_site_ships_bytecode_from_its_own_pyodide(site_dir):
         assert "IPython/core/interactiveshell.py" in z.namelist(), "sources stay beside the bytecode"
     numpy = pyodide / lock["numpy"]["file_name"]
     assert not _pyc_headers(numpy), "numpy's wheel is Pyodide's own, byte for byte"
-    assert "numpy" in info["left_as_source"] and info["archives"]["python_stdlib.zip"] == len(stdlib)
+    assert info["archives"]["python_stdlib.zip"] == len(stdlib)
+
+
+def test_numpys_bytecode_ships_in_a_wheel_of_its_own(site_dir):
+    """numpy's wheel must stay Pyodide's (hash pinned): its bytecode comes with whatever needs numpy."""
+    pyodide = site_dir / "static" / "pyodide"
+    lock = json.loads((pyodide / "pyodide-lock.json").read_text())["packages"]
+    entry = lock["numpy-bytecode"]
+    info = json.loads((site_dir / "tinygpt-build.json").read_text())["bytecode"]
+    assert info["bytecode_wheels"] == {"numpy": entry["file_name"]}, "only the site's binary wheels get one"
+    assert "numpy" not in info["left_as_source"]
+    assert entry["depends"] == ["numpy"] and entry["imports"] == [] and entry["version"] == lock["numpy"]["version"]
+    assert "numpy-bytecode" in lock["tinytorch"]["depends"], "loading tinytorch loads numpy's bytecode"
+    assert "numpy-bytecode" not in lock["numpy"]["depends"]
+    headers = _pyc_headers(pyodide / entry["file_name"])
+    stdlib_magic = {h[:4] for h in _pyc_headers(pyodide / "python_stdlib.zip").values()}
+    assert {h[:4] for h in headers.values()} == stdlib_magic and {h[4:8] for h in headers.values()} == {b"\x01\0\0\0"}
+    assert "numpy/__pycache__/__init__.cpython-314.pyc" in headers
+    assert "numpy/_core/__pycache__/multiarray.cpython-314.pyc" in headers
+    with zipfile.ZipFile(pyodide / entry["file_name"]) as wheel:
+        names = wheel.namelist()
+        assert not [n for n in names if n.endswith(".py") or n.endswith(".so")], "bytecode only"
+        record = wheel.read(f"numpy_bytecode-{entry['version']}.dist-info/RECORD").decode()
+        assert all(n in record for n in names)
