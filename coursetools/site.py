@@ -403,7 +403,8 @@ def precache_list(site: Path) -> list[str]:
 
     The landing page (loaded before the worker existed), every course notebook and the listing
     that names them, the corpus, and the wheels `import tinytorch` loads: so a student who
-    opened one notebook online can open any other offline. About 1.5 MB + numpy (~3 MB).
+    opened one notebook online can open any other offline. About 1.5 MB + numpy (~3 MB) and its
+    bytecode (0.8 MB).
     Pyodide's core and the app's JavaScript are cached by the first notebook visit.
     """
     urls = ["./", "./index.html", "./jupyter-lite.json"]
@@ -412,9 +413,10 @@ def precache_list(site: Path) -> list[str]:
     urls += sorted("./" + p.relative_to(site).as_posix() for p in (site / "api" / "contents").rglob("all.json"))
     urls += sorted("./" + p.relative_to(site).as_posix() for p in (site / "files").rglob("*") if p.is_file())
     lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
-    for key in ("tinytorch", "numpy"):
-        file_name = lock["packages"].get(key, {}).get("file_name", "")
-        if file_name and not pyodide_dist.from_another_origin(file_name):
+    course = pyodide_dist.dependency_closure(lock, ["tinytorch"]) if "tinytorch" in lock["packages"] else []
+    for key in course:  # tinytorch, numpy and numpy's bytecode
+        file_name = lock["packages"][key]["file_name"]
+        if not pyodide_dist.from_another_origin(file_name):
             urls.append(f"./static/pyodide/{file_name}")
     return [u for u in urls if u in ("./",) or (site / u[2:]).is_file()]
 

@@ -169,8 +169,9 @@ def test_service_worker_caches_from_the_first_visit_including_api(site_dir):
     precached = json.loads(re.search(r"return await e\.addAll\((\[.*?\])\)", worker).group(1))
     for notebook in (site_dir / "files").glob("*.ipynb"):
         assert f"./files/{notebook.name}" in precached, f"{notebook.name} is not precached: it would be missing offline"
-    numpy = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())["packages"]["numpy"]["file_name"]
-    assert f"./static/pyodide/{numpy}" in precached, "numpy is not precached: `import tinytorch` would fail offline"
+    lock = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())["packages"]
+    for key in ("tinytorch", "numpy", "numpy-bytecode"):
+        assert f"./static/pyodide/{lock[key]['file_name']}" in precached, f"{key} is not precached: `import tinytorch` offline needs it"
     for url in precached:
         assert url == "./" or (site_dir / url[2:]).is_file(), f"precache lists {url}, which the site lacks (the worker would not install)"
 
