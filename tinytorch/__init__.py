@@ -28,7 +28,10 @@ def _require_numpy() -> None:
     import sys
 
     try:
-        import numpy  # noqa: F401
+        import numpy
+        if getattr(numpy, "__file__", None) is None:  # a folder named numpy with no numpy in it
+            raise ImportError(f"'numpy' in {list(numpy.__path__)} holds no numpy (only other files, such as "
+                              "its bytecode), so Python made it an empty namespace package")
     except ImportError as error:
         if sys.platform == "emscripten":  # the browser course: numpy comes from the course site
             advice = (

@@ -11,7 +11,8 @@
  * So the kernel starts alongside the page's drawing, not after it.
  *
  * The session is started as JupyterLab would start it (same path, name and default kernel),
- * only for a notebook that exists, and shut down again if the notebook ends up with another.
+ * only for a notebook that exists, only once the service worker that serves the student's
+ * files to the kernel is in charge, and shut down again if the notebook ends up with another.
  * If anything here fails, the notebook starts its kernel the usual way.
  */
 (function () {
@@ -48,6 +49,7 @@
   async function startKernel() {
     const app = await appObject();
     await app.started; // every plugin is active, the Pyodide kernel's factory among them
+    await serviceWorkerInCharge();
     const { sessions, kernelspecs, contents } = app.serviceManager;
     await Promise.all([sessions.ready, kernelspecs.ready]);
     if (Array.from(sessions.running()).some((model) => model.path === path)) {
@@ -70,6 +72,23 @@
       return 'not started: the notebook started its own kernel meanwhile (the early one was shut down)';
     }
     return 'started';
+  }
+
+  /**
+   * Resolves once a service worker controls this page, at once in a browser without them.
+   * The kernel mounts the student's files at /drive only if JupyterLite's service worker is
+   * registered when the kernel is made, and the drive's requests pass through it. On a first
+   * visit that takes a moment: a kernel made earlier would not see the course's files.
+   */
+  function serviceWorkerInCharge() {
+    const workers = navigator.serviceWorker;
+    if (!workers || workers.controller) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      workers.addEventListener('controllerchange', () => resolve(), { once: true });
+      setTimeout(() => reject(new Error('no service worker took charge of this page')), WAIT_FOR_APP_MS);
+    });
   }
 
   /** The id of the session the notebook's widget connects to (null if it never shows one). */
