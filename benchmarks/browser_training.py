@@ -133,7 +133,7 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     from playwright.sync_api import sync_playwright
 
     sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "site")]  # the tests' browser and page helpers
-    from _site_helpers import CHROMIUM, CHROMIUM_ARGS, LocalServer
+    from _site_helpers import CHROMIUM, CHROMIUM_ARGS, LocalServer, type_new_cell
 
     if site_dir is None:
         from coursetools.site import build_site
@@ -165,11 +165,11 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
                 page.goto(f"{server.url}notebooks/index.html?path={notebook}")
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
                 shown = time.perf_counter() - t0
-                _type_cell(page, "print('READY', 6 * 7)")
+                type_new_cell(page, "print('READY', 6 * 7)")
                 page.keyboard.press("Shift+Enter")
                 page.locator(".jp-OutputArea-output:has-text('READY 42')").first.wait_for(timeout=600_000)
                 ready = time.perf_counter() - t0
-                _type_cell(page, "import time as _t; _s = _t.perf_counter(); import tinytorch; "
+                type_new_cell(page, "import time as _t; _s = _t.perf_counter(); import tinytorch; "
                                  "print(f'IMPORTED {_t.perf_counter() - _s:.3f}')")
                 page.keyboard.press("Shift+Enter")
                 cell = page.locator(".jp-OutputArea-output:has-text('IMPORTED')").first
@@ -251,21 +251,6 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     reached = next(((step, seconds) for step, seconds, val in chunks if val is not None and val <= TARGET), None)
     return {"chunks": chunks, "step_val_2": reached and reached[0], "seconds_to_val_2": reached and reached[1],
             "final_val": chunks[-1][2], "wall_seconds": chunks[-1][1], "run_all_seconds": done["seconds"]}
-
-
-def _type_cell(page, code):
-    """A new cell at the top with code in it; again if a pop-up (the storage notice) took the keys."""
-    for _ in range(3):
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        page.keyboard.press("Escape")
-        page.keyboard.press("a")
-        page.keyboard.press("Enter")
-        page.keyboard.insert_text(code)
-        active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active .cm-content")
-        if active.count() and code.splitlines()[0] in active.first.inner_text():
-            return
-        page.keyboard.press("Escape")
-    raise RuntimeError(f"could not type into a new cell; the page says: {page.inner_text('body')[:300]}")
 
 
 # ----------------------------------------------------------------------------- report

@@ -31,6 +31,27 @@ class LocalServer:
         self.httpd.server_close()
 
 
+def type_new_cell(page, code: str) -> None:
+    """Insert a code cell at the top of the open notebook, in edit mode, with `code` typed into it.
+
+    At the top, because JupyterLab renders long notebooks lazily: the last cell in the DOM is
+    not the notebook's last cell. A pop-up that takes the focus while we type (the course's
+    storage notice) makes us try again.
+    """
+    first_line = code.splitlines()[0]
+    for _ in range(3):
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("a")  # new cell above, selected, command mode
+        page.keyboard.press("Enter")  # edit it
+        page.keyboard.insert_text(code)
+        active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active .cm-content")
+        if active.count() and first_line in active.first.inner_text():
+            return
+        page.keyboard.press("Escape")
+    raise AssertionError(f"could not type into a new cell; page text: {page.inner_text('body')[:500]}")
+
+
 def guard_context(context, outside: list[str], seen: list[str]) -> None:
     """Abort and record every request that would leave 127.0.0.1; record the local ones too."""
 

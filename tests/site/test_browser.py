@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from _site_helpers import LocalServer, guard_context
+from _site_helpers import LocalServer, guard_context, type_new_cell
 
 KERNEL_TIMEOUT_MS = 240_000  # a cold Pyodide start on a busy 2-core machine
 
@@ -32,25 +32,9 @@ def open_notebook(page, base_url: str, name: str) -> None:
 
 
 def run_new_cell(page, code: str, expect: str, timeout_ms: int = KERNEL_TIMEOUT_MS) -> float:
-    """Insert a code cell at the top of the open notebook, run it, wait for `expect` in an output.
-
-    At the top, because JupyterLab renders long notebooks lazily: the last cell in the DOM is
-    not the notebook's last cell. `expect` should be text no course cell prints. A pop-up that
-    takes the focus while we type (the course's storage notice) makes us try again.
-    """
-    first_line = code.splitlines()[0]
-    for _ in range(3):
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        page.keyboard.press("Escape")
-        page.keyboard.press("a")  # new cell above, selected, command mode
-        page.keyboard.press("Enter")  # edit it
-        page.keyboard.insert_text(code)
-        active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active .cm-content")
-        if active.count() and first_line in active.first.inner_text():
-            break
-        page.keyboard.press("Escape")
-    else:
-        raise AssertionError(f"could not type into a new cell; page text: {page.inner_text('body')[:500]}")
+    """Insert a code cell at the top of the open notebook (type_new_cell), run it, wait for
+    `expect` in an output. `expect` should be text no course cell prints."""
+    type_new_cell(page, code)
     started = time.perf_counter()
     page.keyboard.press("Shift+Enter")
     try:
@@ -162,11 +146,7 @@ def test_tab_completes_from_the_live_objects_without_jedi(visit):
     page = visit["page"]
     run_new_cell(page, "import sys, numpy as np\nprint('jedi loaded:', 'jedi' in sys.modules)", "jedi loaded:")
     assert page.locator(".jp-OutputArea-output:has-text('jedi loaded: False')").count() == 1
-    page.locator(".jp-Notebook .jp-Cell").first.click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("a")
-    page.keyboard.press("Enter")
-    page.keyboard.insert_text("np.zeros_l")
+    type_new_cell(page, "np.zeros_l")
     page.keyboard.press("Tab")  # IPython answers ".zeros_like" from the dot on; JupyterLab lists it
     page.locator(".jp-Completer .jp-Completer-item:has-text('zeros_like')").first.wait_for(timeout=60_000)
     page.keyboard.press("Enter")
