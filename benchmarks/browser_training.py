@@ -195,6 +195,10 @@ while trainer.step < p.max_steps:  # what a student does by running the training
     trainer.fit(min(CHUNK, p.max_steps - trainer.step))
     _chunks.append((trainer.step, trainer.elapsed, trainer.history.last_validation()[1]))
 print("CHUNKS " + _json.dumps(_chunks))
+# every validation, timed when it had finished: a step's elapsed is taken before its validation runs
+_h = trainer.history
+print("VALIDATIONS " + _json.dumps([(r.step, _h[i + 1].elapsed if i + 1 < len(_h) else trainer.elapsed, r.val_loss)
+                                    for i, r in enumerate(_h) if r.val_loss is not None]))
 """
 
 
@@ -204,8 +208,10 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     The instructor copy of the notebook is saved into the site's storage, its training cell
     becomes "run the chunk again until the last step" and the cells after it are dropped; Run
     All then executes it with its progress bar, live plot, attention probe and checkpoints
-    rendering in the page. Returns (step, trainer.elapsed, val loss) after each chunk: the time
-    to val <= 2.0 is the elapsed time at the first chunk whose validation reaches it.
+    rendering in the page. Returns (step, trainer.elapsed, val loss) after each chunk and after
+    each validation: the time to val <= 2.0 is the training time until the first validation that
+    reaches it had finished (the point the live plot shows); `chunk_val_2` is the first chunk
+    whose last validation reaches it (what the progress line prints at a chunk's end).
     """
     import tempfile
 
@@ -248,8 +254,14 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     if "CHUNKS " not in text:
         raise RuntimeError(f"notebook 4's training cell printed no CHUNKS line; its output was:\n{text[-2000:]}")
     chunks = json.loads(text.split("CHUNKS ", 1)[1].splitlines()[0])
-    reached = next(((step, seconds) for step, seconds, val in chunks if val is not None and val <= TARGET), None)
-    return {"chunks": chunks, "step_val_2": reached and reached[0], "seconds_to_val_2": reached and reached[1],
+    validations = json.loads(text.split("VALIDATIONS ", 1)[1].splitlines()[0])
+
+    def first_reaching(rows):
+        return next(((step, seconds) for step, seconds, val in rows if val is not None and val <= TARGET), None)
+
+    reached, chunk = first_reaching(validations), first_reaching(chunks)
+    return {"chunks": chunks, "validations": validations, "step_val_2": reached and reached[0],
+            "seconds_to_val_2": reached and reached[1], "chunk_val_2": chunk,
             "final_val": chunks[-1][2], "wall_seconds": chunks[-1][1], "run_all_seconds": done["seconds"]}
 
 
@@ -310,9 +322,12 @@ def main():
     if "chromium_training" in results:
         c = results["chromium_training"]
         to_val = c["seconds_to_val_2"] and round(c["seconds_to_val_2"], 1)
+        chunk = c.get("chunk_val_2")
         print(f"Chromium, notebook 4 trained to the end: val <= {TARGET} after {to_val} s of training "
-              f"(step {c['step_val_2']}); final val {c['final_val']:.3f} after {c['wall_seconds']:.0f} s; "
-              f"chunks (step, s, val): {[(s, round(t, 1), v and round(v, 3)) for s, t, v in c['chunks']]}")
+              f"(step {c['step_val_2']}; at a chunk's end: step {chunk and chunk[0]}, {chunk and round(chunk[1], 1)} s); "
+              f"final val {c['final_val']:.3f} after {c['wall_seconds']:.0f} s; "
+              f"chunks (step, s, val): {[(s, round(t, 1), v and round(v, 3)) for s, t, v in c['chunks']]}; "
+              f"validations: {[(s, round(t, 1), round(v, 3)) for s, t, v in c['validations']]}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -6,7 +6,7 @@ with flattened 2-D matrix products, exactly the network `tinytorch.models.TinyGP
 
     x = wte[idx] + wpe[:T]                                     (B, T, C)
     n_layer times:  x = x + proj(causal_attention(qkv(ln1(x))))
-                    x = x + fc2(gelu_tanh(fc(ln2(x))))          (MLP width 4C)
+                    x = x + fc2(gelu_tanh(fc(ln2(x))))          (MLP width mlp_ratio * C)
     logits = ln_f(x) @ W_head                                  (B, T, V), no bias
     loss = cross_entropy(logits (B*T, V), targets (B*T,))
 
@@ -40,6 +40,7 @@ class FloorConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128
+    mlp_ratio: int = 4
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -87,7 +88,7 @@ def init_params(config: FloorConfig, seed: int = 0, dtype=np.float32) -> dict:
     Linear weights are (in_features, out_features), y = x @ W + b, as in tinytorch.
     """
     rng = np.random.default_rng(seed)
-    C, V = config.n_embd, config.vocab_size
+    C, V, H = config.n_embd, config.vocab_size, config.mlp_ratio * config.n_embd
 
     def normal(*shape):
         return (0.02 * rng.standard_normal(shape)).astype(dtype)
@@ -106,9 +107,9 @@ def init_params(config: FloorConfig, seed: int = 0, dtype=np.float32) -> dict:
         params[p + "proj.b"] = np.zeros(C, dtype)
         params[p + "ln2.w"] = np.ones(C, dtype)
         params[p + "ln2.b"] = np.zeros(C, dtype)
-        params[p + "fc.w"] = normal(C, 4 * C)
-        params[p + "fc.b"] = np.zeros(4 * C, dtype)
-        params[p + "fc2.w"] = normal(4 * C, C)
+        params[p + "fc.w"] = normal(C, H)
+        params[p + "fc.b"] = np.zeros(H, dtype)
+        params[p + "fc2.w"] = normal(H, C)
         params[p + "fc2.b"] = np.zeros(C, dtype)
     params["lnf.w"] = np.ones(C, dtype)
     params["lnf.b"] = np.zeros(C, dtype)
@@ -151,7 +152,8 @@ def params_from_tinygpt(model) -> dict:
     named = dict(model.named_parameters())
     config = model.config
     floor_names = init_params(
-        FloorConfig(config.vocab_size, config.block_size, config.n_layer, config.n_head, config.n_embd), dtype=np.float32
+        FloorConfig(config.vocab_size, config.block_size, config.n_layer, config.n_head, config.n_embd, config.mlp_ratio),
+        dtype=np.float32,
     ).keys()
     missing = [tinygpt_name(n) for n in floor_names if tinygpt_name(n) not in named]
     if missing or len(named) != len(floor_names):

@@ -4,13 +4,13 @@
         --run "lr=1e-2 max_steps=1000" --run "lr=1e-2 batch=8" --json sweep.jsonl
 
 Each `--run` overrides the browser preset (keys: lr, batch, block, embd, layers, heads,
-max_steps, warmup, wd, beta2, clip, seed, steps). The recipe is the notebook's: AdamW from
-`model.configure_optimizers` with the preset's betas and weight decay, linear warm-up then
-cosine decay over max_steps, the preset's gradient clipping, seed 0. Validation every
-`--eval-interval` steps on 20 fixed batches (as in the notebook) finds the first step with val
-loss <= target; the final val loss is over 50 batches. Steps-to-target transfer between
-machines; the time per step does not, so pair this with a step's cost measured in Pyodide
-(`wasm_kernels.py --steps-only`, `browser_training.py`).
+mlp_ratio, init_std, max_steps, warmup, wd, beta2, clip, seed, steps). The recipe is the
+notebook's: AdamW from `model.configure_optimizers` with the preset's betas and weight decay,
+linear warm-up then cosine decay over max_steps, the preset's gradient clipping, seed 0.
+Validation every `--eval-interval` steps on 20 fixed batches (as in the notebook) finds the
+first step with val loss <= target; the final val loss is over 50 batches. Steps-to-target
+transfer between machines; the time per step does not, so pair this with a step's cost
+measured in Pyodide (`wasm_kernels.py --steps-only`, `browser_training.py`).
 """
 
 import argparse
@@ -29,7 +29,8 @@ from tinytorch.models import TinyGPT, preset  # noqa: E402
 from tinytorch.text import CharTokenizer, load_shakespeare, train_val_split  # noqa: E402
 from tinytorch.training import LanguageModelTrainer  # noqa: E402
 
-KEYS = {"lr": float, "batch": int, "block": int, "embd": int, "layers": int, "heads": int, "max_steps": int,
+KEYS = {"lr": float, "batch": int, "block": int, "embd": int, "layers": int, "heads": int, "mlp_ratio": int,
+        "init_std": float, "max_steps": int,
         "warmup": int, "wd": float, "beta2": float, "clip": float, "seed": int, "steps": int}
 
 
@@ -49,7 +50,8 @@ def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batc
     config = dataclasses.replace(
         p.config, vocab_size=tokenizer.vocab_size, block_size=overrides.get("block", p.config.block_size),
         n_embd=overrides.get("embd", p.config.n_embd), n_layer=overrides.get("layers", p.config.n_layer),
-        n_head=overrides.get("heads", p.config.n_head))
+        n_head=overrides.get("heads", p.config.n_head), mlp_ratio=overrides.get("mlp_ratio", p.config.mlp_ratio),
+        init_std=overrides.get("init_std", p.config.init_std))
     batch = overrides.get("batch", p.batch_size)
     max_steps = overrides.get("max_steps", p.max_steps)
     steps = overrides.get("steps", max_steps)
@@ -70,7 +72,8 @@ def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batc
     reached = next((s for s, v in evals if v <= target), None)
     final = trainer.evaluate("val", batches=50)
     return {"run": overrides, "optimizer": "model.configure_optimizers", "batch": batch, "block": config.block_size, "embd": config.n_embd,
-            "layers": config.n_layer, "max_steps": max_steps, "steps": steps, "target": target,
+            "layers": config.n_layer, "mlp_ratio": config.mlp_ratio, "init_std": config.init_std,
+            "max_steps": max_steps, "steps": steps, "target": target,
             "target_step": reached, "final_val_50": round(final, 4), "wall_seconds": round(wall, 1),
             "tokens_per_step": batch * config.block_size, "val_curve": [(s, round(v, 4)) for s, v in evals]}
 

@@ -9,7 +9,7 @@ The recipe is the preset's (tinytorch.models.presets) as notebook 4 runs it: Ada
 `model.configure_optimizers` (weight decay on matrices and embeddings), linear warm-up then
 cosine decay to lr/10 over the preset's max_steps, gradient clipping at 1.0, batches drawn
 from the first 90% of the text, validation on the last 10% (the same `--eval-batches` fixed
-batches at every evaluation). Quality bars: browser preset val loss <= 1.95 after its 1200
+batches at every evaluation). Quality bars: browser preset val loss <= 1.95 after its 900
 steps, native preset <= 1.9.
 
 Prints: validation loss every `--eval-interval` steps with elapsed time, the first step (and
@@ -18,11 +18,12 @@ sample. `--save PATH` writes the trained weights (tinytorch.save) for generation
 With `--steps` smaller than the preset's max_steps the schedule still spans max_steps (the
 run is a prefix of the full one): useful for measuring speed on a slow numpy.
 
-Measured here (OpenBLAS 1 thread, quiet machine, seed 1337; val loss over 50 batches):
+Measured here (OpenBLAS 1 thread, seed 1337; val loss over 50 batches; the browser line on a
+busier phase, where a step of the old 4x-MLP browser preset took 15.1 ms against this one's 13.7):
 
-    browser  1200 steps  val 1.919 (<= 2.0 first at step 800, 11.2 s)   11.9 ms/step  64,500 tok/s  17 s
+    browser   900 steps  val 1.919 (<= 2.0 first at step 600, 10.0 s)   14.6 ms/step  52,400 tok/s  16 s
     native   2000 steps  val 1.890 (<= 2.0 first at step 1250, 87 s)    66.5 ms/step  11,500 tok/s  142 s
-    no-BLAS numpy: browser 52 ms/step (14,800 tok/s), native 301 ms/step (2,550 tok/s)
+    no-BLAS numpy: browser 54 ms/step (the busier phase), native 301 ms/step (2,550 tok/s)
 """
 
 import argparse

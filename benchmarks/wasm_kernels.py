@@ -23,8 +23,9 @@ from common import interleaved_medians  # noqa: E402
 C_ = np.ascontiguousarray
 
 
-def product_cases(B, T, C, H, V):
-    """(label, {way: fn}) for every product shape of a step; "dot order" = summed axis last in both."""
+def product_cases(B, T, C, H, V, F):
+    """(label, {way: fn}) for every product shape of a step (F = the MLP's hidden width); "dot order" = summed
+    axis last in both."""
     rng = np.random.default_rng(0)
     N, d = B * T, C // H
 
@@ -32,21 +33,21 @@ def product_cases(B, T, C, H, V):
         return rng.standard_normal(shape).astype(np.float32)
 
     cases = []
-    for K, M, what in ((C, 3 * C, "x @ W_qkv"), (C, 4 * C, "x @ W_fc"), (4 * C, C, "h @ W_fc2"), (C, V, "x @ W_head")):
+    for K, M, what in ((C, 3 * C, "x @ W_qkv"), (C, F, "x @ W_fc"), (F, C, "h @ W_fc2"), (C, V, "x @ W_head")):
         a, w = r(N, K), r(K, M)
         cases.append((f"{what} ({N},{K})@({K},{M})", {
             "einsum ik,kn": lambda a=a, w=w: np.einsum("ik,kn->in", a, w),
             "dot order (copy W.T)": lambda a=a, w=w: np.einsum("ik,nk->in", a, C_(w.T)),
             "@": lambda a=a, w=w: a @ w,
         }))
-    for I, O, what in ((C, 3 * C, "dW_qkv"), (4 * C, C, "dW_fc2"), (C, 4 * C, "dW_fc")):
+    for I, O, what in ((C, 3 * C, "dW_qkv"), (F, C, "dW_fc2"), (C, F, "dW_fc")):
         x, g = r(N, I), r(N, O)
         cases.append((f"{what} = x.T ({I},{N}) @ dY ({N},{O})", {
             "einsum ni,no": lambda x=x, g=g: np.einsum("ni,no->io", x, g),
             "dot order (copy both .T)": lambda x=x, g=g: np.einsum("in,on->io", C_(x.T), C_(g.T)),
             "x.T @ dY": lambda x=x, g=g: x.T @ g,
         }))
-    for O, I, what in ((4 * C, C, "dX_fc = dY @ W_fc.T"), (C, 4 * C, "dX_fc2 = dY @ W_fc2.T")):
+    for O, I, what in ((F, C, "dX_fc = dY @ W_fc.T"), (C, F, "dX_fc2 = dY @ W_fc2.T")):
         g, w = r(N, O), r(I, O)
         cases.append((f"{what} ({N},{O})@({O},{I})", {
             "einsum no,io (dot order)": lambda g=g, w=w: np.einsum("no,io->ni", g, w),
@@ -115,7 +116,7 @@ def main():
     print(f"{sys.platform} | numpy {np.__version__} | auto backend: {kernels.backend()} | preset {args.preset}: "
           f"B={p.batch_size} T={cfg.block_size} C={cfg.n_embd} H={cfg.n_head} layers={cfg.n_layer}")
     if not args.steps_only:
-        for label, fns in product_cases(p.batch_size, cfg.block_size, cfg.n_embd, cfg.n_head, cfg.vocab_size):
+        for label, fns in product_cases(p.batch_size, cfg.block_size, cfg.n_embd, cfg.n_head, cfg.vocab_size, cfg.mlp_ratio * cfg.n_embd):
             res = interleaved_medians(fns, repeats=args.repeats, warmup=2)
             best = min(v["median"] for v in res.values())
             cells = "  ".join(f"{n}: {1e3 * v['median']:.2f} ms ({v['median'] / best:.2f}x)" for n, v in res.items())

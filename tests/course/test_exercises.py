@@ -305,6 +305,8 @@ WRONG = {
          "position embedding"),
         ("_cp = count_parameters\ndef count_parameters(c):\n    return _cp(c) - c.n_layer * 9 * c.n_embd", "biases"),
         ("_cp = count_parameters\ndef count_parameters(c):\n    return _cp(c) - c.n_embd * c.vocab_size", "missing"),
+        ("def count_parameters(c):\n    V, T, C, L = c.vocab_size, c.block_size, c.n_embd, c.n_layer\n"
+         "    return V * C + T * C + L * (4 * C + 4 * C * C + 4 * C + 8 * C * C + 5 * C) + 2 * C + C * V", "mlp_ratio"),
     ],
     "5.2": [
         ("def adamw_memory_bytes(n, b=4):\n    w = n * b\n    return {'weights': w, 'gradients': w, 'optimizer': w,"
@@ -314,11 +316,16 @@ WRONG = {
     ],
     "5.3": [
         ("def forward_flops_per_token(c, context=None):\n    T = c.block_size if context is None else context\n"
-         "    return c.n_layer * 12 * c.n_embd ** 2 + c.n_embd * c.vocab_size + c.n_layer * 2 * T * c.n_embd",
+         "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
+         "    return w + c.n_embd * c.vocab_size + c.n_layer * 2 * T * c.n_embd",
          "2 FLOPs"),
         ("def forward_flops_per_token(c, context=None):\n    T = c.block_size\n"
-         "    return 2 * (c.n_layer * 12 * c.n_embd ** 2 + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd",
+         "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
+         "    return 2 * (w + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd",
          "context=1"),
+        ("def forward_flops_per_token(c, context=None):\n    T = c.block_size if context is None else context\n"
+         "    return 2 * (c.n_layer * 12 * c.n_embd ** 2 + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd",
+         "mlp_ratio"),
     ],
 }
 

@@ -49,7 +49,7 @@ def test_loss_gradients_of_a_two_layer_model():
 
 
 @pytest.mark.parametrize("options", [dict(positions="sinusoidal"), dict(tie_weights=True),
-                                     dict(residual=False, layer_norm=False), dict(n_head=1)])
+                                     dict(residual=False, layer_norm=False), dict(n_head=1), dict(mlp_ratio=3)])
 def test_variants_have_correct_gradients(options):
     m = model(dataclasses.replace(SMALL, **options), dtype=np.float64)
     rng = np.random.default_rng(1)
@@ -88,6 +88,24 @@ def test_num_parameters_counts_every_weight():
     expected = V * C + T * C + L * per_block + 2 * C + C * V
     assert m.num_parameters() == expected
     assert m.num_parameters(non_embedding=True) == expected - V * C - T * C
+
+
+def test_mlp_ratio_sets_the_hidden_width_and_the_parameter_count():
+    C, V, T = 8, 11, 8
+    m = model(dataclasses.replace(SMALL, mlp_ratio=3))
+    assert [b.mlp.hidden for b in m.blocks] == [3 * C, 3 * C]
+    assert m.blocks[0].mlp.fc.weight.shape == (C, 3 * C) and m.blocks[0].mlp.proj.weight.shape == (3 * C, C)
+    per_block = 2 * 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * 3 * C + 3 * C) + (3 * C * C + C)
+    assert m.num_parameters() == V * C + T * C + 2 * per_block + 2 * C + C * V
+    assert "mlp_hidden=24" in repr(m) and "mlp_hidden" not in repr(model())
+
+
+def test_init_std_sets_the_spread_of_the_initial_weights():
+    cfg = TinyGPTConfig(vocab_size=65, block_size=64, n_layer=2, n_head=4, n_embd=128, init_std=0.05)
+    m = model(cfg)
+    assert np.std(m.blocks[0].attn.qkv.weight.data) == pytest.approx(0.05, rel=0.05)
+    assert np.std(m.token_embedding.weight.data) == pytest.approx(0.05, rel=0.05)
+    assert np.std(m.blocks[1].mlp.proj.weight.data) == pytest.approx(0.05 / np.sqrt(4), rel=0.05)
 
 
 def test_gpt2_init():
@@ -181,6 +199,11 @@ def test_bad_configs():
         TinyGPTConfig(block_size=0)
     with pytest.raises(ValueError, match="dropout"):
         TinyGPTConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="mlp_ratio"):
+        TinyGPTConfig(mlp_ratio=0)
+    for bad in (0, -0.02, "wide", None):
+        with pytest.raises(ValueError, match="init_std"):
+            TinyGPTConfig(init_std=bad)
 
 
 # --- checkpoints -----------------------------------------------------------------------------
@@ -203,6 +226,8 @@ def test_loading_a_checkpoint_of_another_config_names_the_fields():
     assert "vocab_size" not in message
     with pytest.raises(ValueError, match="positions"):
         model().load_state_dict(model(dataclasses.replace(SMALL, positions="sinusoidal")).state_dict())
+    with pytest.raises(ValueError, match="mlp_ratio: checkpoint has 3, this model 4"):
+        model().load_state_dict(model(dataclasses.replace(SMALL, mlp_ratio=3)).state_dict())
 
 
 def test_config_dict_round_trip_and_differences():

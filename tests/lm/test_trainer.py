@@ -162,11 +162,31 @@ def test_checkpoint_from_a_different_config_is_a_clear_error(tmp_path):
     # Dropout changes training, not the weights: resuming with another dropout is allowed.
     no_dropout = make_trainer(model=tiny_gpt(dropout=0.0))
     assert no_dropout.load_checkpoint(path) == 2
+    # So does the initial spread of the weights.
+    assert make_trainer(model=tiny_gpt(init_std=0.05)).load_checkpoint(path) == 2
+    # The MLP's width is part of the weights.
+    with pytest.raises(ValueError, match="mlp_ratio: checkpoint 4, this model 3"):
+        make_trainer(model=tiny_gpt(mlp_ratio=3)).load_checkpoint(path)
 
     bigram = BigramLanguageModel(V)
     bigram_trainer = LanguageModelTrainer(bigram, AdamW(bigram.parameters()), TRAIN, VAL, 16, 8, progress=None)
     with pytest.raises(ValueError, match="holds a TinyGPT, not a BigramLanguageModel"):
         bigram_trainer.load_checkpoint(path)
+
+
+def test_a_checkpoint_saved_before_a_config_field_existed_loads(tmp_path):
+    """Checkpoints written before TinyGPTConfig had mlp_ratio and init_std carry neither: they had the defaults."""
+    from tinytorch.training.checkpoint import read_checkpoint, write_checkpoint
+
+    trainer = make_trainer()
+    trainer.fit(2)
+    state = read_checkpoint(trainer.save_checkpoint(tmp_path / "new.npz"))
+    for field in ("mlp_ratio", "init_std"):
+        del state["model_config"][field], state["trainer"]["settings"]["model." + field]
+    old = write_checkpoint(state, tmp_path / "old.npz")
+    assert make_trainer().load_checkpoint(old) == 2
+    with pytest.raises(ValueError, match="mlp_ratio: checkpoint 4, this model 2"):
+        make_trainer(model=tiny_gpt(mlp_ratio=2)).load_checkpoint(old)
 
 
 def test_missing_and_corrupt_checkpoints(tmp_path):

@@ -761,7 +761,15 @@ def _configs():
     from ..models import TinyGPTConfig
 
     return [TinyGPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64),
-            TinyGPTConfig(vocab_size=50, block_size=8, n_layer=3, n_head=2, n_embd=16)]
+            TinyGPTConfig(vocab_size=50, block_size=8, n_layer=3, n_head=2, n_embd=16),
+            TinyGPTConfig(vocab_size=65, block_size=24, n_layer=1, n_head=4, n_embd=96, mlp_ratio=3)]
+
+
+def _gpt_mlp_only(count, config):
+    """What `count` gives for `config` had its MLP been GPT's 4C wide: a formula that ignores mlp_ratio."""
+    import dataclasses
+
+    return count(dataclasses.replace(config, mlp_ratio=4))
 
 
 @_register("5.1", "count_parameters", library=lambda: _library_count)
@@ -769,16 +777,18 @@ def check_count(count_parameters):
     from ..models import TinyGPT
 
     for cfg in _configs():
-        V, T, C, L = cfg.vocab_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+        V, T, C, L, r = cfg.vocab_size, cfg.block_size, cfg.n_embd, cfg.n_layer, cfg.mlp_ratio
         want = TinyGPT(cfg).num_parameters()
         got = count_parameters(cfg)
-        what = f"count_parameters(n_layer={L}, n_embd={C}, vocab={V}, block={T})"
+        what = f"count_parameters(n_layer={L}, n_embd={C}, mlp_ratio={r}, vocab={V}, block={T})"
         for wrong, message in [
             (want - T * C, "the position embedding (T·C) is missing"),
-            (want - L * (4 * C + 4 * C + 5 * C) - 2 * C, "the biases and LayerNorm parameters are missing: count "
-             "every bias and every LayerNorm's weight and bias"),
-            (want - L * 9 * C, "the biases are missing (4C in attention and 5C in the MLP, per block)"),
+            (want - L * (4 * C + 4 * C + (r + 1) * C) - 2 * C, "the biases and LayerNorm parameters are missing: "
+             "count every bias and every LayerNorm's weight and bias"),
+            (want - L * (4 + r + 1) * C, f"the biases are missing (4C in attention and {r + 1}C in the MLP, per block)"),
             (want - C * V, "the head (C·V) is missing"),
+            (_gpt_mlp_only(_library_count, cfg) if r != 4 else None,
+             f"this config's MLP is {r}C wide, not 4C: use r = config.mlp_ratio"),
         ]:
             if got == wrong:
                 raise AssertionError(f"{what} = {got:,}, expected {want:,}: {message}")
@@ -787,8 +797,8 @@ def check_count(count_parameters):
 
 def _library_count(config):
     """From the config alone (a GPT-3 config must not build a 175-billion-parameter model)."""
-    V, T, C, L = config.vocab_size, config.block_size, config.n_embd, config.n_layer
-    return V * C + T * C + L * (4 * C + 4 * C * C + 4 * C + 8 * C * C + 5 * C) + 2 * C + C * V
+    V, T, C, L, r = config.vocab_size, config.block_size, config.n_embd, config.n_layer, config.mlp_ratio
+    return V * C + T * C + L * (4 * C + 4 * C * C + 4 * C + 2 * r * C * C + r * C + C) + 2 * C + C * V
 
 
 def _library_memory(n_params, bytes_per_number=4):
@@ -814,24 +824,29 @@ def check_memory(adamw_memory_bytes):
 
 def _library_flops(config, context=None):
     T = config.block_size if context is None else context
-    C, L, V = config.n_embd, config.n_layer, config.vocab_size
-    return 2 * (L * 12 * C * C + C * V) + L * 4 * T * C
+    C, L, V, r = config.n_embd, config.n_layer, config.vocab_size, config.mlp_ratio
+    return 2 * (L * (4 + 2 * r) * C * C + C * V) + L * 4 * T * C
 
 
 @_register("5.3", "forward_flops_per_token", library=lambda: _library_flops)
 def check_flops(forward_flops_per_token):
+    for cfg in (_configs()[0], _configs()[2]):
+        C, L, V, T, r = cfg.n_embd, cfg.n_layer, cfg.vocab_size, cfg.block_size, cfg.mlp_ratio
+        want = _library_flops(cfg)
+        got = forward_flops_per_token(cfg)
+        weights = L * (4 + 2 * r) * C * C
+        for wrong, message in [
+            (weights + C * V + L * 2 * T * C, "half the expected count: a multiply-add is 2 FLOPs"),
+            (2 * weights + L * 4 * T * C, "the head's C·V product is missing"),
+            (2 * (weights + C * V), "attention's 4·T·C per layer is missing"),
+            (_gpt_mlp_only(_library_flops, cfg) if r != 4 else None,
+             f"this config's MLP is {r}C wide, not 4C: its two products are 2·r·C² with r = config.mlp_ratio"),
+        ]:
+            if got == wrong:
+                raise AssertionError(f"forward_flops_per_token = {got:,}, expected {want:,}: {message}")
+        check_equal(got, want, f"forward_flops_per_token(config with C={C}, L={L}, V={V}, block_size={T}, mlp_ratio={r})")
     cfg = _configs()[0]
-    C, L, V, T = cfg.n_embd, cfg.n_layer, cfg.vocab_size, cfg.block_size
     want = _library_flops(cfg)
-    got = forward_flops_per_token(cfg)
-    for wrong, message in [
-        (L * 12 * C * C + C * V + L * 2 * T * C, "half the expected count: a multiply-add is 2 FLOPs"),
-        (2 * L * 12 * C * C + L * 4 * T * C, "the head's C·V product is missing"),
-        (2 * (L * 12 * C * C + C * V), "attention's 4·T·C per layer is missing"),
-    ]:
-        if got == wrong:
-            raise AssertionError(f"forward_flops_per_token = {got:,}, expected {want:,}: {message}")
-    check_equal(got, want, "forward_flops_per_token(config with C=64, L=2, V=65, block_size=32)")
     got1 = forward_flops_per_token(cfg, context=1)
     if got1 == want:
         raise AssertionError("context=1 gave the same count as the full block: use T = context when it is given")

@@ -72,12 +72,13 @@ HINTS = {
             "the generator choose with them."],
     "5.1": ["Go through the table above row by row; which rows depend on L?",
             "Embeddings (two tables) + L times one block (two LayerNorms, attention with biases, MLP with "
-            "biases) + the final LayerNorm + the head without a bias."],
+            "biases; its hidden layer is config.mlp_ratio · C wide) + the final LayerNorm + the head without a bias."],
     "5.2": ["How many numbers does AdamW keep for every weight, besides the weight itself?",
             "Weights, gradients: one number each per parameter; AdamW's state: two (m and v). Multiply by the "
             "bytes per number, and add up."],
     "5.3": ["How many FLOPs is one multiply-add? Which term depends on the context?",
-            "Twice the weights that take part in matrix products (12·C² per layer plus the head), plus the "
+            "Twice the weights that take part in matrix products ((4 + 2r)·C² per layer, r = config.mlp_ratio, "
+            "plus the head), plus the "
             "attention term that grows with the context T."],
 }
 

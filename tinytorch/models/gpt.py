@@ -46,6 +46,9 @@ class TinyGPTConfig:
     positions    "learned" (an Embedding(block_size, C)) or "sinusoidal" (fixed table)
     tie_weights  share the token embedding with the output head (logits = x @ wte^T)
     residual, layer_norm   switch the residual connections / LayerNorms off, for the loss ladder
+    mlp_ratio    the MLP's hidden width in units of n_embd (GPT's 4; the browser preset's 3)
+    init_std     spread of the initial weights (GPT-2's 0.02, chosen for 768 channels; narrower
+                 models learn sooner from a wider start, see the browser preset)
     """
 
     vocab_size: int = 65
@@ -58,9 +61,11 @@ class TinyGPTConfig:
     tie_weights: bool = False
     residual: bool = True
     layer_norm: bool = True
+    mlp_ratio: int = 4
+    init_std: float = 0.02
 
     def __post_init__(self):
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "mlp_ratio"):
             setattr(self, name, positive_int(getattr(self, name), f"TinyGPTConfig.{name}"))
         if self.n_embd % self.n_head:
             raise ValueError(
@@ -68,6 +73,7 @@ class TinyGPTConfig:
                 "(each head gets n_embd / n_head channels): change one of them"
             )
         self.dropout = real_number(self.dropout, "TinyGPTConfig.dropout", minimum=0.0, below=1.0)
+        self.init_std = real_number(self.init_std, "TinyGPTConfig.init_std", above=0.0)
         if self.positions not in POSITION_KINDS:
             raise ValueError(f"TinyGPTConfig.positions must be one of {POSITION_KINDS}, got {self.positions!r}")
 
@@ -97,13 +103,14 @@ class TinyGPT(Module):
     """A GPT language model: token ids (B, T) -> next-token logits (B, T, vocab_size).
 
     TinyGPT(config) builds the layers and initialises them GPT-2 style: every weight from
-    N(0, 0.02), biases 0, LayerNorm weights 1, and the two projections that write into the
-    residual stream (attn.proj, mlp.proj) from N(0, 0.02 / sqrt(2 * n_layer)) so the stream's
-    variance does not grow with depth. That recipe relies on LayerNorm and residuals: the
-    small weights are harmless only because LayerNorm rescales every sublayer's input. With
-    `residual=False` or `layer_norm=False` (the loss ladder) the layers keep their own
-    scale-preserving defaults instead (Linear U(+-1/sqrt(in)), Embedding N(0, 1)), or the
-    signal would shrink ~6x per layer and such a model would not learn at all.
+    N(0, init_std) (GPT-2's 0.02 unless the config says otherwise), biases 0, LayerNorm weights
+    1, and the two projections that write into the residual stream (attn.proj, mlp.proj) from
+    N(0, init_std / sqrt(2 * n_layer)) so the stream's variance does not grow with depth. That
+    recipe relies on LayerNorm and residuals: the small weights are harmless only because
+    LayerNorm rescales every sublayer's input. With `residual=False` or `layer_norm=False`
+    (the loss ladder) the layers keep their own scale-preserving defaults instead (Linear
+    U(+-1/sqrt(in)), Embedding N(0, 1)), or the signal would shrink ~6x per layer and such a
+    model would not learn at all.
     All randomness comes from tinytorch.rng.rng(): `tinytorch.manual_seed(0)` before
     building gives the same model every time.
     """
@@ -121,7 +128,8 @@ class TinyGPT(Module):
             self.position_encoding = PositionalEncoding(C, config.block_size)
         self.drop = Dropout(config.dropout)
         self.blocks = ModuleList(
-            TransformerBlock(C, config.n_head, config.dropout, residual=config.residual, layer_norm=config.layer_norm)
+            TransformerBlock(C, config.n_head, config.dropout, residual=config.residual, layer_norm=config.layer_norm,
+                             mlp_hidden=config.mlp_ratio * C)
             for _ in range(config.n_layer)
         )
         if config.layer_norm:
@@ -138,8 +146,8 @@ class TinyGPT(Module):
         def normal(param, std):
             param.data = (std * generator.standard_normal(param.shape)).astype(param.dtype)
 
-        std = 0.02
-        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        std = self.config.init_std
+        residual_std = std / math.sqrt(2 * self.config.n_layer)
         normal(self.token_embedding.weight, std)
         if self.config.positions == "learned":
             normal(self.position_embedding.weight, std)
@@ -318,9 +326,9 @@ class TinyGPT(Module):
     def _state_dict_hints(self, state) -> list:
         """For a checkpoint that does not fit: the config fields its names and shapes reveal.
 
-        Shapes tell vocab_size, n_embd, n_layer and block_size. A missing or extra name is
-        reported as that name (a missing lm_head.weight may be a tie_weights=True checkpoint
-        or an incomplete file: the message says both, it does not guess).
+        Shapes tell vocab_size, n_embd, n_layer, block_size and mlp_ratio. A missing or extra
+        name is reported as that name (a missing lm_head.weight may be a tie_weights=True
+        checkpoint or an incomplete file: the message says both, it does not guess).
         """
         names = {str(k) for k in state}
         if "token_embedding.weight" not in names:
@@ -333,6 +341,9 @@ class TinyGPT(Module):
             found["n_layer"] = max(layers) + 1
         if "position_embedding.weight" in names and c.positions == "learned":
             found["block_size"] = int(np.shape(state["position_embedding.weight"])[0])
+        ratio = _mlp_ratio(state, int(n_embd))
+        if ratio is not None:
+            found["mlp_ratio"] = ratio
         lines = [f"{name}: checkpoint has {value!r}, this model {getattr(c, name)!r}"
                  for name, value in found.items() if value != getattr(c, name)]
         for key, present_means, absent_means in _PRESENCE_KEYS:
@@ -359,11 +370,19 @@ _PRESENCE_KEYS = (
 )
 
 
+def _mlp_ratio(state: dict, n_embd: int):
+    """The MLP's hidden width in units of n_embd, from the first block's fc weight (n_embd, hidden); None if unknown."""
+    shape = np.shape(state.get("blocks.0.mlp.fc.weight", ()))
+    if len(shape) != 2 or n_embd <= 0 or shape[1] % n_embd:
+        return None
+    return int(shape[1] // n_embd)
+
+
 def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
     """Infer the config fields a TinyGPT state dict's shapes reveal; None if it is not a TinyGPT's.
 
-    Shapes tell vocab_size, n_embd, n_layer, block_size, positions, tie_weights and
-    layer_norm; fields they cannot tell (n_head, dropout, residual) are copied from `like`.
+    Shapes tell vocab_size, n_embd, n_layer, block_size, mlp_ratio, positions, tie_weights and
+    layer_norm; fields they cannot tell (n_head, dropout, residual, init_std) are copied from `like`.
     """
     names = {str(k) for k in state}
     if "token_embedding.weight" not in names:
@@ -382,4 +401,5 @@ def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
         positions="learned" if learned else "sinusoidal",
         tie_weights="lm_head.weight" not in names,
         layer_norm="ln_f.weight" in names,
+        mlp_ratio=_mlp_ratio(state, int(n_embd)) or base.mlp_ratio,
     )

@@ -51,17 +51,19 @@ class MLP(Module):
 class TransformerBlock(Module):
     """One pre-LN transformer block: x (B, T, C) -> (B, T, C).
 
-    TransformerBlock(d_model, num_heads, dropout=0.0, residual=True, layer_norm=True)
+    TransformerBlock(d_model, num_heads, dropout=0.0, residual=True, layer_norm=True, mlp_hidden=None)
 
         x = x + attn(ln1(x))
         x = x + mlp(ln2(x))
 
     With residual=False the additions are dropped (x = attn(ln1(x)); x = mlp(ln2(x))); with
     layer_norm=False there are no ln1/ln2 modules at all. Both exist for the loss ladder:
-    train with and without them and compare.
+    train with and without them and compare. `mlp_hidden` is the MLP's hidden width (GPT's
+    4 * d_model when None).
     """
 
-    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, residual: bool = True, layer_norm: bool = True):
+    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, residual: bool = True, layer_norm: bool = True,
+                 mlp_hidden: int = None):
         super().__init__()
         self.d_model = positive_int(d_model, "TransformerBlock: d_model")
         self.num_heads = positive_int(num_heads, "TransformerBlock: num_heads")
@@ -71,7 +73,7 @@ class TransformerBlock(Module):
         self.attn = MultiHeadAttention(self.d_model, self.num_heads, dropout=dropout)
         if self.layer_norm:
             self.ln2 = LayerNorm(self.d_model)
-        self.mlp = MLP(self.d_model, dropout=dropout)
+        self.mlp = MLP(self.d_model, dropout=dropout, hidden=mlp_hidden)
 
     def forward(self, x, cache: KVCache = None) -> Tensor:
         """x (B, T, C) -> (B, T, C). `cache` (generation only) is passed to the attention."""
@@ -82,4 +84,6 @@ class TransformerBlock(Module):
 
     def extra_repr(self) -> str:
         flags = "" if self.residual and self.layer_norm else f", residual={self.residual}, layer_norm={self.layer_norm}"
+        if self.mlp.hidden != 4 * self.d_model:
+            flags += f", mlp_hidden={self.mlp.hidden}"
         return f"d_model={self.d_model}, num_heads={self.num_heads}{flags}"

@@ -15,9 +15,10 @@ import numpy as np
 from ..rng import rng as global_rng
 from .history import StepRecord
 
-# Config fields that change how a model trains, not which weights it has: loading weights
-# saved with another dropout is a choice, not a mistake (resume(strict=True) still compares it).
-FREE_CONFIG_FIELDS = {"dropout"}
+# Config fields that change how a model trains or starts, not which weights it has: loading
+# weights saved with another dropout or init_std is a choice, not a mistake (resume(strict=True)
+# still compares them).
+FREE_CONFIG_FIELDS = {"dropout", "init_std"}
 
 
 def model_config(model):
@@ -26,6 +27,14 @@ def model_config(model):
     if config is None:
         return None
     return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
+
+
+def config_defaults(model) -> dict:
+    """The defaults of the model's config fields: a checkpoint saved before a field existed had its default."""
+    config = getattr(model, "config", None)
+    if not dataclasses.is_dataclass(config):
+        return {}
+    return {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
 
 
 def run_settings(trainer) -> dict:
@@ -147,6 +156,7 @@ def _check_model(trainer, state, where) -> None:
         )
     saved, mine = state.get("model_config"), model_config(model)
     if saved is not None and mine is not None:
+        saved = {**config_defaults(model), **saved}
         differences = [
             f"{key}: checkpoint {saved.get(key)!r}, this model {mine.get(key)!r}"
             for key in sorted(set(saved) | set(mine))
