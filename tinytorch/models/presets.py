@@ -101,7 +101,7 @@ PRESETS = {
             "768 channels) reach the loss sooner. Measured natively (seeds 0-5): val loss 1.91-1.92 after "
             "900 steps, <= 2.0 at step 600 in every seed (550-600 validating every 50); 11 ms/step with "
             "OpenBLAS (1 thread). In Pyodide 127 ms/step on this 2-core machine (0.855x the old 4x-MLP "
-            "shape's, interleaved); notebook 4 in Chromium showed val <= 2.0 after 113-133 s of training "
+            "shape's, interleaved); notebook 4 in Chromium showed val <= 2.0 after 109-133 s of training "
             "(step 600) where the old preset needed 160-199 s (step 750), back to back on a busy phase."
         ),
     ),
