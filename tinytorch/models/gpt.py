@@ -376,30 +376,3 @@ def _mlp_ratio(state: dict, n_embd: int):
     if len(shape) != 2 or n_embd <= 0 or shape[1] % n_embd:
         return None
     return int(shape[1] // n_embd)
-
-
-def config_from_state_dict(state: dict, like: TinyGPTConfig = None):
-    """Infer the config fields a TinyGPT state dict's shapes reveal; None if it is not a TinyGPT's.
-
-    Shapes tell vocab_size, n_embd, n_layer, block_size, mlp_ratio, positions, tie_weights and
-    layer_norm; fields they cannot tell (n_head, dropout, residual, init_std) are copied from `like`.
-    """
-    names = {str(k) for k in state}
-    if "token_embedding.weight" not in names:
-        return None
-    vocab_size, n_embd = np.shape(state["token_embedding.weight"])
-    layers = {int(n.split(".")[1]) for n in names if n.startswith("blocks.") and n.split(".")[1].isdigit()}
-    learned = "position_embedding.weight" in names
-    base = like if like is not None else TinyGPTConfig()
-    return dataclasses.replace(
-        base,
-        vocab_size=int(vocab_size),
-        n_embd=int(n_embd),
-        n_head=base.n_head if n_embd % base.n_head == 0 else 1,
-        n_layer=max(layers) + 1 if layers else base.n_layer,
-        block_size=int(np.shape(state["position_embedding.weight"])[0]) if learned else base.block_size,
-        positions="learned" if learned else "sinusoidal",
-        tie_weights="lm_head.weight" not in names,
-        layer_norm="ln_f.weight" in names,
-        mlp_ratio=_mlp_ratio(state, int(n_embd)) or base.mlp_ratio,
-    )
