@@ -49,7 +49,7 @@ from common import (  # noqa: E402
 )
 
 CONFIGS = {
-    "nanogpt": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, vocab_size=65),
+    "nanogpt": dict(n_layer=4, n_head=4, n_embd=128, mlp_ratio=4, block_size=64, batch_size=12, vocab_size=65),
     "browser": dict(n_layer=1, n_head=4, n_embd=96, mlp_ratio=3, block_size=24, batch_size=32, vocab_size=65),
 }
 LR, WEIGHT_DECAY = 1e-3, 0.01
@@ -79,7 +79,7 @@ def make_tinytorch_step(spec, x, y):
     tinytorch.manual_seed(0)
     config = TinyGPTConfig(
         vocab_size=spec["vocab_size"], block_size=spec["block_size"], n_layer=spec["n_layer"],
-        n_head=spec["n_head"], n_embd=spec["n_embd"], mlp_ratio=spec.get("mlp_ratio", 4), dropout=0.0,
+        n_head=spec["n_head"], n_embd=spec["n_embd"], mlp_ratio=spec["mlp_ratio"], dropout=0.0,
     )
     model = TinyGPT(config)
     model.train()
@@ -102,7 +102,7 @@ def make_floor_step(spec, x, y, params=None):
 
     config = floor.FloorConfig(
         vocab_size=spec["vocab_size"], block_size=spec["block_size"], n_layer=spec["n_layer"],
-        n_head=spec["n_head"], n_embd=spec["n_embd"], mlp_ratio=spec.get("mlp_ratio", 4),
+        n_head=spec["n_head"], n_embd=spec["n_embd"], mlp_ratio=spec["mlp_ratio"],
     )
     model = floor.NumpyGPT(config, params=params)
     optimizer = floor.AdamW(model.params, lr=LR, weight_decay=WEIGHT_DECAY)

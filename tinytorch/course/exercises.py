@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn.transformer import GPT_MLP_RATIO
 from .checks import ExerciseFailed, check_close, check_equal, check_shape, check_true, exercise
 
 
@@ -769,7 +770,7 @@ def _gpt_mlp_only(count, config):
     """What `count` gives for `config` had its MLP been GPT's 4C wide: a formula that ignores mlp_ratio."""
     import dataclasses
 
-    return count(dataclasses.replace(config, mlp_ratio=4))
+    return count(dataclasses.replace(config, mlp_ratio=GPT_MLP_RATIO))
 
 
 @_register("5.1", "count_parameters", library=lambda: _library_count)
@@ -787,7 +788,7 @@ def check_count(count_parameters):
              "count every bias and every LayerNorm's weight and bias"),
             (want - L * (4 + r + 1) * C, f"the biases are missing (4C in attention and {r + 1}C in the MLP, per block)"),
             (want - C * V, "the head (C·V) is missing"),
-            (_gpt_mlp_only(_library_count, cfg) if r != 4 else None,
+            (_gpt_mlp_only(_library_count, cfg) if r != GPT_MLP_RATIO else None,
              f"this config's MLP is {r}C wide, not 4C: use r = config.mlp_ratio"),
         ]:
             if got == wrong:
@@ -839,7 +840,7 @@ def check_flops(forward_flops_per_token):
             (weights + C * V + L * 2 * T * C, "half the expected count: a multiply-add is 2 FLOPs"),
             (2 * weights + L * 4 * T * C, "the head's C·V product is missing"),
             (2 * (weights + C * V), "attention's 4·T·C per layer is missing"),
-            (_gpt_mlp_only(_library_flops, cfg) if r != 4 else None,
+            (_gpt_mlp_only(_library_flops, cfg) if r != GPT_MLP_RATIO else None,
              f"this config's MLP is {r}C wide, not 4C: its two products are 2·r·C² with r = config.mlp_ratio"),
         ]:
             if got == wrong:

@@ -26,7 +26,7 @@ from ..nn.attention import KVCache
 from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module, ModuleList, eval_mode
 from ..nn.positional import PositionalEncoding
-from ..nn.transformer import TransformerBlock
+from ..nn.transformer import GPT_MLP_RATIO, TransformerBlock
 from ..validation import positive_int, real_number, token_ids
 from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
 
@@ -61,7 +61,7 @@ class TinyGPTConfig:
     tie_weights: bool = False
     residual: bool = True
     layer_norm: bool = True
-    mlp_ratio: int = 4
+    mlp_ratio: int = GPT_MLP_RATIO
     init_std: float = 0.02
 
     def __post_init__(self):

@@ -18,6 +18,9 @@ from .attention import KVCache, MultiHeadAttention
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
 
+# GPT-2's and GPT-3's MLP hidden width, in units of d_model (the default here; TinyGPTConfig.mlp_ratio changes it).
+GPT_MLP_RATIO = 4
+
 
 class MLP(Module):
     """Position-wise feed-forward network: x (B, T, C) -> (B, T, C).
@@ -31,7 +34,7 @@ class MLP(Module):
     def __init__(self, d_model: int, dropout: float = 0.0, hidden: int = None):
         super().__init__()
         self.d_model = positive_int(d_model, "MLP: d_model")
-        self.hidden = 4 * self.d_model if hidden is None else positive_int(hidden, "MLP: hidden")
+        self.hidden = GPT_MLP_RATIO * self.d_model if hidden is None else positive_int(hidden, "MLP: hidden")
         self.dropout = real_number(dropout, "MLP: dropout", minimum=0.0, below=1.0)
         self.fc = Linear(self.d_model, self.hidden)
         self.proj = Linear(self.hidden, self.d_model)
@@ -84,6 +87,6 @@ class TransformerBlock(Module):
 
     def extra_repr(self) -> str:
         flags = "" if self.residual and self.layer_norm else f", residual={self.residual}, layer_norm={self.layer_norm}"
-        if self.mlp.hidden != 4 * self.d_model:
+        if self.mlp.hidden != GPT_MLP_RATIO * self.d_model:
             flags += f", mlp_hidden={self.mlp.hidden}"
         return f"d_model={self.d_model}, num_heads={self.num_heads}{flags}"
