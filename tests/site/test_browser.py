@@ -82,6 +82,8 @@ def visit(site_dir, chromium_browser, tmp_path_factory):
     state["kernel_seconds"] = run_new_cell(page, "print('kernel says', 6*7)", "kernel says 42")
     page.wait_for_function("window.__tinygptEarlyKernel !== 'waiting'", timeout=60_000)
     state["early_kernel"] = page.evaluate("window.__tinygptEarlyKernel")
+    page.wait_for_function("window.__tinygptOpenNotebook !== 'waiting'", timeout=60_000)
+    state["open_notebook"] = page.evaluate("window.__tinygptOpenNotebook")
     state["notebook_session"] = page.evaluate("""() => {
         const widget = window.jupyterapp.shell.currentWidget;
         return {path: widget.context.path, sessions: Array.from(window.jupyterapp.serviceManager.sessions.running()).length};
@@ -124,6 +126,11 @@ def test_the_notebooks_kernel_starts_while_the_page_draws_and_only_once(visit):
     assert visit["notebook_session"] == {"path": visit["links"][0], "sessions": 1}
 
 
+def test_the_notebook_opened_and_open_notebook_js_did_not_fail(visit):
+    """open-notebook.js opens the notebook only if the router has not (a WebKit offline start)."""
+    assert visit["open_notebook"].startswith("opened "), visit["open_notebook"]
+
+
 def test_a_link_to_a_missing_notebook_starts_no_kernel(visit, chromium_browser):
     context = chromium_browser.new_context()
     guard_context(context, [], [])
@@ -137,6 +144,10 @@ def test_a_link_to_a_missing_notebook_starts_no_kernel(visit, chromium_browser):
         status = page.evaluate("window.__tinygptEarlyKernel")
         assert status.startswith("not started"), status
         assert not [url for url in workers if KERNEL_WORKER in url], workers
+        # nor does open-notebook.js try it again: the router did (JupyterLite shows its error)
+        page.wait_for_function("window.__tinygptOpenNotebook !== 'waiting'", timeout=60_000)
+        opened = page.evaluate("window.__tinygptOpenNotebook")
+        assert not opened.startswith("opened here"), opened
     finally:
         context.close()
 
