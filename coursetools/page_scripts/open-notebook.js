@@ -6,8 +6,8 @@
  * JupyterLite opens X when its URL router runs the `router:tree` command after the app has
  * started. In WebKit (Safari's engine), on an offline visit served by the service worker, that
  * command sometimes never runs: the app starts, its menus show, and the page stays empty
- * for good (seen in about one offline visit in four on a loaded 2-core machine; every other
- * part of the app answered, and running `router:tree` by hand opened the notebook at once).
+ * for good (3 of 28 offline visits on a loaded 2-core machine; every other part of the app
+ * answered, and running `router:tree` by hand opened the notebook at once).
  * So: if no document is open a while after the app has started, run the command the router
  * should have run. It opens X, or only shows it if it is open already.
  */
