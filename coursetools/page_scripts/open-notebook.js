@@ -25,7 +25,7 @@
   // what happened, for the browser tests: waiting, "opened by the router", "opened here: ..." or "not opened: ..."
   window.__tinygptOpenNotebook = 'waiting';
   const WAIT_FOR_APP_MS = 60000;
-  // the router opens the notebook well within this after `started` (~0.1 s; 2 s on a loaded machine)
+  // how long the router gets after `started` before this script opens the notebook itself
   const ROUTER_GRACE_MS = 8000;
 
   function sleep(ms) {
