@@ -41,6 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
 LITE_CONFIG = REPO / "lite_config"
 PAGE_SCRIPTS = Path(__file__).resolve().parent / "page_scripts"
+# loaded before the other page scripts, which use what it defines (the rest load in name order)
+PAGE_SCRIPTS_FIRST = "notebook-page.js"
 LANDING = Path(__file__).resolve().parent / "landing" / "index.html"
 DEFAULT_CACHE = REPO / ".cache"
 DEFAULT_OUT = REPO / "site"
@@ -288,7 +290,7 @@ def copy_page_libraries(target: Path) -> list[Path]:
 
 def inject_page_scripts(site: Path) -> list[str]:
     """Copy coursetools/page_scripts/*.js (and the libraries they use) to static/course/ and load them on every app page."""
-    scripts = sorted(PAGE_SCRIPTS.glob("*.js"))
+    scripts = sorted(PAGE_SCRIPTS.glob("*.js"), key=lambda s: (s.name != PAGE_SCRIPTS_FIRST, s.name))
     if not scripts:
         return []
     target = site / "static" / "course"

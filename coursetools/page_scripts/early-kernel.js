@@ -1,8 +1,8 @@
 /*
  * early-kernel.js: start a notebook's kernel while JupyterLab is still drawing the notebook.
  *
- * Runs on every page of the course site (the site build injects every
- * coursetools/page_scripts/*.js); acts only on a notebook page, notebooks/index.html?path=X.ipynb.
+ * The site build injects it into every page of the course site; it acts only on a notebook
+ * page, notebooks/index.html?path=X.ipynb (notebook-page.js: which pages, run once, status).
  * JupyterLab asks for a kernel only once the notebook widget exists, about two seconds after the
  * app has started, and Pyodide then takes several more seconds to start. This script starts
  * the session for X as soon as the app has started. When the notebook's SessionContext
@@ -17,47 +17,17 @@
  */
 (function () {
   'use strict';
-  if (window.__tinygptEarlyKernel) {
-    return; // injected twice: run once
-  }
-  const url = new URL(window.location.href);
-  const path = url.searchParams.get('path');
-  if (!path || !path.endsWith('.ipynb') || !/\/notebooks\/(index\.html)?$/.test(url.pathname)) {
-    window.__tinygptEarlyKernel = 'not a notebook page';
-    return;
-  }
-  // what happened, for the browser tests: waiting, started, or "not started: <why>"
-  window.__tinygptEarlyKernel = 'waiting';
-  const WAIT_FOR_APP_MS = 60000;
+  const { WAIT_FOR_APP_MS, sleep, startedApp, notebookExists, onNotebookPage } = window.tinygptNotebookPage;
 
-  /** The JupyterLab app object (the site sets exposeAppInBrowser), once the page has made it. */
-  function appObject() {
-    return new Promise((resolve, reject) => {
-      const started = Date.now();
-      (function poll() {
-        if (window.jupyterapp) {
-          resolve(window.jupyterapp);
-        } else if (Date.now() - started > WAIT_FOR_APP_MS) {
-          reject(new Error('no window.jupyterapp'));
-        } else {
-          setTimeout(poll, 25);
-        }
-      })();
-    });
-  }
-
-  async function startKernel() {
-    const app = await appObject();
-    await app.started; // every plugin is active, the Pyodide kernel's factory among them
+  async function startKernel(path) {
+    const app = await startedApp(); // every plugin is active, the Pyodide kernel's factory among them
     await serviceWorkerInCharge();
-    const { sessions, kernelspecs, contents } = app.serviceManager;
+    const { sessions, kernelspecs } = app.serviceManager;
     await Promise.all([sessions.ready, kernelspecs.ready]);
     if (Array.from(sessions.running()).some((model) => model.path === path)) {
       return 'not started: the notebook was quicker';
     }
-    try {
-      await contents.get(path, { content: false });
-    } catch (err) {
+    if (!(await notebookExists(app))) {
       return 'not started: no notebook at ' + path; // a mistyped link must not leave a kernel running
     }
     const name = path.split('/').pop();
@@ -66,7 +36,7 @@
     session.dispose(); // this page's connection only: the session and its kernel keep running for the notebook
     // Had the notebook looked for a session while this one was still being made, it would have
     // started its own: then this one is nobody's, and its Pyodide would only take memory and CPU.
-    const used = await notebookSessionId(app);
+    const used = await notebookSessionId(app, path);
     if (used && used !== id) {
       await sessions.shutdown(id);
       return 'not started: the notebook started its own kernel meanwhile (the early one was shut down)';
@@ -92,7 +62,7 @@
   }
 
   /** The id of the session the notebook's widget connects to (null if it never shows one). */
-  async function notebookSessionId(app) {
+  async function notebookSessionId(app, path) {
     const started = Date.now();
     while (Date.now() - started < WAIT_FOR_APP_MS) {
       const widget = app.shell.currentWidget;
@@ -100,17 +70,11 @@
       if (session && widget.context && widget.context.path === path) {
         return session.id;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
     return null;
   }
 
-  startKernel()
-    .then((status) => {
-      window.__tinygptEarlyKernel = status;
-    })
-    .catch((err) => {
-      window.__tinygptEarlyKernel = 'not started: ' + err;
-      console.warn('early-kernel.js: the notebook will start its own kernel:', err);
-    });
+  // waiting, started, or "not started: <why>"; if anything fails, the notebook starts its own kernel
+  onNotebookPage('__tinygptEarlyKernel', 'not started: ', startKernel);
 })();

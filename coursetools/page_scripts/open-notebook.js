@@ -1,8 +1,8 @@
 /*
  * open-notebook.js: make sure a notebook page opens its notebook.
  *
- * Runs on every page of the course site (the site build injects every
- * coursetools/page_scripts/*.js); acts only on a notebook page, notebooks/index.html?path=X.ipynb.
+ * The site build injects it into every page of the course site; it acts only on a notebook
+ * page, notebooks/index.html?path=X.ipynb (notebook-page.js: which pages, run once, status).
  * JupyterLite opens X when its URL router runs the `router:tree` command after the app has
  * started. In WebKit (Safari's engine), on an offline visit served by the service worker, that
  * command sometimes never runs: the app starts, its menus show, and the page stays empty
@@ -13,43 +13,16 @@
  */
 (function () {
   'use strict';
-  if (window.__tinygptOpenNotebook) {
-    return; // injected twice: run once
-  }
-  const url = new URL(window.location.href);
-  const path = url.searchParams.get('path');
-  if (!path || !/\/notebooks\/(index\.html)?$/.test(url.pathname)) {
-    window.__tinygptOpenNotebook = 'not a notebook page';
-    return;
-  }
-  // what happened, for the browser tests: waiting, "opened by the router", "opened here: ..." or "not opened: ..."
-  window.__tinygptOpenNotebook = 'waiting';
-  const WAIT_FOR_APP_MS = 60000;
+  const { sleep, startedApp, notebookExists, onNotebookPage } = window.tinygptNotebookPage;
   // how long the router gets after `started` before this script opens the notebook itself
   const ROUTER_GRACE_MS = 8000;
-
-  function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-  }
-
-  async function appObject() {
-    const started = Date.now();
-    while (!window.jupyterapp) {
-      if (Date.now() - started > WAIT_FOR_APP_MS) {
-        throw new Error('no window.jupyterapp');
-      }
-      await sleep(25);
-    }
-    return window.jupyterapp;
-  }
 
   function documentOpen(app) {
     return app.shell.currentWidget !== null && app.shell.currentWidget !== undefined;
   }
 
-  async function openIfTheRouterDidNot() {
-    const app = await appObject();
-    await app.started;
+  async function openIfTheRouterDidNot(path) {
+    const app = await startedApp();
     const started = Date.now();
     while (Date.now() - started < ROUTER_GRACE_MS) {
       if (documentOpen(app)) {
@@ -57,9 +30,7 @@
       }
       await sleep(100);
     }
-    try {
-      await app.serviceManager.contents.get(path, { content: false });
-    } catch (err) {
+    if (!(await notebookExists(app))) {
       return 'not opened: no notebook at ' + path; // the router has already said so
     }
     const here = window.location;
@@ -72,12 +43,6 @@
     return 'opened here: the router had not opened it after ' + ROUTER_GRACE_MS / 1000 + ' s';
   }
 
-  openIfTheRouterDidNot()
-    .then((status) => {
-      window.__tinygptOpenNotebook = status;
-    })
-    .catch((err) => {
-      window.__tinygptOpenNotebook = 'failed: ' + err;
-      console.warn('open-notebook.js:', err);
-    });
+  // waiting, "opened by the router", "opened here: ..." or "not opened: ..."
+  onNotebookPage('__tinygptOpenNotebook', 'failed: ', openIfTheRouterDidNot);
 })();

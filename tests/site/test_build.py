@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from coursetools import pyodide_dist
-from coursetools.site import WHEEL_LIMIT, WORK_FORMAT, WORK_FORMAT_SLOT
+from coursetools.site import PAGE_SCRIPTS_FIRST, WHEEL_LIMIT, WORK_FORMAT, WORK_FORMAT_SLOT
 
 REPO = Path(__file__).resolve().parents[2]
 KERNEL = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -159,6 +159,12 @@ def test_page_scripts_are_injected_into_every_app_page(site_dir):
             shipped = (site_dir / "static" / "course" / script.name).read_text(encoding="utf-8")
             fmt = json.dumps(json.loads(WORK_FORMAT.read_text(encoding="utf-8")))
             assert shipped == script.read_text(encoding="utf-8").replace(WORK_FORMAT_SLOT, fmt)
+        # deferred scripts run in the page's order: the shared helper before the scripts using it
+        order = re.findall(r'src="\.\./static/course/([^"?]+)\?v=', page)
+        users = [s.name for s in scripts if "window.tinygptNotebookPage" in s.read_text(encoding="utf-8")
+                 and s.name != PAGE_SCRIPTS_FIRST]
+        assert users, f"no page script uses {PAGE_SCRIPTS_FIRST}"
+        assert all(order.index(PAGE_SCRIPTS_FIRST) < order.index(name) for name in users), order
 
 
 def test_service_worker_caches_from_the_first_visit_including_api(site_dir):
