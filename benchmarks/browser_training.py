@@ -13,6 +13,9 @@ BLAS, $TINYGPT_NOBLAS_PYTHON). `--site` builds the course site (or takes a built
 notebook 4 in headless Chromium and measures the kernel start (page open -> a cell's output) on
 a first and a repeat visit, `import tinytorch` in that kernel and the bytes of the first visit.
 `--site-train` runs notebook 4 itself there, its training cell repeated to the last step.
+Short mode also times the hand-written numpy floor (numpy_floor.py, no autograd) at the same
+shape on each side ("floor ms"): its Pyodide / no-BLAS ratio is what the interpreter and numpy
+alone cost, a bound no framework written in numpy gets under.
 
 The run is the notebook's: the preset's recipe, seed 0, validation every eval_interval steps
 on 20 fixed batches. Short mode trains `--steps` steps and extrapolates the time to val <= 2.0
@@ -35,6 +38,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RUNNER = HERE / "pyodide_run.mjs"
 TARGET = 2.0
+
+
+def use_the_tests_helpers() -> None:
+    """Import the tests' browser and page helpers, and coursetools (not in the installed wheel)."""
+    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
 
 
 # ----------------------------------------------------------------------------- one side
@@ -80,7 +90,7 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
         evals = result["steps_to_val_2"] // p.eval_interval
         result.update(steps=steps, ms_per_step=1e3 * step_seconds, eval_seconds=eval_seconds,
                       seconds_to_val_2=result["steps_to_val_2"] * step_seconds + evals * eval_seconds,
-                      measured="extrapolated")
+                      measured="extrapolated", floor_ms_per_step=floor_ms_per_step(config, p, max(10, steps // 2)))
         return result
     reached = None
     t0 = time.perf_counter()
@@ -96,6 +106,33 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
                   final_val_50=trainer.evaluate(batches=50), measured="full run",
                   val_curve=[(h["step"], round(h["val_loss"], 4)) for h in trainer.history if h["val_loss"] is not None])
     return result
+
+
+def floor_ms_per_step(config, p, steps) -> float:
+    """The same step written by hand in numpy (numpy_floor.py: no autograd), median ms, here.
+
+    What this interpreter and numpy cost for the preset's arithmetic alone: where the floor's
+    own Pyodide / no-BLAS ratio is above a goal, no numpy program reaches that goal.
+    """
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    import numpy as np
+    import numpy_floor as floor
+
+    shape = floor.FloorConfig(vocab_size=config.vocab_size, block_size=config.block_size, n_layer=config.n_layer,
+                              n_head=config.n_head, n_embd=config.n_embd, mlp_ratio=config.mlp_ratio)
+    model = floor.NumpyGPT(shape)
+    optimizer = floor.AdamW(model.params, lr=p.learning_rate, weight_decay=p.weight_decay)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, config.vocab_size, (p.batch_size, config.block_size), dtype=np.int64)
+    targets = rng.integers(0, config.vocab_size, (p.batch_size, config.block_size), dtype=np.int64)
+    floor.train_step(model, optimizer, idx, targets)  # warm-up
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        floor.train_step(model, optimizer, idx, targets)
+        times.append(time.perf_counter() - t)
+    return 1e3 * statistics.median(times)
 
 
 def _child(cmd, env, timeout):
@@ -132,7 +169,7 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
 
     from playwright.sync_api import sync_playwright
 
-    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "site")]  # the tests' browser and page helpers
+    use_the_tests_helpers()
     from _site_helpers import CHROMIUM, CHROMIUM_ARGS, LocalServer, type_new_cell
 
     if site_dir is None:
@@ -217,7 +254,7 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
 
     from playwright.sync_api import sync_playwright
 
-    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "site")]  # the tests' browser and page helpers
+    use_the_tests_helpers()
     from _notebook_driver import describe, errors, open_notebook, run_all, run_code, save_notebook
     from _site_helpers import CHROMIUM, CHROMIUM_ARGS, LocalServer
 
@@ -295,20 +332,27 @@ def main():
         results["chromium_training"] = measure_site_training(args.site_train or None)
     print(f"browser benchmark, preset '{args.preset}' ({'full run' if args.full else f'{args.steps} steps, extrapolated'}); "
           f"time to val <= {TARGET} counts the training steps and the validations before it")
-    print(f"{'side':10s} {'kernels':8s} {'ms/step':>8s} {'to val<=2 (s)':>14s} {'step':>6s} {'final val':>9s} {'import s':>9s}")
+    print(f"{'side':10s} {'kernels':8s} {'ms/step':>8s} {'floor ms':>9s} {'to val<=2 (s)':>14s} {'step':>6s} {'final val':>9s} "
+          f"{'import s':>9s}")
     for side in ("pyodide", "native", "noblas"):
         r = results.get(side)
         if r:
             step = r.get("step_val_2") or r.get("steps_to_val_2")
             final = r.get("final_val_50")
             to_val = r.get("seconds_to_val_2")
-            print(f"{side:10s} {r['kernels']:8s} {r['ms_per_step']:8.1f} {to_val if to_val is None else round(to_val, 1)!s:>14s} "
+            floor_ms = r.get("floor_ms_per_step")
+            print(f"{side:10s} {r['kernels']:8s} {r['ms_per_step']:8.1f} {'-' if floor_ms is None else f'{floor_ms:.1f}':>9s} "
+                  f"{to_val if to_val is None else round(to_val, 1)!s:>14s} "
                   f"{step!s:>6s} {'-' if final is None else f'{final:.3f}':>9s} {r['import_seconds']:9.2f}")
     if "pyodide" in results and "native" in results:
         print(f"Pyodide / native ms per step: {results['pyodide']['ms_per_step'] / results['native']['ms_per_step']:.2f}x")
     if "pyodide" in results and "noblas" in results:
         print(f"Pyodide / native no-BLAS ms per step: "
               f"{results['pyodide']['ms_per_step'] / results['noblas']['ms_per_step']:.2f}x")
+        if results["pyodide"].get("floor_ms_per_step") and results["noblas"].get("floor_ms_per_step"):
+            print(f"  the same ratio for the hand-written numpy floor (numpy_floor.py, no framework, "
+                  f"einsum kernels on both sides): "
+                  f"{results['pyodide']['floor_ms_per_step'] / results['noblas']['floor_ms_per_step']:.2f}x")
     if "chromium" in results:
         c = results["chromium"]
         for visit in ("first_visit", "repeat_visit"):
