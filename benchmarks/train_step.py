@@ -3,6 +3,8 @@
     python benchmarks/train_step.py                 # all environments, both configs, both malloc modes (~5-10 min)
     python benchmarks/train_step.py --quick         # fewer steps, for a first look
     python benchmarks/train_step.py --envs blas1    # only OpenBLAS with 1 thread
+    node benchmarks/pyodide_run.mjs benchmarks/train_step.py --worker --configs browser --steps 15
+                                                    # inside Pyodide (wasm): one JSON line
 
 One step = forward, cross-entropy, backward, AdamW update, at two shapes:
 
@@ -168,7 +170,8 @@ def main():
     parser.add_argument("--malloc", choices=("default", "tuned", "both"), default="both",
                         help="glibc malloc settings of the child processes (tuned: no heap trimming)")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true",
+                        help="time one config in this interpreter only and print one JSON line (how it runs in Pyodide)")
     parser.add_argument("--rss", choices=("floor", "tinytorch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 

@@ -102,7 +102,9 @@ PRESETS = {
             "900 steps, <= 2.0 at step 600 in every seed (550-600 validating every 50); 11 ms/step with "
             "OpenBLAS (1 thread). In Pyodide 127 ms/step on this 2-core machine (0.855x the old 4x-MLP "
             "shape's, interleaved); notebook 4 in Chromium showed val <= 2.0 after 109-133 s of training "
-            "(step 600) where the old preset needed 160-199 s (step 750), back to back on a busy phase."
+            "(step 600) where the old preset needed 160-199 s (step 750), back to back on a busy phase. On a "
+            "quiet phase 84-90 ms/step, and val <= 2.0 after 57-60 s of training in Chromium where the course's "
+            "first browser preset (2 x 64, context 48) needed 178-179 s (benchmarks/README.md, sixth round)."
         ),
     ),
     "native": Preset(
