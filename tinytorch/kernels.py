@@ -36,7 +36,7 @@ import sys
 import numpy as np
 
 from . import wasm
-from .wasm import products
+from .wasm import elementwise, products
 
 BACKENDS = ("einsum", "blas", "wasm", "simd")
 
@@ -91,6 +91,13 @@ def set_backend(name: str) -> str:
     else:
         raise ValueError(f"unknown matmul backend {name!r}: use 'blas', 'einsum', 'wasm', 'simd' or 'auto'")
     return _backend
+
+
+def fused(*arrays) -> bool:
+    """True when the SIMD module's fused elementwise kernels (tinytorch.wasm.elementwise) should run on
+    these arrays: the backend is "simd" and every array is float32 and C-contiguous. Ops keep their
+    numpy code, the reference, for every other case."""
+    return _backend == "simd" and elementwise.ready(*arrays)
 
 
 def _simd(*arrays) -> bool:

@@ -100,6 +100,70 @@ a, b = f32(37, 29), f32(29, 23)
 check("matmul after the heap grew", kernels.matmul(a, b), D(a) @ D(b))
 del ballast
 
+# ----------------------------------------------------------------------------- fused elementwise ops
+
+import tinytorch.nn.functional as F  # noqa: E402
+from tinytorch.nn.attention import causal_attention  # noqa: E402
+from tinytorch.optim import Adam, AdamW  # noqa: E402
+
+
+def both_backends(label, run, tol=2e-5):
+    """run() -> list of arrays, under the numpy ("wasm") backend and under "simd": they must agree."""
+    kernels.set_backend("wasm")
+    want = [np.asarray(r, dtype=np.float64) for r in run()]
+    kernels.set_backend("simd")
+    got = run()
+    for i, (g, w) in enumerate(zip(got, want)):
+        check(f"{label} [{i}]", g, w, tol)
+
+
+def op_and_grads(op, *shapes, scale=1.0, seed=3):
+    def run():
+        r = np.random.default_rng(seed)
+        inputs = [tinytorch.Tensor((scale * r.standard_normal(sh)).astype(np.float32), requires_grad=True) for sh in shapes]
+        out = op(*inputs)
+        out = out[0] if isinstance(out, tuple) else out
+        (out * tinytorch.Tensor(r.standard_normal(out.shape).astype(np.float32))).sum().backward()
+        return [out.data] + [t.grad for t in inputs]
+    return run
+
+
+for n in [(1,), (7,), (3, 1001), (2, 5, 64)]:
+    both_backends(f"gelu {n}", op_and_grads(F.gelu, n, scale=4.0))
+both_backends("gelu far out in both tails", lambda: [F.gelu(tinytorch.Tensor(np.array(
+    [-200, -90, -30, -5, 0, 5, 30, 90, 200], dtype=np.float32))).data])
+strided = f32(5, 7).T
+both_backends("gelu of a transposed view (numpy path)", lambda: [F.gelu(tinytorch.Tensor(strided)).data])
+for T, H, d in [(1, 1, 4), (7, 3, 5), (13, 2, 8), (64, 4, 32)]:
+    both_backends(f"causal attention T={T} H={H} d={d}",
+                  op_and_grads(lambda qkv, H=H: causal_attention(qkv, H), (2, T, 3 * H * d)))
+both_backends("causal attention with large scores", op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0))
+for C in [1, 3, 7, 16, 130]:
+    both_backends(f"layer_norm C={C}", op_and_grads(lambda x, w, b: F.layer_norm(x, w, b), (3, 5, C), (C,), (C,)))
+both_backends("layer_norm without affine (numpy path)", op_and_grads(lambda x: F.layer_norm(x), (4, 9)))
+for rows, n_in, n_out in [(1, 3, 1), (5, 7, 3), (33, 16, 65)]:
+    both_backends(f"linear bias gradient {rows}x{n_in}x{n_out}",
+                  op_and_grads(lambda x, w, b: F.linear(x, w, b), (rows, n_in), (n_in, n_out), (n_out,)))
+
+
+def optimizer_steps(make):
+    def run():
+        r = np.random.default_rng(5)
+        params = [tinytorch.Tensor(r.standard_normal(sh).astype(np.float32), requires_grad=True) for sh in [(7,), (3, 5), (64,)]]
+        opt = make(params)
+        for _ in range(3):
+            for p in params:
+                p.grad = r.standard_normal(p.shape).astype(np.float32)
+            opt.step()
+        state = [opt.state[id(p)][k] for p in params for k in ("exp_avg", "exp_avg_sq")]
+        return [p.data for p in params] + state
+    return run
+
+
+both_backends("AdamW steps", optimizer_steps(lambda ps: AdamW(ps, lr=1e-2, weight_decay=0.1)), tol=1e-5)
+both_backends("Adam steps with L2 decay", optimizer_steps(lambda ps: Adam(ps, lr=1e-2, weight_decay=0.1)), tol=1e-5)
+both_backends("Adam steps without decay", optimizer_steps(lambda ps: Adam(ps, lr=3e-3, betas=(0.8, 0.99))), tol=1e-5)
+
 # ----------------------------------------------------------------------------- whole training steps
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import kernels
 from ..rng import rng
+from ..wasm import elementwise
 from ..tensor import Tensor, as_tensor
 from ..validation import integer_ids, real_number, token_ids
 
@@ -72,20 +73,13 @@ def gelu(x) -> Tensor:
     """
     tensor = _float_tensor(x)
     x = tensor.data  # an array from here on, so the lines read like the formulas
-    # s = sigmoid(2u) = 1 / (1 + exp(-2 sqrt(2/pi) x (1 + 0.044715 x^2)));  y = x * s
-    y = x * x
-    y *= 0.044715
-    y += 1.0
-    s = x * (-2.0 * _GELU_C)
-    s *= y
-    with np.errstate(over="ignore"):  # exp overflows to inf for x << 0, and then s = 1 / inf = 0: right
-        np.exp(s, out=s)
-    s += 1.0
-    np.reciprocal(s, out=s)
-    np.multiply(x, s, out=y)
+    y, s = elementwise.gelu_forward(x) if kernels.fused(x) else _gelu_forward(x)  # one SIMD pass in Pyodide
     out = Tensor._from_op(y, (tensor,), "gelu")
 
     def _backward(grad):
+        if kernels.fused(x, s, grad):
+            tensor._accumulate(elementwise.gelu_backward(x, s, grad))
+            return
         # local = s + x * s * (1 - s) * 2 sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
         scratch = 1.0 - s
         scratch *= s
@@ -99,6 +93,22 @@ def gelu(x) -> Tensor:
         tensor._accumulate(local)
 
     return out._with_backward(_backward)
+
+
+def _gelu_forward(x: np.ndarray):
+    """(y, s) of `gelu` in numpy: s = sigmoid(2u), y = x * s."""
+    # s = sigmoid(2u) = 1 / (1 + exp(-2 sqrt(2/pi) x (1 + 0.044715 x^2)));  y = x * s
+    y = x * x
+    y *= 0.044715
+    y += 1.0
+    s = x * (-2.0 * _GELU_C)
+    s *= y
+    with np.errstate(over="ignore"):  # exp overflows to inf for x << 0, and then s = 1 / inf = 0: right
+        np.exp(s, out=s)
+    s += 1.0
+    np.reciprocal(s, out=s)
+    np.multiply(x, s, out=y)
+    return y, s
 
 
 def tanh(x) -> Tensor:
@@ -147,7 +157,7 @@ def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
         if weight.requires_grad:
             weight._accumulate(kernels.matmul_tn(x2, dy2))
         if bias is not None and bias.requires_grad:
-            bias._accumulate(dy2.sum(axis=0))
+            bias._accumulate(elementwise.column_sums(dy2) if kernels.fused(dy2) else dy2.sum(axis=0))
 
     return out._with_backward(_backward)
 
@@ -171,30 +181,23 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
         if p is not None and p.shape != (C,):
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, but the input's last dim is {C} (shape {x.shape})")
 
-    # Written with in-place updates of a few fresh arrays: on (B*T, C) activations each
-    # `a * b` allocates a new buffer, and those allocations cost about as much as the maths.
     data = x.data
     inv_c = 1.0 / C  # sums times 1/C: np.mean adds Python overhead on every call
-    mean = np.add.reduce(data, axis=-1, keepdims=True)
-    mean *= inv_c
-    xhat = data - mean
-    y = xhat * xhat
-    var = np.add.reduce(y, axis=-1, keepdims=True)
-    var *= inv_c
-    var += eps
-    rstd = np.sqrt(var, out=var)
-    np.divide(1.0, rstd, out=rstd)  # 1 / sqrt(var + eps), shape (..., 1)
-    xhat *= rstd
-    if weight is not None:
-        np.multiply(xhat, weight.data, out=y)
+    simd = weight is not None and bias is not None and kernels.fused(data, weight.data, bias.data)
+    if simd:  # Pyodide: the whole forward in one SIMD pass per row
+        y, xhat, rstd = elementwise.layer_norm(data, weight.data, bias.data, eps)
     else:
-        y[...] = xhat
-    if bias is not None:
-        y += bias.data
+        y, xhat, rstd = _layer_norm_forward(data, weight, bias, eps, inv_c)
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     out = Tensor._from_op(y, parents, "layer_norm")
 
     def _backward(grad):
+        if simd and kernels.fused(grad):
+            dx, dweight, dbias = elementwise.layer_norm_backward(grad, weight.data, xhat, rstd)
+            for t, g in ((weight, dweight), (bias, dbias), (x, dx)):
+                if t.requires_grad:
+                    t._accumulate(g)
+            return
         rows = tuple(range(grad.ndim - 1))
         if weight is not None and weight.requires_grad:
             weight._accumulate((grad * xhat).sum(axis=rows))
@@ -213,6 +216,29 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
             x._accumulate(g)
 
     return out._with_backward(_backward)
+
+
+def _layer_norm_forward(data, weight, bias, eps, inv_c):
+    """(y, xhat, rstd) of `layer_norm` in numpy."""
+    # Written with in-place updates of a few fresh arrays: on (B*T, C) activations each
+    # `a * b` allocates a new buffer, and those allocations cost about as much as the maths.
+    mean = np.add.reduce(data, axis=-1, keepdims=True)
+    mean *= inv_c
+    xhat = data - mean
+    y = xhat * xhat
+    var = np.add.reduce(y, axis=-1, keepdims=True)
+    var *= inv_c
+    var += eps
+    rstd = np.sqrt(var, out=var)
+    np.divide(1.0, rstd, out=rstd)  # 1 / sqrt(var + eps), shape (..., 1)
+    xhat *= rstd
+    if weight is not None:
+        np.multiply(xhat, weight.data, out=y)
+    else:
+        y[...] = xhat
+    if bias is not None:
+        y += bias.data
+    return y, xhat, rstd
 
 
 # ----------------------------------------------------------------------------- embedding
