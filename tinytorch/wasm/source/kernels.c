@@ -6,21 +6,27 @@
  * no data segments, no stack (build.py checks that the .wasm has no global and no data
  * section), so it can never write anywhere but into the output array it is given.
  *
- * All sizes and strides are counted in floats. Two products, batched over up to two leading
- * dims (b1, b2) with one stride per operand per dim (0 = broadcast):
+ * All sizes and strides are counted in floats.
  *
- *   gemm_nn:  C[m, n] = sum_k A[m*sam + k*sak] * B[k*ldb + n]      B's rows are contiguous
- *   gemm_nt:  C[m, n] = sum_k A[m*lda + k]     * B[n*ldb + k]      dot products of two rows
+ *   gemm_nn  C[m, n] = sum_k A[m*sam + k*sak] * B[k*ldb + n], batched over up to two leading
+ *            dims (one stride per operand per dim, 0 = broadcast); B's rows contiguous, C
+ *            contiguous and overwritten. A 4 x 8 block of C lives in eight f32x4 registers
+ *            while k runs (4 broadcast numbers of A times 2 vectors of B).
+ *   gelu_forward / gelu_backward, softmax_causal / softmax_backward, layernorm_forward /
+ *   layernorm_backward, adam_step, column_sums: one op's whole forward or backward in one pass,
+ *   the formulas of the numpy code they replace (named beside each).
  *
- * C is always contiguous (row stride N) and overwritten. gemm_nn keeps a 4 x 8 block of C in
- * eight f32x4 registers while k runs (4 broadcast values of A times 2 vectors of B); gemm_nt
- * keeps 2 x 4 dot products of 4 lanes each and adds the lanes at the end.
+ * Only WebAssembly SIMD128 (no relaxed SIMD: Safari has none), so every engine with SIMD runs it.
  */
 #include <wasm_simd128.h>
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
 typedef v128_t vf;
+
+/* R and V below are constants: full unrolling turns the block's accumulators into registers
+ * (an array indexed at run time would live on the C stack, which this module must not use). */
+#define UNROLL _Pragma("clang loop unroll(full)")
 
 static inline vf ld(const float *p) { return wasm_v128_load(p); }
 static inline void st(float *p, vf v) { wasm_v128_store(p, v); }
@@ -34,48 +40,61 @@ static inline vf madd(vf acc, vf a, vf b) { return wasm_f32x4_add(acc, wasm_f32x
  * larger blocks run out of the 16 vector registers). R and V are constants at every call site,
  * so the loops unroll and the accumulators become registers. */
 static inline __attribute__((always_inline)) void nn_block(float *c, int ldc, const float *a, const float *b, int K,
-                                                           int sam, int sak, int ldb, const int R, const int V) {
+                                                           int sam, int sak, int ldb, const int R, const int V,
+                                                           int add) {
   vf s[4][2];
-  for (int i = 0; i < R; i++)
-    for (int j = 0; j < V; j++) s[i][j] = splat(0);
+  UNROLL for (int i = 0; i < R; i++)
+    UNROLL for (int j = 0; j < V; j++) s[i][j] = splat(0);
   for (int k = 0; k < K; k++, a += sak, b += ldb) {
     vf y[2];
-    for (int j = 0; j < V; j++) y[j] = ld(b + 4 * j);
-    for (int i = 0; i < R; i++) {
+    UNROLL for (int j = 0; j < V; j++) y[j] = ld(b + 4 * j);
+    UNROLL for (int i = 0; i < R; i++) {
       vf x = wasm_v128_load32_splat(a + i * sam);
-      for (int j = 0; j < V; j++) s[i][j] = madd(s[i][j], x, y[j]);
+      UNROLL for (int j = 0; j < V; j++) s[i][j] = madd(s[i][j], x, y[j]);
     }
   }
-  for (int i = 0; i < R; i++)
-    for (int j = 0; j < V; j++) st(c + i * ldc + 4 * j, s[i][j]);
+  if (add)
+    UNROLL for (int i = 0; i < R; i++)
+      UNROLL for (int j = 0; j < V; j++) st(c + i * ldc + 4 * j, wasm_f32x4_add(ld(c + i * ldc + 4 * j), s[i][j]));
+  else
+    UNROLL for (int i = 0; i < R; i++)
+      UNROLL for (int j = 0; j < V; j++) st(c + i * ldc + 4 * j, s[i][j]);
 }
 
 /* The last N % 4 columns of R rows, one number at a time. */
 static void nn_columns(float *c, int ldc, const float *a, const float *b, int K, int sam, int sak, int ldb, int R,
-                       int n0, int N) {
+                       int n0, int N, int add) {
   for (int i = 0; i < R; i++)
     for (int n = n0; n < N; n++) {
-      float t = 0;
+      float t = add ? c[i * ldc + n] : 0;
       for (int k = 0; k < K; k++) t += a[i * sam + k * sak] * b[k * ldb + n];
       c[i * ldc + n] = t;
     }
 }
 
-/* A column strip of C, 4V wide, all M rows: the strip of B it reads (K x 4V floats) stays in
+/* A column strip of C, 4V wide, all M rows: the strip of B it reads (KB x 4V floats) stays in
  * the L1 cache while A's rows stream past. Going row block by row block instead re-read all of
  * B from memory for every 4 rows: 4x slower on the weight-gradient shapes (K = B*T = 768). */
-static void nn_strip(float *c, int N, const float *a, const float *b, int M, int K, int sam, int sak, int ldb,
-                     const int V) {
+static inline __attribute__((always_inline)) void nn_strip(float *c, int N, const float *a, const float *b, int M,
+                                                           int K, int sam, int sak, int ldb, const int V, int add) {
   int m = 0;
-  for (; m + 4 <= M; m += 4) nn_block(c + m * N, N, a + m * sam, b, K, sam, sak, ldb, 4, V);
-  for (; m < M; m++) nn_block(c + m * N, N, a + m * sam, b, K, sam, sak, ldb, 1, V);
+  for (; m + 4 <= M; m += 4) nn_block(c + m * N, N, a + m * sam, b, K, sam, sak, ldb, 4, V, add);
+  for (; m < M; m++) nn_block(c + m * N, N, a + m * sam, b, K, sam, sak, ldb, 1, V, add);
 }
 
+/* k runs in chunks of KB, adding each chunk's product into C: the chunk of A every strip reads
+ * again then stays in the L2 cache (weight gradients sum over K = B*T = 768 rows of A). */
+#define KB 256
+
 static void nn_2d(float *c, const float *a, const float *b, int M, int N, int K, int sam, int sak, int ldb) {
-  int n = 0;
-  for (; n + 8 <= N; n += 8) nn_strip(c + n, N, a, b + n, M, K, sam, sak, ldb, 2);
-  for (; n + 4 <= N; n += 4) nn_strip(c + n, N, a, b + n, M, K, sam, sak, ldb, 1);
-  nn_columns(c, N, a, b, K, sam, sak, ldb, M, n, N);
+  for (int k0 = 0; k0 < K; k0 += KB) {
+    int kn = K - k0 < KB ? K - k0 : KB, add = k0 > 0;
+    const float *ak = a + k0 * sak, *bk = b + k0 * ldb;
+    int n = 0;
+    for (; n + 8 <= N; n += 8) nn_strip(c + n, N, ak, bk + n, M, kn, sam, sak, ldb, 2, add);
+    for (; n + 4 <= N; n += 4) nn_strip(c + n, N, ak, bk + n, M, kn, sam, sak, ldb, 1, add);
+    nn_columns(c, N, ak, bk, kn, sam, sak, ldb, M, n, N, add);
+  }
 }
 
 EXPORT("gemm_nn")
