@@ -76,7 +76,7 @@ def _product(kernel, a, b, out, M, N, K, a_inner, b_inner):
 
 
 def _out(a, b, M, N):
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
     return np.empty(batch + (M, N), dtype=_F32)
 
 
@@ -89,6 +89,10 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out[...] = 0
         return out
     a, b = _aligned(a), _aligned(_unit_inner(b))
+    if a.ndim == 2 and b.ndim == 2:  # the linear layers' products: no batch bookkeeping
+        load().gemm_nn(_address(out), _address(a), _address(b), M, N, K, _floats(a.strides[0]),
+                       _floats(a.strides[1]), _floats(b.strides[0]), 1, 1, 0, 0, 0, 0)
+        return out
     # the kernel needs every batch of C contiguous in (M, N), which np.empty gives; a's strides are free
     return _product(load().gemm_nn, a, b, out, M, N, K,
                     lambda x: (_floats(x.strides[-2]), _floats(x.strides[-1])),

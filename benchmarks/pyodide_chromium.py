@@ -1,0 +1,122 @@
+"""Run a benchmarks/ script inside Pyodide in a headless Chromium worker, as the course's kernel runs.
+
+    python benchmarks/pyodide_chromium.py benchmarks/simd_speed.py --steps 12
+
+The same job as pyodide_run.mjs, in a browser: a static server gives a page whose module Worker
+(the JupyterLite kernel is a worker too) loads Pyodide from node_modules/pyodide, Pyodide's
+numpy wheel ($TINYGPT_NUMPY_WHEEL) and a tinytorch wheel built from this tree, writes the
+benchmarks/*.py files into /bench, and runs the script; its output is printed here line by
+line. Needs npm ci, Chromium and playwright (the tests' own browser setup, tests/_browsers.py).
+"""
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+WORKER = """
+import { loadPyodide } from "./pyodide/pyodide.mjs";
+const say = (line) => postMessage({ line });
+try {
+  const config = await (await fetch("run.json")).json();
+  const pyodide = await loadPyodide({ indexURL: new URL("./pyodide/", location.href).href, stdout: say, stderr: say });
+  await pyodide.loadPackage(config.wheels.map((w) => new URL(w, location.href).href), { messageCallback: () => {} });
+  for (const [name, text] of Object.entries(config.files)) {
+    pyodide.FS.mkdirTree("/bench");
+    pyodide.FS.writeFile("/bench/" + name, text);
+  }
+  pyodide.globals.set("_argv", pyodide.toPy(config.argv));
+  await pyodide.runPythonAsync(`
+import sys, runpy
+sys.path.insert(0, "/bench")
+sys.argv = list(_argv)
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as e:
+    if e.code not in (None, 0):
+        raise
+`);
+  postMessage({ done: 0 });
+} catch (error) {
+  say(String(error));
+  postMessage({ done: 1 });
+}
+"""
+
+PAGE = """<!doctype html><meta charset="utf-8"><title>pyodide benchmark</title>
+<script>
+const worker = new Worker("worker.mjs", { type: "module" });
+worker.onmessage = (e) => {
+  if ("line" in e.data) console.log(e.data.line);
+  if ("done" in e.data) window.__done = e.data.done;
+};
+</script>
+"""
+
+
+def serve(folder: Path):
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
+                      ".wasm": "application/wasm"}
+
+    def log_message(self, *args):
+        pass
+
+
+def main() -> int:
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    script, args = Path(sys.argv[1]), sys.argv[2:]
+    numpy_wheel = Path(os.environ.get("TINYGPT_NUMPY_WHEEL", ""))
+    if not numpy_wheel.is_file():
+        print("set TINYGPT_NUMPY_WHEEL to Pyodide's numpy wheel", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(REPO / "tests"))
+    from _browsers import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    from coursetools.site import build_wheel
+
+    with tempfile.TemporaryDirectory(prefix="pyodide-chromium-") as tmp:
+        root = Path(tmp)
+        (root / "pyodide").symlink_to(REPO / "node_modules" / "pyodide")
+        tinytorch_wheel = build_wheel(root / "wheels")
+        shutil.copy2(numpy_wheel, root / "wheels" / numpy_wheel.name)
+        files = {p.name: p.read_text() for p in (REPO / "benchmarks").glob("*.py")}
+        config = {"wheels": [f"wheels/{numpy_wheel.name}", f"wheels/{tinytorch_wheel.name}"], "files": files,
+                  "argv": [f"/bench/{script.name}", *args]}
+        (root / "run.json").write_text(json.dumps(config))
+        (root / "worker.mjs").write_text(WORKER)
+        (root / "index.html").write_text(PAGE)
+        server = serve(root)
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                page = browser.new_page()
+                page.on("console", lambda message: print(message.text, flush=True))
+                page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
+                page.wait_for_function("window.__done !== undefined", timeout=3_600_000, polling=500)
+                code = page.evaluate("window.__done")
+                browser.close()
+        finally:
+            server.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
