@@ -1,12 +1,13 @@
-"""Run a benchmarks/ script inside Pyodide in a headless Chromium worker, as the course's kernel runs.
+"""Run a Python script inside Pyodide in a headless Chromium worker, as the course's kernel runs.
 
     python benchmarks/pyodide_chromium.py benchmarks/simd_speed.py --steps 12
+    python benchmarks/pyodide_chromium.py tests/core/wasm_checks.py
 
 The same job as pyodide_run.mjs, in a browser: a static server gives a page whose module Worker
 (the JupyterLite kernel is a worker too) loads Pyodide from node_modules/pyodide, Pyodide's
 numpy wheel ($TINYGPT_NUMPY_WHEEL) and a tinytorch wheel built from this tree, writes the
-benchmarks/*.py files into /bench, and runs the script; its output is printed here line by
-line. Needs npm ci, Chromium and playwright (the tests' own browser setup, tests/_browsers.py).
+benchmarks/*.py files and the script into /bench, and runs the script; its output is printed
+here line by line, and the exit code is the script's. Needs npm ci, Chromium and playwright (the tests' own browser setup, tests/_browsers.py).
 """
 
 import functools
@@ -98,6 +99,7 @@ def main() -> int:
         tinytorch_wheel = build_wheel(root / "wheels")
         shutil.copy2(numpy_wheel, root / "wheels" / numpy_wheel.name)
         files = {p.name: p.read_text() for p in (REPO / "benchmarks").glob("*.py")}
+        files[script.name] = script.read_text()
         config = {"wheels": [f"wheels/{numpy_wheel.name}", f"wheels/{tinytorch_wheel.name}"], "files": files,
                   "argv": [f"/bench/{script.name}", *args]}
         (root / "run.json").write_text(json.dumps(config))

@@ -75,7 +75,30 @@ def test_without_pyodides_memory_numpy_runs_as_before(pyodide_report):
     assert "_module.memory" in reason
 
 
-def test_natively_the_module_is_never_loaded(restore_backend=None):
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_kernel_agrees_with_numpy_in_a_chromium_worker():
+    """The same checks in Pyodide inside a real Chromium Worker (where the course's kernel runs)."""
+    missing = _pyodide_ready()
+    if missing:
+        pytest.skip(f"needs Pyodide: {missing}")
+    sys.path.insert(0, str(REPO / "tests"))
+    from _browsers import CHROMIUM, CHROMIUM_HELP
+
+    if not CHROMIUM:
+        pytest.skip(CHROMIUM_HELP)
+    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"}
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pyodide_chromium.py"), "tests/core/wasm_checks.py"],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    report = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
+    assert report["platform"] == "emscripten" and "site-packages" in report["tinytorch"]
+    assert report["backend"] == "simd", report["reason"]
+    assert report["memory_is_pyodides_heap"] is True
+    assert report["failures"] == []
+
+
+def test_natively_the_module_is_never_loaded():
     assert not kernels.simd_available()
     assert wasm.load() is None and "only in Pyodide" in wasm.reason()
     before = kernels.backend()
