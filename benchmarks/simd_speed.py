@@ -52,6 +52,15 @@ def trainer_for(config, batch):
                                 progress=None)
 
 
+def use(backend):
+    """Switch to `backend`; "simd+2threads" is "simd" with the helper thread for large products."""
+    from tinytorch import kernels
+    from tinytorch.wasm import threads
+
+    threads.enabled = backend == "simd+2threads"
+    kernels.set_backend(backend.split("+")[0])
+
+
 def time_backends(config, batch, backends, steps):
     """{backend: [seconds per step]}: one trainer, backends alternating step by step."""
     from tinytorch import kernels
@@ -60,7 +69,7 @@ def time_backends(config, batch, backends, steps):
     times = {b: [] for b in backends}
     for round_ in range(steps + 2):
         for b in backends:
-            kernels.set_backend(b)
+            use(b)
             start = time.perf_counter()
             trainer.fit(1)
             if round_ >= 2:  # the first two rounds warm up (allocations, the engine's compiler tiers)
@@ -76,7 +85,7 @@ def profile(config, batch, backend, steps):
     from tinytorch import kernels
 
     trainer = trainer_for(config, batch)
-    kernels.set_backend(backend)
+    use(backend)
     trainer.fit(2)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -98,11 +107,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12, help="timed steps per backend and model")
     parser.add_argument("--profile", action="store_true", help="also profile both backends")
+    parser.add_argument("--threads", action="store_true",
+                        help='in Pyodide, also "simd+2threads" (a helper thread for large products, threads.py)')
     args = parser.parse_args()
     from tinytorch import kernels
 
     in_pyodide = sys.platform == "emscripten"
     backends = ["wasm", "simd"] if in_pyodide and kernels.simd_available() else [kernels.backend()]
+    if args.threads and "simd" in backends:
+        from tinytorch.wasm import threads
+
+        threads.start()
+        for _ in range(100):  # the helper gets ready in the background
+            if threads.pool() is not None:
+                break
+            time.sleep(0.02)
+        backends.append("simd+2threads") if threads.pool() is not None else print("no helper thread:", threads.reason())
     print(f"{sys.platform}, numpy {np.__version__}, backends {backends}; anchor (TinyGPT, 4 threads, M-series): "
           f"{ANCHOR_TOKENS_PER_SECOND:,} tokens/s")
     for label, (config, batch, _) in models().items():
@@ -112,9 +132,8 @@ def main():
             med, best = statistics.median(times[b]), min(times[b])
             cells.append(f"{b}: {1000 * med:6.1f} ms/step (best {1000 * best:.1f}), "
                          f"{batch * config.block_size / med:7,.0f} tokens/s")
-        if len(backends) == 2:
-            ratio = statistics.median(times["wasm"]) / statistics.median(times["simd"])
-            cells.append(f"speed-up {ratio:.2f}x")
+        for b in backends[1:]:
+            cells.append(f"{b} speed-up {statistics.median(times['wasm']) / statistics.median(times[b]):.2f}x")
         print(f"{label:22s} " + " | ".join(cells), flush=True)
         if args.profile:
             for b in backends:

@@ -48,7 +48,18 @@ def test_shipped_module_is_exactly_what_its_source_builds():
         "kernels.wasm is stale: run python tinytorch/wasm/source/build.py and commit the result")
 
 
+def test_the_helper_threads_copy_imports_a_shared_memory_and_is_otherwise_the_same():
+    from tinytorch.wasm.threads import MAX_PAGES, shared_variant
+
+    binary = SHIPPED.read_bytes()
+    shared = shared_variant(binary)
+    import_payload = build.sections(shared)[build.IMPORT]
+    assert import_payload.endswith(b"memory\x02\x03" + bytes([2]) + b"\x80\x80\x02") and MAX_PAGES == 32768
+    assert {k: v for k, v in build.sections(shared).items() if k != build.IMPORT} == \
+        {k: v for k, v in build.sections(binary).items() if k != build.IMPORT}
+
+
 def test_the_wheel_ships_the_module_but_not_its_source():
     text = (REPO / "pyproject.toml").read_text()
-    assert '"tinytorch.wasm" = ["kernels.wasm"]' in text
+    assert '"tinytorch.wasm" = ["kernels.wasm", "threads.js"]' in text
     assert 'exclude = ["tinytorch.wasm.source"]' in text

@@ -69,6 +69,10 @@ def test_every_kernel_agrees_with_numpy_in_pyodide(pyodide_report):
     assert pyodide_report["failures"] == []
 
 
+def test_the_helper_thread_starts_in_node_and_its_products_were_checked(pyodide_report):
+    assert pyodide_report["threads"] is True, pyodide_report["threads_reason"]
+
+
 def test_without_pyodides_memory_numpy_runs_as_before(pyodide_report):
     backend, reason = pyodide_report["without_memory"]
     assert backend == "wasm"
@@ -96,6 +100,8 @@ def test_every_kernel_agrees_with_numpy_in_a_chromium_worker():
     assert report["backend"] == "simd", report["reason"]
     assert report["memory_is_pyodides_heap"] is True
     assert report["failures"] == []
+    # the test server sends no cross-origin isolation headers: one thread, and it says why
+    assert report["threads"] is False and "cross-origin isolated" in report["threads_reason"]
 
 
 def test_natively_the_module_is_never_loaded():

@@ -164,6 +164,32 @@ both_backends("AdamW steps", optimizer_steps(lambda ps: AdamW(ps, lr=1e-2, weigh
 both_backends("Adam steps with L2 decay", optimizer_steps(lambda ps: Adam(ps, lr=1e-2, weight_decay=0.1)), tol=1e-5)
 both_backends("Adam steps without decay", optimizer_steps(lambda ps: Adam(ps, lr=3e-3, betas=(0.8, 0.99))), tol=1e-5)
 
+# ----------------------------------------------------------------------------- a helper thread for large products
+
+import time  # noqa: E402
+
+from tinytorch.wasm import threads  # noqa: E402
+
+threads.enabled = True
+for _ in range(250):  # it starts in the background
+    if threads.pool() is not None:
+        break
+    time.sleep(0.02)
+report["threads"] = threads.pool() is not None
+report["threads_reason"] = threads.reason()
+if report["threads"]:
+    kernels.set_backend("simd")
+    for M, K, N in [(200, 150, 101), (97, 301, 129), (768, 128, 65)]:
+        a, b, g = f32(M, K), f32(K, N), f32(M, N)
+        check(f"two-thread matmul {M}x{K}x{N}", kernels.matmul(a, b), D(a) @ D(b))
+        check(f"two-thread matmul_tn {M}x{K}x{N}", kernels.matmul_tn(a, g), D(a).T @ D(g))
+        check(f"two-thread matmul_nt {M}x{K}x{N}", kernels.matmul_nt(g, b), D(g) @ D(b).T)
+    ballast = np.ones(32 * 2**20 // 4, dtype=np.float32)  # the heap grows between calls
+    a, b = f32(300, 257), f32(257, 99)
+    check("two-thread matmul after the heap grew", kernels.matmul(a, b), D(a) @ D(b))
+    del ballast
+threads.enabled = False
+
 # ----------------------------------------------------------------------------- whole training steps
 
 
