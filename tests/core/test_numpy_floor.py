@@ -5,15 +5,10 @@ loss and gradients against tinytorch's TinyGPT given the same weights, and its A
 against tinytorch.optim.AdamW.
 """
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks"))
-
-import numpy_floor as floor  # noqa: E402
+from benchmarks import numpy_floor as floor
 
 TINY = floor.FloorConfig(vocab_size=11, block_size=6, n_layer=2, n_head=2, n_embd=8)
 
