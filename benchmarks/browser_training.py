@@ -191,7 +191,9 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
             for visit in ("first_visit", "repeat_visit"):  # the repeat: same profile, caches warm
                 page = context.new_page()
                 kernel_worker = []  # when the Pyodide kernel's worker was made (early-kernel.js moves it up)
-                page.on("worker", lambda w: ".worker." in w.url and kernel_worker.append(time.perf_counter() - t0))
+                # this visit's list; t0 is read when the worker appears, i.e. this visit's (set just below)
+                page.on("worker", lambda w, found=kernel_worker: ".worker." in w.url
+                        and found.append(time.perf_counter() - t0))  # noqa: B023
                 t0 = time.perf_counter()
                 page.goto(f"{server.url}notebooks/index.html?path={notebook}")
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)

@@ -43,12 +43,13 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-import tinytorch  # noqa: E402
 from common import numpy_description  # noqa: E402
+from train_shakespeare import load_corpus  # noqa: E402
+
+import tinytorch  # noqa: E402
 from tinytorch.models import BigramLanguageModel, TinyGPT, preset  # noqa: E402
 from tinytorch.optim import AdamW  # noqa: E402
 from tinytorch.training import Validation  # noqa: E402
-from train_shakespeare import load_corpus  # noqa: E402
 
 PLAIN = dict(residual=False, layer_norm=False)
 RUNGS = {

@@ -38,9 +38,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from common import numpy_description  # noqa: E402
 
 import tinytorch  # noqa: E402
-from common import numpy_description  # noqa: E402
 from tinytorch.models import preset  # noqa: E402
 from tinytorch.text import CharTokenizer, load_shakespeare, train_val_split  # noqa: E402
 from tinytorch.training import Validation  # noqa: E402

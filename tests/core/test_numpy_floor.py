@@ -24,7 +24,7 @@ def perturbed_params(config, seed=0):
     """float64 parameters with non-trivial LayerNorm weights and biases (zeros hide bugs)."""
     params = floor.init_params(config, seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 100)
-    for name, p in params.items():
+    for p in params.values():
         p += (0.3 if p.ndim == 1 else 0.2) * rng.standard_normal(p.shape)
     return params
 

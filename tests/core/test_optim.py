@@ -216,7 +216,8 @@ def test_cosine_with_warmup_values():
     assert cosine_with_warmup(500, **kw) == pytest.approx(0.1)
     values = [cosine_with_warmup(s, **kw) for s in range(10, 111)]
     assert all(x >= y for x, y in zip(values, values[1:]))
-    assert cosine_with_warmup(5, lr=1.0, warmup_steps=0, max_steps=10) == pytest.approx(0.5 * (1 + math.cos(math.pi / 2)))
+    halfway = 0.5 * (1 + math.cos(math.pi / 2))
+    assert cosine_with_warmup(5, lr=1.0, warmup_steps=0, max_steps=10) == pytest.approx(halfway)
     with pytest.raises(ValueError, match="warmup_steps"):
         cosine_with_warmup(0, lr=1.0, warmup_steps=20, max_steps=10)
 

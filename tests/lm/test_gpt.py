@@ -8,7 +8,7 @@ import pytest
 import tinytorch as tt
 from tinytorch import Tensor
 from tinytorch.gradcheck import gradcheck
-from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig, preset, PRESETS
+from tinytorch.models import PRESETS, BigramLanguageModel, TinyGPT, TinyGPTConfig, preset
 
 SMALL = TinyGPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
 
@@ -270,13 +270,15 @@ def test_a_preset_builds_its_recipe():
     assert optimizer.lr == p.lr and optimizer.param_groups[0]["weight_decay"] == p.weight_decay
     assert (trainer.batch_size, trainer.block_size, trainer.grad_clip) == (p.batch_size, 16, p.grad_clip)
     assert trainer.max_steps == p.max_steps and trainer.validation.every == p.eval_interval
-    assert [trainer.lr_at(s) for s in (0, p.warmup_steps - 1, p.max_steps)] == pytest.approx([p.lr / p.warmup_steps, p.lr, p.lr / 10])
+    lrs = [trainer.lr_at(s) for s in (0, p.warmup_steps - 1, p.max_steps)]
+    assert lrs == pytest.approx([p.lr / p.warmup_steps, p.lr, p.lr / 10])
 
     tt.manual_seed(0)
     by_hand = tt.models.TinyGPT(p.model_config(40))
     hand = LanguageModelTrainer(
         by_hand, by_hand.configure_optimizers(weight_decay=p.weight_decay, lr=p.lr, betas=p.betas), data[:3000],
-        data[3000:], 16, p.batch_size, lr_schedule=p.lr_schedule(), validation=Validation(p.eval_interval), progress=None)
+        data[3000:], 16, p.batch_size, lr_schedule=p.lr_schedule(), validation=Validation(p.eval_interval),
+        progress=None)
     assert hand.settings == trainer.settings
     for t in (trainer, hand):
         tt.manual_seed(1)

@@ -1,8 +1,8 @@
 """LanguageModelTrainer: it really learns, resumes bit for bit, checkpoints, shows ONE live
 output, stops on NaN with the model at its last good state, and records attention."""
 
-import io
 import contextlib
+import io
 import json
 
 import numpy as np
@@ -13,8 +13,8 @@ from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig
 from tinytorch.optim import SGD, AdamW, CosineWarmup
 from tinytorch.text import CharTokenizer, train_val_split
 from tinytorch.training import LanguageModelTrainer, StepRecord, find_latest_checkpoint, list_checkpoints
-from tinytorch.training.callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
 from tinytorch.training import progress as progress_module
+from tinytorch.training.callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
 
 
 def make_text(lines=300, seed=7):

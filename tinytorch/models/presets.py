@@ -110,7 +110,7 @@ class Preset:
         """A LanguageModelTrainer with this recipe; `overrides` are trainer arguments that change
         (e.g. loss_fn=, checkpoints=, probe=, callbacks=, progress=, optimizer=)."""
         settings = dict(
-            optimizer=None, block_size=model.config.block_size, batch_size=self.batch_size,
+            optimizer=None, block_size=self.config.block_size, batch_size=self.batch_size,
             lr_schedule=self.lr_schedule(), grad_clip=self.grad_clip,
             validation=None if val_data is None else Validation(every=self.eval_interval),
         )

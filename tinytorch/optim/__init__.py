@@ -10,10 +10,10 @@
     optimizer.lr = schedule(step)   # what LanguageModelTrainer(lr_schedule=schedule) does each step
 """
 
-from .optimizer import Optimizer
-from .sgd import SGD
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm_
+from .optimizer import Optimizer
 from .schedule import CosineWarmup, cosine_with_warmup
+from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "cosine_with_warmup", "CosineWarmup"]

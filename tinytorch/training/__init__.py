@@ -10,8 +10,8 @@
                              what runs around the loop (callbacks.py), each with its own settings
 """
 
-from .loss import LanguageModelLoss
-from .trainer import LanguageModelTrainer
+from .callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
 from .checkpoint import find_latest_checkpoint, list_checkpoints
 from .history import StepRecord, TrainingHistory
-from .callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
+from .loss import LanguageModelLoss
+from .trainer import LanguageModelTrainer

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import optim
-from ..rng import rng as global_rng
 from ..nn.module import eval_mode
+from ..rng import rng as global_rng
 from ..tensor import no_grad
-from ..validation import non_negative_int
 from ..text.batches import get_batch
+from ..validation import non_negative_int
 from . import checkpoint as ckpt
 from . import checks, legacy
 from . import state as trainer_state
@@ -330,9 +330,8 @@ class LanguageModelTrainer:
         no match, the newest run's: loading it then says what differs."""
         if run is not None:
             if run not in runs:
-                raise ValueError(
-                    f"no checkpoint of run {run!r} in {str(self.checkpoint_dir)!r} (runs there: {', '.join(map(str, runs))})"
-                )
+                known = ", ".join(map(str, runs))
+                raise ValueError(f"no checkpoint of run {run!r} in {str(self.checkpoint_dir)!r} (runs there: {known})")
             return runs[run]
         if self.run_id in runs:
             return runs[self.run_id]
