@@ -69,6 +69,7 @@ class LanguageModelTrainer:
         lr_schedule=None, max_steps=None, grad_clip=1.0, loss_fn=None,
         validation=None, checkpoints=None, probe=None, progress="auto", callbacks=(), **old_names,
     ):
+        # Keywords of earlier versions (eval_interval=, checkpoint_dir=, ...) become the callbacks that own them.
         validation, checkpoints, probe, callbacks, old_schedule = legacy.translate(
             old_names, validation, checkpoints, probe, callbacks)
         self.model, self.optimizer = model, optimizer
@@ -199,8 +200,9 @@ class LanguageModelTrainer:
         if max_steps is not None and scheduled is not None and max_steps != scheduled:
             raise ValueError(f"max_steps={max_steps} but the schedule ends at {scheduled}: give max_steps once")
         self.lr_schedule = lr_schedule
-        self.max_steps = None if max_steps is None and scheduled is None else checks.positive_int(
-            scheduled or max_steps, "max_steps")
+        steps = scheduled if scheduled is not None else max_steps  # the step count has one home
+        self.max_steps = None if steps is None else checks.positive_int(steps, "max_steps")
+        self.lr_at(0)  # a schedule that cannot work fails now, not at step 1
 
     def lr_at(self, step: int) -> float:
         """The learning rate for the update after `step` completed steps."""
