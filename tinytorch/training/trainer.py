@@ -51,7 +51,7 @@ class LanguageModelTrainer:
     max_steps:         where fit() stops by default (default: the schedule's max_steps)
     grad_clip:         clip the global gradient norm to this (None: no clipping)
     loss_fn:           defaults to LanguageModelLoss()
-    validation:        Validation(every, batches, seed); default Validation() when val_data is given
+    validation:        Validation(every, batches, seed); default Validation() (none without val_data)
     checkpoints:       Checkpoints(folder, every, keep), or None
     probe:             AttentionProbe(ids, every), or None: the attention time-lapse
     progress:          "auto" (HTML bar in Jupyter/JupyterLite, one text line elsewhere), "bar",
