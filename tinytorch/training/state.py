@@ -51,15 +51,12 @@ def run_settings(trainer) -> dict:
             if key != "params":
                 settings[prefix + key] = _plain(value)
     schedule = trainer.lr_schedule
-    settings.update(
-        block_size=trainer.block_size,
-        batch_size=trainer.batch_size,
-        grad_clip=trainer.grad_clip,
-        lr_schedule=schedule if schedule in (None, "cosine") else getattr(schedule, "__name__", "a function"),
-        warmup_steps=trainer.warmup_steps,
-        max_steps=trainer.max_steps,
-        min_lr=trainer.min_lr,
-    )
+    settings.update(block_size=trainer.block_size, batch_size=trainer.batch_size, grad_clip=trainer.grad_clip)
+    if hasattr(schedule, "settings"):  # e.g. CosineWarmup: its kind, warm-up, length and floor
+        settings.update(schedule.settings())
+    else:
+        name = None if schedule is None else getattr(schedule, "__name__", "a function")
+        settings.update(lr_schedule=name, max_steps=trainer.max_steps)
     return settings
 
 
@@ -94,7 +91,7 @@ def capture(trainer) -> dict:
             "elapsed": trainer.elapsed,
             "history": trainer.history.as_dicts(),
             "attention_snapshots": trainer.attention_snapshots,
-            "base_lr": trainer.base_lr,
+            "lr": getattr(trainer.lr_schedule, "lr", None),  # the schedule's peak (None: no peak to keep)
         },
         "rng": global_rng().bit_generator.state,
     }
@@ -123,7 +120,9 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
     try:
         history = [StepRecord(**record) for record in saved["history"]]
         snapshots = [(int(s), np.asarray(m)) for s, m in saved["attention_snapshots"]]
-        step, elapsed, base_lr = int(saved["step"]), float(saved["elapsed"]), float(saved["base_lr"])
+        step, elapsed = int(saved["step"]), float(saved["elapsed"])
+        peak = saved.get("lr", saved.get("base_lr"))  # "base_lr" in checkpoints of earlier versions
+        peak = None if peak is None else float(peak)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where} has a damaged trainer section ({type(error).__name__}: {error})") from None
     rng_state = state["rng"]
@@ -140,7 +139,9 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
     # Everything fits: assign.
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
-    trainer.step, trainer.elapsed, trainer.base_lr = step, elapsed, base_lr
+    trainer.step, trainer.elapsed = step, elapsed
+    if peak is not None and hasattr(trainer.lr_schedule, "lr"):
+        trainer.lr_schedule.lr = peak
     trainer.history[:] = history  # in place: views holding the list see the change
     trainer.attention_snapshots[:] = snapshots
     generator.bit_generator.state = rng_state
