@@ -9,7 +9,10 @@ inside cells that nbgrader marks as solution cells. The student version is what 
 - a written-answer (markdown solution) cell becomes "YOUR ANSWER HERE";
 - graded test cells are locked; cells are made non-deletable / non-editable as nbgrader's
   LockCells does (solution cells: not deletable; test and read-only cells: neither);
-- outputs and execution counts are cleared.
+- outputs and execution counts are cleared; a solution cell also loses its attachments and any
+  metadata nbgrader does not need (leak_policy.strip_solution_cell);
+- what is built is checked by leak_policy.notebook_leaks, the site scan's own check, before
+  anything is written: the CLI exits 1 exactly when the site build would stop.
 
 The instructor version keeps the solutions (outputs cleared too). Both get the Pyodide
 kernelspec (name "python", so JupyterLite opens them without asking for a kernel; local
@@ -31,7 +34,11 @@ the nbgrader "Create Assignment" toolbar, or with nbformat; keep them without ou
 - written question: a locked markdown cell (the question and its points), then an answer markdown
   cell {grade: true, solution: true, locked: false, points} whose whole text is a solution region
   holding the model answer and the rubric (instructor only: the student gets "YOUR ANSWER HERE");
-- grade_ids unique across the course; never write the solution marker text in prose.
+- grade_ids unique across the course; never write the solution marker text in prose (nbgrader
+  takes it as a marker anywhere in a cell, and so does coursetools/leak_policy.py, near misses
+  such as `### begin solution` or `BEGIN_SOLUTION` included);
+- no hidden tests and no instructor-only cells (tags starting with "instructor"): the student
+  build refuses them, naming file and cell, as it refuses markers that do not pair up.
 tests/course checks all of this, runs every notebook with TINYGPT_FAST=1, and compares the
 student build with `nbgrader generate_assignment`.
 """
