@@ -18,6 +18,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from .leak_policy import NO_SNIPPETS, Snippets, is_notebook, notebook_leaks, solution_snippets, text_leaks
@@ -51,12 +52,24 @@ def find_leaks(site: Path, content_dir: Path) -> list[str]:
 
 def file_leaks(data: bytes, snippets: Snippets, where: str, archives: bool = True) -> list[str]:
     """Leaks in one file's bytes; `where` names it in every problem. Zip archives are opened
-    (one level deep: an archive inside one is scanned as bytes)."""
+    (one level deep: an archive inside one is scanned as bytes), gzip is unpacked, UTF-16 text
+    is read as text."""
     if archives and data[:4] == b"PK\x03\x04":
         try:
             return _archive_leaks(data, snippets, where)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
             pass  # not a readable zip after all: scan its bytes
+    if data[:2] == b"\x1f\x8b":  # gzip: scan what it unpacks to (bounded)
+        try:
+            unpacked = zlib.decompressobj(wbits=31)
+            inner = unpacked.decompress(data, MAX_SCANNED_MEMBER)
+            if unpacked.unconsumed_tail:
+                return [f"{where}: unpacks to more than {MAX_SCANNED_MEMBER:,} bytes, too large to scan for solutions"]
+            return file_leaks(inner, snippets, f"{where}!", archives=False)
+        except zlib.error:
+            pass  # not gzip after all: scan its bytes
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text: scanned as UTF-8
+        data = data.decode("utf-16", "replace").encode("utf-8", "surrogatepass")
     head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head in (b"{", b"["):
         try:

@@ -8,6 +8,7 @@ whose files of every kind are each changed by one planted line.
 
 from __future__ import annotations
 
+import gzip
 import io
 import itertools
 import json
@@ -39,6 +40,9 @@ def _payloads() -> dict[str, bytes]:
         "solution line in JSON text": json.dumps({"code": f"def f():\n    {LINE}\n"}).encode(),
         "solution line in a JS string": f'var s="def f():\\n    {LINE}\\n";'.encode(),
         "solution line among binary": b"\x00\x01\xff\xfe" * 50 + f"\n{LINE}\n".encode() + b"\x00\x80" * 50,
+        "solution line, UTF-16": f"x = 1\n    {LINE}\n".encode("utf-16"),
+        "solution line, gzip": gzip.compress(f"x = 1\n    {LINE}\n".encode()),
+        "source notebook, gzip": gzip.compress(SOURCE.read_bytes()),
         **{f"marker {m!r}": f"intro\n{m}\nbody\n".encode() for m in MARKER_LINES},
     }
 
