@@ -444,7 +444,8 @@
       const parts = info.name.replace(/\\/g, '/').split('/').filter((part) => part !== '' && part !== '.');
       const shown = info.name.length > 80 ? info.name.slice(0, 60) + '...' : info.name;
       if (info.name.length > limits.path_chars) {
-        refuse(`The zip holds "${shown}", a path of ${info.name.length} characters, more than the limit of ${limits.path_chars}`);
+        refuse(`The zip holds "${shown}", a path of ${info.name.length} characters, `
+          + `more than the limit of ${limits.path_chars}`);
       }
       if (parts.length > limits.depth) {
         refuse(`The zip holds "${shown}", ${parts.length} folders deep, more than the limit of ${limits.depth}`);
@@ -476,8 +477,8 @@
       throw new Error(`The zip is damaged: its ${FORMAT.manifest} cannot be read. Nothing was changed.`);
     }
     const files = manifest && manifest.files;
-    if (!manifest || typeof manifest !== 'object' || (files !== undefined && (typeof files !== 'object' || Array.isArray(files)
-        || Object.values(files).some((meta) => !meta || typeof meta !== 'object')))) {
+    const mapping = (value) => value && typeof value === 'object' && !Array.isArray(value);
+    if (!mapping(manifest) || (files !== undefined && (!mapping(files) || !Object.values(files).every(mapping)))) {
       throw new Error(`The zip is damaged: its ${FORMAT.manifest} is not what an export writes. Nothing was changed.`);
     }
     const present = new Map(zipFiles.map((f) => [f.name.replace(/\/$/, ''), f.bytes]));
@@ -498,7 +499,8 @@
     for (const file of zipFiles) {
       const path = cleanZipPath(file.name);
       if (path && !file.name.endsWith('/') && !Object.prototype.hasOwnProperty.call(manifest.files, path)) {
-        throw new Error(`The zip holds ${path}, which its ${FORMAT.manifest} does not list (was the zip changed after the export?). `
+        throw new Error(`The zip holds ${path}, which its ${FORMAT.manifest} does not list `
+          + '(was the zip changed after the export?). '
           + `To restore it anyway, delete ${FORMAT.manifest} from the zip. Nothing was changed.`);
       }
     }

@@ -39,7 +39,8 @@ def spellings(edge: str, kinds=KINDS, limit=None) -> list[str]:
 def _cell(kind: str, source: str, **nbgrader):
     cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
     if nbgrader:
-        cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, "grade": False, "solution": False, **nbgrader}
+        defaults = {"schema_version": 3, "locked": False, "grade": False, "solution": False}
+        cell.metadata["nbgrader"] = {**defaults, **nbgrader}
     return cell
 
 
@@ -100,7 +101,8 @@ def test_every_spelling_of_end_closes_it(tmp_path, end):
 
 
 @pytest.mark.parametrize("marker", [f"{p}{e}{s}{k}" for p, e, s, k in itertools.product(
-    ["### ", "# ", ""], ["BEGIN", "End", "begin"], [" ", "_", "-", ""], ["HIDDEN TESTS", "hidden_tests", "Hidden-Test"])])
+    ["### ", "# ", ""], ["BEGIN", "End", "begin"], [" ", "_", "-", ""],
+    ["HIDDEN TESTS", "hidden_tests", "Hidden-Test"])])
 def test_hidden_tests_in_any_spelling_are_refused(tmp_path, marker):
     tests = _cell("code", f"assert answer() == 42\n{marker}\nassert answer() > 0\n", grade=True, locked=True,
                   points=1, grade_id="leak_hidden")
@@ -185,7 +187,8 @@ def test_a_solution_cell_ships_without_what_it_carries(tmp_path, carrier, kind):
     if kind == "code":
         cell = _cell("code", _exercise(), solution=True, grade_id="leak_carrier")
     else:
-        cell = _cell("markdown", "The model answer is 42.", solution=True, grade=True, points=2, grade_id="leak_carrier")
+        cell = _cell("markdown", "The model answer is 42.", solution=True, grade=True, points=2,
+                     grade_id="leak_carrier")
     CARRIERS[carrier](cell)
     built = build_notebooks(_content(tmp_path, _exercise(), [cell]), tmp_path / "out")[0]
     text = built.read_text(encoding="utf-8")

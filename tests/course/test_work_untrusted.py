@@ -174,7 +174,8 @@ GOOD = [("notes.txt", b"restored notes\n"), ("runs/new.bin", b"\0\1\2")]
 
 def _listed(changes=None) -> dict:
     """The export's manifest of GOOD, with {path: meta changes, or None to leave the path out}."""
-    files = {name: {"type": "file", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in GOOD}
+    files = {name: {"type": "file", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+             for name, data in GOOD}
     for name, meta in (changes or {}).items():
         if meta is None:
             files.pop(name)

@@ -165,7 +165,8 @@ def _check_limits(infos: list, zip_name: str) -> None:
     total = sum(info.file_size for info in infos)
     if total > LIMITS["total_bytes"]:
         raise _refused(zip_name, f"would unpack to {total:,} bytes, more than the limit of {LIMITS['total_bytes']:,} "
-                                 f"({LIMITS['total_bytes'] // 2**20} MiB)", "Leave big files (checkpoints, data) out of it.")
+                                 f"({LIMITS['total_bytes'] // 2**20} MiB)",
+                       "Leave big files (checkpoints, data) out of it.")
     for info in infos:
         name = info.filename
         shown = name if len(name) <= 80 else name[:60] + "..." + name[-17:]
@@ -174,7 +175,8 @@ def _check_limits(infos: list, zip_name: str) -> None:
             raise _refused(zip_name, f"holds {shown!r}, a path of {len(name):,} characters, more than the limit of "
                                      f"{LIMITS['path_chars']:,}")
         if len(parts) > LIMITS["depth"]:
-            raise _refused(zip_name, f"holds {shown!r}, {len(parts)} folders deep, more than the limit of {LIMITS['depth']}")
+            raise _refused(zip_name, f"holds {shown!r}, {len(parts)} folders deep, "
+                                     f"more than the limit of {LIMITS['depth']}")
         for part in parts:
             if len(part.encode("utf-8", "surrogatepass")) > LIMITS["name_bytes"]:
                 raise _refused(zip_name, f"holds {shown!r}, whose name {part[:40]!r}... is longer than the limit of "
@@ -202,7 +204,7 @@ def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | N
         for name, meta in files.items():
             if not isinstance(meta, dict):
                 wrong = f"the entry for {name!r} is a {type(meta).__name__}, not a mapping"
-            elif "size" in meta and (isinstance(meta["size"], bool) or not isinstance(meta["size"], int) or meta["size"] < 0):
+            elif "size" in meta and not (type(meta["size"]) is int and meta["size"] >= 0):  # bool is not a size
                 wrong = f"the size of {name!r} is {meta['size']!r}, not a byte count"
             elif "sha256" in meta and not (isinstance(meta["sha256"], str) and len(meta["sha256"]) == 64):
                 wrong = f"the sha256 of {name!r} is {meta['sha256']!r}, not 64 hex digits"
@@ -252,7 +254,8 @@ def _stream(zf: zipfile.ZipFile, info, dest: Path, zip_name: str, budget: int) -
                 size += len(chunk)
                 if size > info.file_size or size > budget:
                     raise _refused(zip_name, f"is damaged: {info.filename} unpacks to more than the {info.file_size:,} "
-                                             f"bytes its directory declares (or past the {LIMITS['total_bytes']:,}-byte limit)")
+                                             f"bytes its directory declares (or past the "
+                                             f"{LIMITS['total_bytes']:,}-byte limit)")
                 digest.update(chunk)
                 out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
@@ -371,7 +374,8 @@ def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> d
                 try:
                     is_dir, is_other = target.is_dir(), target.exists() or target.is_symlink()
                 except OSError as exc:  # e.g. a name too long for this file system
-                    raise _refused(name, f"holds {key!r}, which cannot be written here ({exc.strerror or exc})") from None
+                    raise _refused(name, f"holds {key!r}, which cannot be written here "
+                                         f"({exc.strerror or exc})") from None
                 if key in files and is_dir:
                     raise _refused(name, f"holds the file {key!r}, but this folder has a folder of that name")
                 if key in folders and is_other and not is_dir:
@@ -383,7 +387,8 @@ def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> d
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     size, sha = _stream(zf, info, dest, name, budget)
                 except OSError as exc:
-                    raise _refused(name, f"holds {key!r}, which cannot be written here ({exc.strerror or exc})") from None
+                    raise _refused(name, f"holds {key!r}, which cannot be written here "
+                                         f"({exc.strerror or exc})") from None
                 budget -= size
                 staged[key] = (dest, size, sha)
             _verify(staged, listed, name)

@@ -92,8 +92,8 @@ class Optimizer:
             betas = group["betas"]
             if not isinstance(betas, (tuple, list)) or len(betas) != 2:
                 raise ValueError(f"{me}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), got {betas!r}")
-            group["betas"] = tuple(real_number(b, f"{me}: betas", minimum=0.0, below=1.0, hint=f" in betas={tuple(betas)}")
-                                   for b in betas)
+            hint = f" in betas={tuple(betas)}"
+            group["betas"] = tuple(real_number(b, f"{me}: betas", minimum=0.0, below=1.0, hint=hint) for b in betas)
         if "eps" in group:
             real_number(group["eps"], f"{me}: eps", minimum=0.0)
         if "momentum" in group:
@@ -190,8 +190,9 @@ class Optimizer:
             unknown = sorted(str(k) for k in saved if k != "params" and k not in group)
             if unknown:
                 problems.append(f"{at}: {', '.join(repr(k) for k in unknown)}, which {me} does not use")
-            candidate = {**{k: v for k, v in group.items() if k != "params"},
-                         **{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k in group and k != "params"}}
+            candidate = {k: v for k, v in group.items() if k != "params"}
+            candidate.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()
+                              if k in group and k != "params"})
             try:
                 self._check_hyperparameters(candidate, where=at)
             except ValueError as error:

@@ -73,7 +73,8 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
         try:
             check_temperature(t)
         except ValueError:
-            raise ValueError(f"temperature={t!r} must be >= 0, a finite number (0 = always the most likely token)") from None
+            raise ValueError(f"temperature={t!r} must be >= 0, a finite number "
+                             "(0 = always the most likely token)") from None
     if not np.all(np.isfinite(logits)):
         raise ValueError("the logits contain NaN or inf: the model has diverged (check the loss)")
     k = int(max(1, min(k, V)))
@@ -106,7 +107,8 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
         x0 = left + c * col_w
         rest = 1.0 - sum(p for _, p in rows)
         parts.append(f'<g class="tt-temperature" data-temperature="{S.fmt(t)}">')
-        parts.append(S.text(x0, 46, f"temperature {S.fmt(t)}" + (" (greedy)" if t < GREEDY_TEMPERATURE else ""), size=12, fill="#333"))
+        greedy = " (greedy)" if t < GREEDY_TEMPERATURE else ""
+        parts.append(S.text(x0, 46, f"temperature {S.fmt(t)}{greedy}", size=12, fill="#333"))
         for r, (lab, p) in enumerate(rows):
             y = top_y + r * ROW_H
             bar = max(0.0, p / pmax * BAR_W)
