@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from ..rng import rng as global_rng
+from ..validation import non_negative_int, real_number
 from .history import StepRecord
 
 # Config fields that change how a model trains or starts, not which weights it has: loading
@@ -110,19 +111,23 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
                 + "; ".join(differences)
                 + "). Build the trainer as that run was built, or resume(strict=False) to load it anyway."
             )
-    trial = copy.copy(trainer.optimizer)  # the optimizer checks its state here, on a copy
+    # The optimizer checks its state (shapes, hyperparameters and moments in range, as its
+    # constructor checks its arguments) on a copy, so nothing changes when it is refused.
+    trial = copy.copy(trainer.optimizer)
     trial.param_groups = [dict(group) for group in trainer.optimizer.param_groups]
     trial.state = {}
     try:
         trial.load_state_dict(state["optimizer"])
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{where} does not fit this optimizer: {error}") from None
+        raise ValueError(f"{where} holds an optimizer state this optimizer cannot take: {error}") from None
     try:
         history = [StepRecord(**record) for record in saved["history"]]
-        snapshots = [(int(s), np.asarray(m)) for s, m in saved["attention_snapshots"]]
-        step, elapsed = int(saved["step"]), float(saved["elapsed"])
+        snapshots = [(non_negative_int(s, "an attention snapshot's step"), np.asarray(m))
+                     for s, m in saved["attention_snapshots"]]
+        step = non_negative_int(saved["step"], "trainer/step")
+        elapsed = real_number(saved["elapsed"], "trainer/elapsed", minimum=0.0)
         peak = saved.get("lr", saved.get("base_lr"))  # "base_lr" in checkpoints of earlier versions
-        peak = None if peak is None else float(peak)
+        peak = None if peak is None else real_number(peak, "trainer/lr", minimum=0.0)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where} has a damaged trainer section ({type(error).__name__}: {error})") from None
     rng_state = state["rng"]
