@@ -16,7 +16,7 @@ import pytest
 import tinytorch as tt
 from tinytorch.models import TinyGPT, TinyGPTConfig
 from tinytorch.optim import SGD, Adam, AdamW
-from tinytorch.training import LanguageModelTrainer
+from tinytorch.training import LanguageModelTrainer, Validation
 
 MAKERS = {
     "SGD": lambda params: SGD(params, lr=0.1, momentum=0.9, weight_decay=0.01),
@@ -160,7 +160,7 @@ def _trainer():
     ids = np.array([ord(c) % 32 for c in text], dtype=np.int64)
     model = TinyGPT(TinyGPTConfig(vocab_size=32, block_size=8, n_layer=1, n_head=2, n_embd=8, dropout=0.0))
     return LanguageModelTrainer(model, AdamW(model.parameters(), lr=1e-3), ids[:1000], ids[1000:], 8, 4,
-                                eval_interval=100, progress=None)
+                                validation=Validation(every=100), progress=None)
 
 
 CHECKPOINT_CHANGES = {
