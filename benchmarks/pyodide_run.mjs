@@ -6,9 +6,10 @@
 //
 // The repo is mounted read-write at /repo (NODEFS) and put first on sys.path, so the script
 // imports this worktree's tinytorch; the current directory becomes /repo. With
-// TINYTORCH_WHEEL=<a tinytorch wheel> that wheel is installed instead and /repo is not on
-// sys.path (the script still runs from /repo): what a browser that installs the wheel gets. TINYGPT_CORPUS is
-// mounted at /corpus/<name> and passed on in the environment. stdout/stderr go straight through.
+// TINYGPT_TINYTORCH_WHEEL=<a tinytorch wheel> that wheel is installed instead and /repo is not
+// on sys.path (the script still runs from /repo): what a browser that installs the wheel gets.
+// TINYGPT_CORPUS is mounted at /corpus/<name> and passed on in the environment. stdout/stderr
+// go straight through.
 import { loadPyodide } from "pyodide";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,7 +35,7 @@ const pyodide = await loadPyodide({
   stderr: (s) => process.stderr.write(s + "\n"),
 });
 const tLoad = performance.now();
-const tinytorchWheel = process.env.TINYTORCH_WHEEL;
+const tinytorchWheel = process.env.TINYGPT_TINYTORCH_WHEEL;
 await pyodide.loadPackage(tinytorchWheel ? [wheel, path.resolve(tinytorchWheel)] : [wheel], { messageCallback: () => {} });
 const tNumpy = performance.now();
 
@@ -48,7 +49,7 @@ if (corpus) {
   env.TINYGPT_CORPUS = "/corpus/" + path.basename(corpus);
 }
 for (const [k, v] of Object.entries(process.env)) {
-  if (k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;
+  if (k === "TINYGPT_MATMUL" || k === "TINYGPT_THREADS" || k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;
 }
 pyodide.globals.set("_env", pyodide.toPy(env));
 pyodide.globals.set("_from_repo", !tinytorchWheel);

@@ -131,7 +131,9 @@ def test_set_backend_switches_and_auto_follows_numpy_build(restore_backend):
 def test_auto_picks_wasm_kernels_in_pyodide(restore_backend, monkeypatch):
     """In the browser (sys.platform "emscripten") auto chooses the kernels measured there."""
     monkeypatch.setattr(sys, "platform", "emscripten")
-    assert kernels.set_backend("auto") == "wasm"  # the SIMD module cannot load here: numpy's wasm kernels
+    monkeypatch.setattr(kernels.wasm, "_reason", "not loaded yet")  # restored after: a real try to load
+    monkeypatch.setattr(kernels.wasm, "_exports", None)
+    assert kernels.set_backend("auto") == "wasm"  # the SIMD module cannot load here (no js): numpy's wasm kernels
 
 
 def test_unknown_backend_is_a_clear_error(restore_backend):
@@ -157,7 +159,7 @@ def test_shape_mismatch_names_both_shapes(name, shape_a, shape_b):
 
 
 def _run(python, code, **env):
-    environment = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"}
+    environment = {k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")}
     environment.update(PYTHONPATH=str(REPO), **env)
     done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=environment, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -166,9 +168,10 @@ def _run(python, code, **env):
 
 def test_environment_variable_forces_backend_at_import():
     code = "import tinytorch.kernels as k; print(k.backend())"
-    assert _run(sys.executable, code, TINYTORCH_MATMUL="einsum") == "einsum"
-    assert _run(sys.executable, code, TINYTORCH_MATMUL="blas") == "blas"
-    assert _run(sys.executable, code, TINYTORCH_MATMUL="wasm") == "wasm"
+    assert _run(sys.executable, code, TINYGPT_MATMUL="einsum") == "einsum"
+    assert _run(sys.executable, code, TINYGPT_MATMUL="blas") == "blas"
+    assert _run(sys.executable, code, TINYGPT_MATMUL="wasm") == "wasm"
+    assert _run(sys.executable, code, TINYTORCH_MATMUL="einsum") == "einsum"  # the old name still works
 
 
 def test_auto_picks_blas_on_this_numpy_with_blas():
@@ -218,6 +221,6 @@ def test_in_real_pyodide_auto_picks_simd_kernels_and_wasm_ones_agree_with_float6
         "print(sys.platform, auto, k.backend(), err < 1e-5, dtypes)\n"
     )
     done = subprocess.run([node, str(NODE_RUNNER), "-c", code], capture_output=True, text=True, cwd=REPO,
-                          timeout=300, env={k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"})
+                          timeout=300, env={k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2].strip() == "emscripten simd wasm True {'float32'}", done.stdout

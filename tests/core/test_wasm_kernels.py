@@ -43,8 +43,8 @@ def pyodide_report(tmp_path_factory):
     from coursetools.site import build_wheel
 
     wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
-    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"}
-    env["TINYTORCH_WHEEL"] = str(wheel)
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}
+    env["TINYGPT_TINYTORCH_WHEEL"] = str(wheel)
     done = subprocess.run(["node", str(RUNNER), "tests/core/wasm_checks.py"], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -91,7 +91,7 @@ def test_every_kernel_agrees_with_numpy_in_a_chromium_worker():
 
     if not CHROMIUM:
         pytest.skip(CHROMIUM_HELP)
-    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pyodide_chromium.py"), "tests/core/wasm_checks.py"],
                           capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -104,18 +104,27 @@ def test_every_kernel_agrees_with_numpy_in_a_chromium_worker():
     assert report["threads"] is False and "cross-origin isolated" in report["threads_reason"]
 
 
-def test_natively_the_module_is_never_loaded():
+def test_natively_the_module_is_never_loaded(monkeypatch):
+    monkeypatch.setattr(wasm, "_reason", "not loaded yet")  # forget what earlier tests (faking the platform) left
+    monkeypatch.setattr(wasm, "_exports", None)
     assert not kernels.simd_available()
     assert wasm.load() is None and "only in Pyodide" in wasm.reason()
     before = kernels.backend()
     with pytest.raises(ValueError, match="cannot run here.*only in Pyodide"):
         kernels.set_backend("simd")
     assert kernels.backend() == before
-    assert "js" not in sys.modules and "pyodide" not in sys.modules
+    code = ("import sys, numpy as np, tinytorch as tt, tinytorch.nn.functional as F\n"
+            "x = tt.Tensor(np.ones((4, 8), np.float32), requires_grad=True)\n"
+            "F.gelu(F.layer_norm(x @ tt.Tensor(np.ones((8, 8), np.float32)))).sum().backward()\n"
+            "print(sorted(m for m in ('js', 'pyodide', 'pyodide_js') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # natively nothing of Pyodide is even imported
 
 
 def test_asking_for_simd_natively_falls_back_to_the_best_numpy_backend():
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TINYTORCH_MATMUL": "simd"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TINYGPT_MATMUL": "simd"}
     done = subprocess.run([sys.executable, "-c", "import tinytorch.kernels as k; print(k.backend())"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -9,9 +9,9 @@ split. The helper starts in the background: until it is ready every product runs
 does wherever threads are not available (`reason()` says why) or not enabled (the default).
 """
 
-import os
 from pathlib import Path
 
+from .. import settings
 from . import WASM_FILE, load, pyodide_memory
 
 #: products smaller than this run on one thread (copies and the handshake cost ~0.05-0.2 ms)
@@ -21,10 +21,10 @@ MAX_PAGES = 32768  # 2 GiB: the shared memory's limit
 _pool = None
 _ready = False
 _reason = "not started"
-#: off unless asked for (TINYTORCH_THREADS=1 or `threads.enabled = True`): on this project's
+#: off unless asked for (TINYGPT_THREADS=1 or `threads.enabled = True`): on this project's
 #: shared 2-core machine a second thread measured slower (benchmarks/README.md); where cores are
 #: free it splits the large products in two.
-enabled = os.environ.get("TINYTORCH_THREADS", "") == "1"
+enabled = settings.wasm_threads()
 
 
 def _leb(value: int) -> bytes:
