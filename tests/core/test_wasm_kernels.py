@@ -81,19 +81,24 @@ def test_without_pyodides_memory_numpy_runs_as_before(pyodide_report):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_every_kernel_agrees_with_numpy_in_a_chromium_worker():
-    """The same checks in Pyodide inside a real Chromium Worker (where the course's kernel runs)."""
+@pytest.mark.parametrize("browser", ["chromium", "firefox", "webkit"])
+def test_every_kernel_agrees_with_numpy_in_a_browser_worker(browser):
+    """The same checks in Pyodide inside a real browser's Worker (where the course's kernel runs)."""
     missing = _pyodide_ready()
     if missing:
         pytest.skip(f"needs Pyodide: {missing}")
     sys.path.insert(0, str(REPO / "tests"))
-    from _browsers import CHROMIUM, CHROMIUM_HELP
+    sys.path.insert(0, str(REPO / "tests" / "site"))
+    import _browsers
+    import _engines
 
-    if not CHROMIUM:
-        pytest.skip(CHROMIUM_HELP)
+    if browser == "chromium" and not _browsers.CHROMIUM:
+        pytest.skip(_browsers.CHROMIUM_HELP)
+    if browser != "chromium" and _engines.missing(browser):
+        pytest.skip(_engines.missing(browser))
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pyodide_chromium.py"), "tests/core/wasm_checks.py"],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pyodide_browser.py"), "--browser", browser,
+                           "tests/core/wasm_checks.py"], capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     report = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
     assert report["platform"] == "emscripten" and "site-packages" in report["tinytorch"]

@@ -1,13 +1,16 @@
-"""Run a Python script inside Pyodide in a headless Chromium worker, as the course's kernel runs.
+"""Run a Python script inside Pyodide in a headless browser's worker, as the course's kernel runs.
 
-    python benchmarks/pyodide_chromium.py benchmarks/simd_speed.py --steps 12
-    python benchmarks/pyodide_chromium.py tests/core/wasm_checks.py
+    python benchmarks/pyodide_browser.py benchmarks/simd_speed.py --steps 12
+    python benchmarks/pyodide_browser.py tests/core/wasm_checks.py
+    python benchmarks/pyodide_browser.py --browser firefox benchmarks/simd_speed.py     # or webkit
 
 The same job as pyodide_run.mjs, in a browser: a static server gives a page whose module Worker
 (the JupyterLite kernel is a worker too) loads Pyodide from node_modules/pyodide, Pyodide's
 numpy wheel ($TINYGPT_NUMPY_WHEEL) and a tinytorch wheel built from this tree, writes the
 benchmarks/*.py files and the script into /bench, and runs the script; its output is printed
-here line by line, and the exit code is the script's. Needs npm ci, Chromium and playwright (the tests' own browser setup, tests/_browsers.py).
+here line by line, and the exit code is the script's. Needs npm ci and the tests' browsers
+(tests/_browsers.py): Chromium through playwright, Firefox through npm puppeteer-core, WebKitGTK
+through the site tests' Selenium driver (tests/site/_engines.py).
 """
 
 import functools
@@ -54,8 +57,9 @@ except SystemExit as e:
 PAGE = """<!doctype html><meta charset="utf-8"><title>pyodide benchmark</title>
 <script>
 const worker = new Worker("worker.mjs", { type: "module" });
+window.__lines = [];
 worker.onmessage = (e) => {
-  if ("line" in e.data) console.log(e.data.line);
+  if ("line" in e.data) { console.log(e.data.line); window.__lines.push(e.data.line); }
   if ("done" in e.data) window.__done = e.data.done;
 };
 </script>
@@ -77,19 +81,84 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+FIREFOX_DRIVER = """
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+const [repo, executablePath, url] = process.argv.slice(2);
+const found = createRequire(repo + "/package.json").resolve("puppeteer-core");  // the repo's node_modules
+const { default: puppeteer } = await import(pathToFileURL(found).href);
+const browser = await puppeteer.launch({ browser: "firefox", executablePath, headless: true, protocolTimeout: 3_600_000 });
+const page = await browser.newPage();
+page.on("console", (message) => console.log(message.text()));
+await page.goto(url);
+await page.waitForFunction("window.__done !== undefined", { timeout: 3_600_000, polling: 500 });
+const code = await page.evaluate("window.__done");
+await browser.close();
+process.exit(code);
+"""
+
+
+def run_chromium(url: str) -> int:
+    from _browsers import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        page.on("console", lambda message: print(message.text, flush=True))
+        page.goto(url)
+        page.wait_for_function("window.__done !== undefined", timeout=3_600_000, polling=500)
+        code = page.evaluate("window.__done")
+        browser.close()
+    return code
+
+
+def run_firefox(url: str, folder: Path) -> int:
+    import subprocess
+
+    from _browsers import FIREFOX
+
+    driver = folder / "firefox_driver.mjs"
+    driver.write_text(FIREFOX_DRIVER)
+    return subprocess.run(["node", str(driver), str(REPO), FIREFOX, url]).returncode
+
+
+def run_webkit(url: str, folder: Path) -> int:
+    """WebKitGTK through the site tests' own driver (tests/site/_engines.py); output polled from the page."""
+    import time
+
+    sys.path.insert(0, str(REPO / "tests" / "site"))
+    from _engines import open_page
+
+    page = open_page("webkit", folder)
+    try:
+        page.goto(url)
+        while True:
+            state = page.js("() => ({lines: window.__lines.splice(0), done: window.__done ?? null})")
+            for line in state["lines"]:
+                print(line, flush=True)
+            if state["done"] is not None:
+                return state["done"]
+            time.sleep(1)
+    finally:
+        page.close()
+
+
 def main() -> int:
-    if len(sys.argv) < 2:
+    argv = sys.argv[1:]
+    browser = "chromium"
+    if argv[:1] == ["--browser"]:
+        browser, argv = argv[1], argv[2:]
+    if not argv or browser not in ("chromium", "firefox", "webkit"):
         print(__doc__)
         return 2
-    script, args = Path(sys.argv[1]), sys.argv[2:]
+    script, args = Path(argv[0]), argv[1:]
     numpy_wheel = Path(os.environ.get("TINYGPT_NUMPY_WHEEL", ""))
     if not numpy_wheel.is_file():
         print("set TINYGPT_NUMPY_WHEEL to Pyodide's numpy wheel", file=sys.stderr)
         return 2
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "tests"))
-    from _browsers import CHROMIUM, CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
 
     from coursetools.site import build_wheel
 
@@ -106,18 +175,13 @@ def main() -> int:
         (root / "worker.mjs").write_text(WORKER)
         (root / "index.html").write_text(PAGE)
         server = serve(root)
+        url = f"http://127.0.0.1:{server.server_port}/index.html"
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_page()
-                page.on("console", lambda message: print(message.text, flush=True))
-                page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
-                page.wait_for_function("window.__done !== undefined", timeout=3_600_000, polling=500)
-                code = page.evaluate("window.__done")
-                browser.close()
+            if browser == "webkit":
+                return run_webkit(url, root)
+            return run_firefox(url, root) if browser == "firefox" else run_chromium(url)
         finally:
             server.shutdown()
-    return code
 
 
 if __name__ == "__main__":
