@@ -3,6 +3,7 @@
     python benchmarks/pyodide_browser.py benchmarks/simd_speed.py --steps 12
     python benchmarks/pyodide_browser.py tests/core/wasm_checks.py
     python benchmarks/pyodide_browser.py --browser firefox benchmarks/simd_speed.py     # or webkit
+    python benchmarks/pyodide_browser.py --isolated benchmarks/simd_speed.py --threads  # cross-origin isolated
 
 The same job as pyodide_run.mjs, in a browser: a static server gives a page whose module Worker
 (the JupyterLite kernel is a worker too) loads Pyodide from node_modules/pyodide, Pyodide's
@@ -76,6 +77,13 @@ def serve(folder: Path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
                       ".wasm": "application/wasm"}
+    isolated = False  # --isolated: COOP/COEP headers, so the page may use SharedArrayBuffer (threads)
+
+    def end_headers(self):
+        if self.isolated:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
 
     def log_message(self, *args):
         pass
@@ -147,8 +155,11 @@ def run_webkit(url: str, folder: Path) -> int:
 def main() -> int:
     argv = sys.argv[1:]
     browser = "chromium"
-    if argv[:1] == ["--browser"]:
-        browser, argv = argv[1], argv[2:]
+    while argv[:1] in (["--browser"], ["--isolated"]):
+        if argv[0] == "--isolated":
+            _QuietHandler.isolated, argv = True, argv[1:]
+        else:
+            browser, argv = argv[1], argv[2:]
     if not argv or browser not in ("chromium", "firefox", "webkit"):
         print(__doc__)
         return 2

@@ -5,7 +5,7 @@
 | `TINYGPT_CORPUS` | the tinyshakespeare.txt to train on                   | look around, then download it   |
 | `TINYGPT_CACHE`  | the one download cache (corpus; the site build's too) | `~/.cache/tinytorch`            |
 | `TINYGPT_MATMUL` | force the matmul kernels: einsum, blas, wasm or simd  | chosen from platform and numpy  |
-| `TINYGPT_THREADS`| `1`: a helper thread for large products in Pyodide    | one thread                      |
+| `TINYGPT_THREADS`| `0`: no helper thread for large products in Pyodide   | one where SharedArrayBuffer is  |
 
 One prefix, `TINYGPT_`. The names of earlier versions, `TINYTORCH_CACHE` and `TINYTORCH_MATMUL`,
 still work, with a FutureWarning (shown by default). An empty variable counts as unset. Build
@@ -52,5 +52,5 @@ def matmul_backend() -> str:
 
 
 def wasm_threads() -> bool:
-    """$TINYGPT_THREADS == "1": split large products over a helper thread in Pyodide (tinytorch/wasm/threads.py)."""
-    return setting("THREADS") == "1"
+    """False when $TINYGPT_THREADS is "0": then Pyodide never splits products over a helper thread (wasm/threads.py)."""
+    return setting("THREADS") != "0"

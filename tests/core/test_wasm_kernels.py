@@ -81,9 +81,11 @@ def test_without_pyodides_memory_numpy_runs_as_before(pyodide_report):
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.parametrize("browser", ["chromium", "firefox", "webkit"])
-def test_every_kernel_agrees_with_numpy_in_a_browser_worker(browser):
-    """The same checks in Pyodide inside a real browser's Worker (where the course's kernel runs)."""
+@pytest.mark.parametrize("browser, isolated", [("chromium", False), ("chromium", True), ("firefox", False),
+                                               ("firefox", True), ("webkit", False)])
+def test_every_kernel_agrees_with_numpy_in_a_browser_worker(browser, isolated):
+    """The same checks in Pyodide inside a real browser's Worker (where the course's kernel runs);
+    on a cross-origin isolated page the helper thread starts and its products are checked too."""
     missing = _pyodide_ready()
     if missing:
         pytest.skip(f"needs Pyodide: {missing}")
@@ -97,16 +99,20 @@ def test_every_kernel_agrees_with_numpy_in_a_browser_worker(browser):
     if browser != "chromium" and _engines.missing(browser):
         pytest.skip(_engines.missing(browser))
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pyodide_browser.py"), "--browser", browser,
-                           "tests/core/wasm_checks.py"], capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
+    command = [sys.executable, str(REPO / "benchmarks" / "pyodide_browser.py"), "--browser", browser]
+    command += ["--isolated"] if isolated else []
+    done = subprocess.run(command + ["tests/core/wasm_checks.py"], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     report = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
     assert report["platform"] == "emscripten" and "site-packages" in report["tinytorch"]
     assert report["backend"] == "simd", report["reason"]
     assert report["memory_is_pyodides_heap"] is True
     assert report["failures"] == []
-    # the test server sends no cross-origin isolation headers: one thread, and it says why
-    assert report["threads"] is False and "cross-origin isolated" in report["threads_reason"]
+    if isolated:  # COOP/COEP headers: SharedArrayBuffer, so a helper Worker splits the large products
+        assert report["threads"] is True, report["threads_reason"]
+    else:  # no isolation headers: one thread, and it says why
+        assert report["threads"] is False and "cross-origin isolated" in report["threads_reason"]
 
 
 def test_natively_the_module_is_never_loaded(monkeypatch):

@@ -13,6 +13,9 @@ import numpy as np
 
 import tinytorch
 from tinytorch import kernels, wasm
+from tinytorch.wasm import threads
+
+threads.enabled = False  # one thread first; the helper thread's products are checked on their own below
 
 failures = []
 report = {"platform": sys.platform, "tinytorch": tinytorch.__file__, "reason": wasm.reason(), "backend": kernels.backend()}
@@ -167,8 +170,6 @@ both_backends("Adam steps without decay", optimizer_steps(lambda ps: Adam(ps, lr
 # ----------------------------------------------------------------------------- a helper thread for large products
 
 import time  # noqa: E402
-
-from tinytorch.wasm import threads  # noqa: E402
 
 threads.enabled = True
 for _ in range(250):  # it starts in the background

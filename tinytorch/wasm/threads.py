@@ -6,7 +6,7 @@ copies one operand and part of the other into a shared memory for a helper Worke
 the same kernels on its rows of C while this thread computes the rest in place. That costs
 O(size) copies for O(size * K) work, so only products of at least MIN_MACS multiply-adds are
 split. The helper starts in the background: until it is ready every product runs here, as it
-does wherever threads are not available (`reason()` says why) or not enabled (the default).
+does wherever threads are not available (`reason()` says why) or are switched off.
 """
 
 from pathlib import Path
@@ -21,9 +21,10 @@ MAX_PAGES = 32768  # 2 GiB: the shared memory's limit
 _pool = None
 _ready = False
 _reason = "not started"
-#: off unless asked for (TINYGPT_THREADS=1 or `threads.enabled = True`): on this project's
-#: shared 2-core machine a second thread measured slower (benchmarks/README.md); where cores are
-#: free it splits the large products in two.
+#: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured in Pyodide (Node) on this
+#: project's 2-core machine: the issue's GPT step 1.35x faster with the helper (131 against 177 ms,
+#: interleaved) when the machine had a core to spare; 1.16x slower when six other jobs kept both
+#: cores busy (benchmarks/README.md).
 enabled = settings.wasm_threads()
 
 
