@@ -95,7 +95,9 @@ import { pathToFileURL } from "node:url";
 const [repo, executablePath, url] = process.argv.slice(2);
 const found = createRequire(repo + "/package.json").resolve("puppeteer-core");  // the repo's node_modules
 const { default: puppeteer } = await import(pathToFileURL(found).href);
-const browser = await puppeteer.launch({ browser: "firefox", executablePath, headless: true, protocolTimeout: 3_600_000 });
+const browser = await puppeteer.launch({
+  browser: "firefox", executablePath, headless: true, protocolTimeout: 3_600_000,
+});
 const page = await browser.newPage();
 page.on("console", (message) => console.log(message.text()));
 await page.goto(url);

@@ -10,8 +10,9 @@ cross-entropy, backward, gradient clipping, AdamW). In Pyodide the same model an
 with the "wasm" backend (Pyodide's numpy only: before) and the "simd" backend (the module:
 after), alternating step by step so both see the same machine load. Models: the issue's GPT
 (2 layers x 4 heads x 128 channels, context 64, batch 12, MLP 4x: 0.41M parameters, trained
-with the browser recipe) and the course's `browser` preset. The anchor is TinyGPT (tinygpt.pages.dev): 10.1k tokens/s for a
-0.37M-parameter context-64 model with WebAssembly SIMD on 4 threads, on an Apple M-series laptop.
+with the browser recipe) and the course's `browser` preset. The anchor is TinyGPT
+(tinygpt.pages.dev): 10.1k tokens/s for a 0.37M-parameter context-64 model with WebAssembly
+SIMD on 4 threads, on an Apple M-series laptop.
 """
 
 import argparse

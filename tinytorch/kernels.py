@@ -73,7 +73,8 @@ _backend = _initial_backend()
 
 
 def backend() -> str:
-    """The kernel family in use: "blas" (`@`), "einsum" (no BLAS), "wasm" (Pyodide's numpy) or "simd" (Pyodide + our module)."""
+    """The kernel family in use: "blas" (`@`), "einsum" (no BLAS), "wasm" (Pyodide's numpy) or "simd"
+    (Pyodide with tinytorch's WebAssembly module)."""
     return _backend
 
 

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import kernels
-from .wasm import elementwise
 from .validation import axes_tuple, axis_index, tensor_data
+from .wasm import elementwise
 
 # GELU's sqrt(2/pi) as a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
 _GELU_C = float(np.sqrt(2.0 / np.pi))

@@ -18,7 +18,8 @@ from tinytorch.wasm import threads
 threads.enabled = False  # one thread first; the helper thread's products are checked on their own below
 
 failures = []
-report = {"platform": sys.platform, "tinytorch": tinytorch.__file__, "reason": wasm.reason(), "backend": kernels.backend()}
+report = {"platform": sys.platform, "tinytorch": tinytorch.__file__, "reason": wasm.reason(),
+          "backend": kernels.backend()}
 rng = np.random.default_rng(0)
 
 
@@ -69,10 +70,12 @@ check("matmul_nt with leading dims", kernels.matmul_nt(g3, w2), D(g3) @ D(w2).T)
 # strided views: transposes, every other column (last axis not contiguous), reversed rows
 big = f32(12, 10)
 b6 = f32(12, 6)
-check("matmul of a transposed view and a column-strided view", kernels.matmul(big.T, b6[:, ::2]), D(big).T @ D(b6[:, ::2]))
+check("matmul of a transposed view and a column-strided view", kernels.matmul(big.T, b6[:, ::2]),
+      D(big).T @ D(b6[:, ::2]))
 b9 = f32(10, 9)
 check("matmul of reversed rows", kernels.matmul(big[::-1], b9[::-1]), D(big[::-1]) @ D(b9[::-1]))
-check("matmul_nt of column-strided views", kernels.matmul_nt(big[:, ::2], b9.T[:, ::2]), D(big[:, ::2]) @ D(b9.T[:, ::2]).T)
+check("matmul_nt of column-strided views", kernels.matmul_nt(big[:, ::2], b9.T[:, ::2]),
+      D(big[:, ::2]) @ D(b9.T[:, ::2]).T)
 
 # batched attention shapes, views of one qkv array, broadcasting of batch dims
 qkv = f32(3, 11, 3, 2, 5)  # (B, T, 3, H, d)
@@ -123,7 +126,8 @@ def both_backends(label, run, tol=2e-5):
 def op_and_grads(op, *shapes, scale=1.0, seed=3):
     def run():
         r = np.random.default_rng(seed)
-        inputs = [tinytorch.Tensor((scale * r.standard_normal(sh)).astype(np.float32), requires_grad=True) for sh in shapes]
+        inputs = [tinytorch.Tensor((scale * r.standard_normal(sh)).astype(np.float32), requires_grad=True)
+                  for sh in shapes]
         out = op(*inputs)
         out = out[0] if isinstance(out, tuple) else out
         (out * tinytorch.Tensor(r.standard_normal(out.shape).astype(np.float32))).sum().backward()
@@ -140,7 +144,8 @@ both_backends("gelu of a transposed view (numpy path)", lambda: [F.gelu(tinytorc
 for T, H, d in [(1, 1, 4), (7, 3, 5), (13, 2, 8), (64, 4, 32)]:
     both_backends(f"causal attention T={T} H={H} d={d}",
                   op_and_grads(lambda qkv, H=H: causal_attention(qkv, H), (2, T, 3 * H * d)))
-both_backends("causal attention with large scores", op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0))
+both_backends("causal attention with large scores",
+              op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0))
 for C in [1, 3, 7, 16, 130]:
     both_backends(f"layer_norm C={C}", op_and_grads(lambda x, w, b: F.layer_norm(x, w, b), (3, 5, C), (C,), (C,)))
 both_backends("layer_norm without affine (numpy path)", op_and_grads(lambda x: F.layer_norm(x), (4, 9)))
@@ -152,7 +157,8 @@ for rows, n_in, n_out in [(1, 3, 1), (5, 7, 3), (33, 16, 65)]:
 def optimizer_steps(make):
     def run():
         r = np.random.default_rng(5)
-        params = [tinytorch.Tensor(r.standard_normal(sh).astype(np.float32), requires_grad=True) for sh in [(7,), (3, 5), (64,)]]
+        params = [tinytorch.Tensor(r.standard_normal(sh).astype(np.float32), requires_grad=True)
+                  for sh in [(7,), (3, 5), (64,)]]
         opt = make(params)
         for _ in range(3):
             for p in params:

@@ -18,9 +18,9 @@ import numpy as np
 
 from .. import kernels
 from ..rng import rng
-from ..wasm import elementwise
 from ..tensor import Tensor, is_grad_enabled
 from ..validation import non_negative_int, positive_int, real_number
+from ..wasm import elementwise
 from .layers import Dropout, Linear
 from .module import Module
 

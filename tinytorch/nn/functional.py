@@ -14,9 +14,9 @@ import numpy as np
 
 from .. import kernels
 from ..rng import rng
-from ..wasm import elementwise
 from ..tensor import Tensor, as_tensor
 from ..validation import integer_ids, real_number, token_ids
+from ..wasm import elementwise
 
 __all__ = [
     "linear",

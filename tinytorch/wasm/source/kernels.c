@@ -134,7 +134,8 @@ static inline float sexp(float x) { return wasm_f32x4_extract_lane(vexp(splat(x)
 
 /* s = 1 / (1 + e^(-2 sqrt(2/pi) x (1 + 0.044715 x^2))),  y = x s  (tinytorch.nn.functional.gelu) */
 static inline vf gelu_s(vf x) {
-  vf u = wasm_f32x4_mul(wasm_f32x4_mul(x, splat(-2.0f * GELU_C)), madd(splat(1.0f), splat(0.044715f), wasm_f32x4_mul(x, x)));
+  vf cubic = madd(splat(1.0f), splat(0.044715f), wasm_f32x4_mul(x, x));
+  vf u = wasm_f32x4_mul(wasm_f32x4_mul(x, splat(-2.0f * GELU_C)), cubic);
   return wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), vexp(u)));
 }
 
@@ -180,7 +181,9 @@ void softmax_causal(float *att, int mats, int T, float scale) {
     for (int j = 0; j < n4; j += 4) vm = wasm_f32x4_pmax(vm, ld(row + j));
     float mx = wasm_f32x4_extract_lane(vm, 0);
     for (int l = 1; l < 4; l++) {
-      float e = l == 1 ? wasm_f32x4_extract_lane(vm, 1) : l == 2 ? wasm_f32x4_extract_lane(vm, 2) : wasm_f32x4_extract_lane(vm, 3);
+      float e = l == 1   ? wasm_f32x4_extract_lane(vm, 1)
+                : l == 2 ? wasm_f32x4_extract_lane(vm, 2)
+                         : wasm_f32x4_extract_lane(vm, 3);
       mx = e > mx ? e : mx;
     }
     for (int j = n4; j < n; j++) mx = row[j] > mx ? row[j] : mx;
@@ -216,7 +219,8 @@ void softmax_backward(float *dp, const float *p, int rows, int T, float scale) {
               (wasm_f32x4_extract_lane(vs, 2) + wasm_f32x4_extract_lane(vs, 3));
     for (int j = T4; j < T; j++) s += d[j] * q[j];
     vf sv = splat(s), sc = splat(scale);
-    for (int j = 0; j < T4; j += 4) st(d + j, wasm_f32x4_mul(wasm_f32x4_mul(ld(q + j), wasm_f32x4_sub(ld(d + j), sv)), sc));
+    for (int j = 0; j < T4; j += 4)
+      st(d + j, wasm_f32x4_mul(wasm_f32x4_mul(ld(q + j), wasm_f32x4_sub(ld(d + j), sv)), sc));
     for (int j = T4; j < T; j++) d[j] = q[j] * (d[j] - s) * scale;
   }
 }
