@@ -8,6 +8,10 @@ allocates from) as `env.memory`, and is called with the arrays' addresses. Nothi
 `load()` instantiates it once and returns its exports, or None when it cannot run here
 (not Pyodide, no `_module.memory`, no SIMD): then `reason()` says why, and tinytorch uses
 numpy exactly as before. Natively this module is never loaded (`import tinytorch` needs numpy only).
+
+    products.py     float32 matrix products (what tinytorch.kernels calls under the "simd" backend)
+    elementwise.py  fused GELU, causal softmax, LayerNorm, bias gradients, Adam(W) step
+    threads.py      a helper Worker for the large products, where SharedArrayBuffer is
 """
 
 import sys
