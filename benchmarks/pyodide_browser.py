@@ -8,8 +8,8 @@
 The same job as pyodide_run.mjs, in a browser: a static server gives a page whose module Worker
 (the JupyterLite kernel is a worker too) loads Pyodide from node_modules/pyodide, Pyodide's
 numpy wheel ($TINYGPT_NUMPY_WHEEL) and a tinytorch wheel built from this tree, writes the
-benchmarks/*.py files and the script into /bench, and runs the script; its output is printed
-here line by line, and the exit code is the script's. Needs npm ci and the tests' browsers
+benchmarks/*.py files and the script into /bench (and $TINYGPT_CORPUS as /bench/corpus.txt), and
+runs the script; its output is printed here line by line, and the exit code is the script's. Needs npm ci and the tests' browsers
 (tests/_browsers.py): Chromium through playwright, Firefox through npm puppeteer-core, WebKitGTK
 through the site tests' Selenium driver (tests/site/_engines.py).
 """
@@ -37,9 +37,15 @@ try {
     pyodide.FS.mkdirTree("/bench");
     pyodide.FS.writeFile("/bench/" + name, text);
   }
+  if (config.corpus) {  // $TINYGPT_CORPUS, served beside the page
+    pyodide.FS.writeFile("/bench/corpus.txt", new Uint8Array(await (await fetch(config.corpus)).arrayBuffer()));
+  }
   pyodide.globals.set("_argv", pyodide.toPy(config.argv));
+  pyodide.globals.set("_corpus", config.corpus ? "/bench/corpus.txt" : "");
   await pyodide.runPythonAsync(`
-import sys, runpy
+import os, sys, runpy
+if _corpus:
+    os.environ["TINYGPT_CORPUS"] = _corpus
 sys.path.insert(0, "/bench")
 sys.argv = list(_argv)
 try:
@@ -183,7 +189,11 @@ def main() -> int:
         files = {p.name: p.read_text() for p in (REPO / "benchmarks").glob("*.py")}
         files[script.name] = script.read_text()
         config = {"wheels": [f"wheels/{numpy_wheel.name}", f"wheels/{tinytorch_wheel.name}"], "files": files,
-                  "argv": [f"/bench/{script.name}", *args]}
+                  "argv": [f"/bench/{script.name}", *args], "corpus": None}
+        corpus = os.environ.get("TINYGPT_CORPUS")
+        if corpus and Path(corpus).is_file():
+            shutil.copy2(corpus, root / "corpus.txt")
+            config["corpus"] = "corpus.txt"
         (root / "run.json").write_text(json.dumps(config))
         (root / "worker.mjs").write_text(WORKER)
         (root / "index.html").write_text(PAGE)
