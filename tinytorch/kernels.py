@@ -14,10 +14,15 @@ so the wasm kernels copy the small operand (a weight) or both operands of a weig
 into that layout first; and for attention's small batched products numpy's own `@` loop beats
 einsum by 1.5-2x. A TinyGPT browser-preset step: 26-30% faster than the "einsum" family.
 
+In Pyodide the fourth family, "simd", is chosen whenever tinytorch's own WebAssembly module
+loads (tinytorch/wasm: SIMD128 products on numpy's buffers, 13-20 G multiply-adds/s against
+Pyodide numpy's 1-2.5); "wasm" is its fallback. `fused(...)` tells the elementwise ops when the
+same module runs them too. Only float32 goes to the module; float64 takes the "wasm" path.
+
 The choice is made at import from the platform and numpy's build configuration (no timing,
 so it is deterministic), can be forced with the environment variable
-TINYGPT_MATMUL=einsum|blas|wasm (tinytorch.settings), or changed at run time with
-`set_backend("einsum" | "blas" | "wasm" | "auto")`.
+TINYGPT_MATMUL=einsum|blas|wasm|simd (tinytorch.settings), or changed at run time with
+`set_backend("einsum" | "blas" | "wasm" | "simd" | "auto")`.
 
 Shapes: `matmul(a (..., K), b (K, N)) -> (..., N)` flattens the leading dims of `a` into one
 2-D product; `matmul_tn(a (..., I), b (..., O)) -> (I, O)` is `a.T @ b` over all leading dims
