@@ -16,6 +16,7 @@ Findings of every step: COURSE/reports/integrity.csv.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -37,7 +38,7 @@ ASSIGNMENT = "tinygpt"
 CELL_TIMEOUT = 120  # seconds per cell in grading mode (the longest takes a few seconds); a hung cell scores 0
 # The hand-in zip's own name, and the names LMS bulk downloads give it (Canvas: name_[late_]userid_
 # submissionid_file; Moodle: Full Name_id_assignsubmission_file_file). The LMS's id is the one to trust.
-_TAIL = HANDIN["named_regexp"].split("tinygpt-handin_", 1)[1].split("_", 1)[1]  # "(?P<timestamp>...)_[^/]*/(...)"
+_TAIL = "(?P<timestamp>" + HANDIN["named_regexp"].split("(?P<timestamp>", 1)[1]  # time, then folder/notebook
 NAMED_REGEXPS = {
     "handin": HANDIN["named_regexp"],
     "canvas": r".*/[^/]*?_(?:late_|LATE_)?(?P<student_id>[0-9]+)_[0-9]+_tinygpt-handin_[^_/]+_" + _TAIL,
@@ -189,7 +190,9 @@ def _name_students(root: Path, archive: Path) -> None:
     """Students' names as they typed them at hand-in, into the gradebook (only where it has none)."""
     from nbgrader.api import Gradebook
 
-    names = checks.handin_names(archive)
+    config = (root / "nbgrader_config.py").read_text(encoding="utf-8")
+    regexp = ast.literal_eval(re.search(r"^c\.FileNameCollectorPlugin\.named_regexp = (.+)$", config, re.M).group(1))
+    names = checks.handin_names(archive, regexp)
     submitted = {p.parent.name for p in (root / "submitted").glob("*/*")}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for student_id in sorted(submitted & set(names)):
@@ -210,7 +213,7 @@ def autograde(root, assignment: str = ASSIGNMENT, workers: int = 2, corpus=None,
               force: bool = False, timeout: int | None = None) -> dict:
     """Check the grading kernel, check the submissions, then `nbgrader autograde` in `workers` processes.
 
-    Returns {"students", "notebooks", "seconds", "workers", "issues", "kernel"}. Raises GradingRefused
+    Returns {"students", "notebooks", "seconds", "cpu_seconds", "workers", "issues", "kernel"}. Raises GradingRefused
     before grading anything when the kernel lacks tinytorch or the corpus is missing.
     """
     root = Path(root).resolve()
@@ -222,7 +225,7 @@ def autograde(root, assignment: str = ASSIGNMENT, workers: int = 2, corpus=None,
     groups = [students[i::workers] for i in range(workers)]
     extra = [f"--Execute.kernel_name={kernel}"] + ([f"--Execute.timeout={int(timeout)}"] if timeout else [])
     extra += ["--force"] if force else []
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     running = []
     for n, group in enumerate(groups):
         others = ",".join(s for s in students if s not in set(group))
@@ -238,12 +241,20 @@ def autograde(root, assignment: str = ASSIGNMENT, workers: int = 2, corpus=None,
             errors = [line for line in log.read_text(encoding="utf-8").splitlines() if "ERROR" in line]
             issues.append(Issue("", "", "autograde error", f"nbgrader autograde exited {process.returncode}; see "
                                 f"reports/{log.name}: " + " | ".join(errors[-3:])))
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, _children_cpu() - cpu_before
     _flag_in_gradebook(root, assignment, issues)
     checks.write_report(root, "autograde", issues)
     notebooks = sum(len(list((root / "submitted" / s / assignment).glob("*.ipynb"))) for s in students)
-    return {"students": len(students), "notebooks": notebooks, "seconds": seconds, "workers": workers,
-            "issues": issues, "kernel": kernel_info}
+    return {"students": len(students), "notebooks": notebooks, "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "workers": workers, "issues": issues, "kernel": kernel_info}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes (nbgrader and, through it, the kernels it waited for)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _flag_in_gradebook(root: Path, assignment: str, issues: list[Issue]) -> None:

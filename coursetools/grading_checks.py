@@ -15,6 +15,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,16 +151,21 @@ def check_zip(path: Path) -> str | None:
     return None
 
 
-def handin_names(archive: Path) -> dict:
-    """{student name as typed} by student id typed, from the manifests of the hand-in zips in `archive`."""
+def handin_names(archive: Path, named_regexp: str) -> dict:
+    """{student id: name as typed at hand-in} for the hand-in zips in `archive`; the id is the one
+    zip_collect files the zip under (`named_regexp` on its extracted path), not the one typed."""
     names = {}
-    for path in sorted(archive.rglob("*.zip")):
+    for path in sorted(archive.glob("*.zip")):
         try:
             with zipfile.ZipFile(path) as zf:
                 manifest = json.loads(zf.read(HANDIN["manifest"]))
-            names[manifest["student_id"]] = manifest.get("student_name", "")
         except (KeyError, ValueError, zipfile.BadZipFile, OSError):
             continue
+        for notebook in manifest.get("notebooks", {}):
+            match = re.match(named_regexp, f"/extracted/{path.stem}/{notebook}")
+            if match and manifest.get("student_name"):
+                names[match.group("student_id")] = manifest["student_name"]
+                break
     return names
 
 
