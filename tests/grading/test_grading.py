@@ -27,8 +27,8 @@ def handin_zip(notebooks: dict, student_id: str, what: str = "course", name: str
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
-        for name, notebook in notebooks.items():
-            Path(folder, name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+        for filename, notebook in notebooks.items():
+            Path(folder, filename).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
         zip_name = hand_in_name(student_id, what)
         path = hand_in(student_id, name=name, root=folder, notebook=None if what == "course" else what,
                        dest=Path(folder) / zip_name)
