@@ -24,8 +24,11 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from tinytorch.course.handin import FORMAT as HANDIN
 
+CONTENT = Path(__file__).resolve().parents[1] / "content"
 GRADING_MODE = {"TINYGPT_FAST": "1", "OPENBLAS_NUM_THREADS": "1"}  # short training runs; workers share the cores
 
 
@@ -220,11 +223,12 @@ def check_submissions(root: Path, assignment: str, set_aside: bool = True) -> li
                 continue
             theirs, ours = _version(submitted), _version(reference)
             if theirs and ours and theirs != ours:
+                commit = version_commit(path.name, theirs)
+                where = f"content/ at commit {commit}" if commit else f"the content/ of that version (git log -- content/{path.name})"
                 issues.append(Issue(student, path.name, "other course version",
                                     f"handed in version {theirs}, the release is {ours}: set aside, not graded. "
-                                    "Grade it in a course folder made from the content/ of that version "
-                                    f"(git log -- content/{path.name}), or ask the student to move their answers "
-                                    "into the current notebook."))
+                                    f"Grade it in a course folder made from {where} (grade init --content), or ask "
+                                    "the student to move their answers into the current notebook."))
                 _set_aside(root, path, student, assignment, set_aside)
                 continue
             if not theirs:
@@ -239,6 +243,30 @@ def check_submissions(root: Path, assignment: str, set_aside: bool = True) -> li
                                         f"{grade_id}: its nbgrader checksum differs; nbgrader restores the course's "
                                         "cell before grading: look at what the student changed"))
     return issues
+
+
+_VERSIONS: dict = {}
+
+
+def version_commit(name: str, version: str, content: Path = CONTENT) -> str | None:
+    """The newest commit (short hash and date) whose content/<name> has this course version, if git knows one."""
+    from .notebooks import course_version
+
+    if (name, version) not in _VERSIONS:
+        _VERSIONS[(name, version)] = None
+        try:
+            log = subprocess.run(["git", "-C", str(content), "log", "--format=%h %cs", "--", name],
+                                 capture_output=True, text=True, timeout=60).stdout.split("\n")
+            for line in filter(None, log):
+                commit = line.split()[0]
+                shown = subprocess.run(["git", "-C", str(content), "show", f"{commit}:./{name}"],
+                                       capture_output=True, text=True, timeout=60)
+                if shown.returncode == 0 and course_version(nbformat.reads(shown.stdout, as_version=4)) == version:
+                    _VERSIONS[(name, version)] = line
+                    break
+        except (OSError, subprocess.SubprocessError, ValueError):
+            pass  # no git, or not a checkout: the report says how to look
+    return _VERSIONS[(name, version)]
 
 
 def _set_aside(root: Path, path: Path, student: str, assignment: str, move: bool) -> None:
