@@ -177,10 +177,11 @@ def collect(root, downloads, assignment: str = ASSIGNMENT) -> list[Issue]:
     log = result.stdout + result.stderr
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader zip_collect failed (reports/collect.log):\n{log[-3000:]}")
-    for line in log.splitlines():
-        match = re.search(r"(Skipped .*?|did not match anything in): (\S.*)$", line)
-        if match and match.group(2).endswith(".ipynb"):
-            issues.append(Issue("", match.group(2).split("/extracted/")[-1], "not collected", line.split("]")[-1].strip()))
+    for line in log.splitlines():  # a zip renamed out of the pattern, a notebook the course does not have
+        match = re.search(r"(?:Skipped .*?|did not match anything in): (\S.*)$|invalid name '(.+)'", line)
+        path = match and (match.group(1) or match.group(2))
+        if path and path.endswith(".ipynb"):
+            issues.append(Issue("", path.split("/extracted/")[-1], "not collected", line.split("]")[-1].strip()))
     _name_students(root, archive)
     checks.write_report(root, "collect", issues)
     return issues

@@ -105,12 +105,15 @@ def test_collect_and_autograde_report_damaged_zips_other_versions_and_edited_tes
         zf.writestr(f"Cy Broken_1003_assignsubmission_file_{damaged_name}", damaged[: len(damaged) // 2])
         name, data = handin_zip(tampered, "x")
         zf.writestr(f"Di Tamper_1004_assignsubmission_file_/{name}", data)
+        zf.writestr("Eve Renamed_1005_assignsubmission_file_my-homework.zip", handin_zip(stub, "eve")[1])
     download = tmp_path / "submissions.zip"
     download.write_bytes(bulk.getvalue())
 
     issues = grading.collect(course, [download])
-    assert [(i.problem, i.notebook) for i in issues] == [
+    assert [(i.problem, i.notebook) for i in issues if i.problem != "not collected"] == [
         ("damaged zip", f"Cy Broken_1003_assignsubmission_file_{damaged_name}")], issues
+    renamed = {i.notebook for i in issues if i.problem == "not collected"}  # its name hides whose it is
+    assert renamed == {f"Eve Renamed_1005_assignsubmission_file_my-homework/{n}" for n in release}, renamed
     assert grading.students_to_grade(course, "tinygpt") == ["1001", "1002", "1004"]
 
     result = grading.autograde(course, workers=2)
