@@ -48,13 +48,14 @@ class Issue:
 
 
 def find_corpus(corpus=None) -> Path:
-    """The tiny Shakespeare file to grade with: `corpus`, $TINYGPT_CORPUS or tinytorch's download cache.
+    """The tiny Shakespeare file to grade with: `corpus`, $TINYGPT_CORPUS or tinytorch's download cache ($TINYGPT_CACHE).
 
     It must be the exact text the course checks against (its SHA-256), or GradingRefused.
     """
-    from tinytorch.text.corpus import SHAKESPEARE_FILENAME, SHAKESPEARE_SHA256, default_cache_dir
+    from tinytorch import settings
+    from tinytorch.text.corpus import SHAKESPEARE_FILENAME, SHAKESPEARE_SHA256
 
-    candidates = [corpus, os.environ.get("TINYGPT_CORPUS"), default_cache_dir() / SHAKESPEARE_FILENAME]
+    candidates = [corpus, settings.corpus_path(), settings.cache_root() / SHAKESPEARE_FILENAME]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             path = Path(candidate).resolve()

@@ -64,7 +64,7 @@ def test_release_is_the_student_build_cell_for_cell(course, release):
 
 def test_refuses_to_autograde_without_the_corpus(course, monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("TINYGPT_CORPUS", raising=False)
-    monkeypatch.setenv("TINYTORCH_CACHE", str(tmp_path))  # an empty download cache
+    monkeypatch.setenv("TINYGPT_CACHE", str(tmp_path))  # an empty download cache
     monkeypatch.chdir(tmp_path)
     with pytest.raises(GradingRefused, match="corpus is missing.*--corpus PATH"):
         grading.autograde(course)
