@@ -149,6 +149,21 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
     return path
 
 
+def formgrader_html(notebook: Path, student: str) -> str:
+    """The page formgrader serves for one submitted notebook (nbgrader's HTMLExporter settings and template)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": "tinygpt", "notebook_id": notebook.stem, "submission_id": "1", "index": 0, "total": 1,
+                 "base_url": "", "student": student, "last_name": "", "first_name": "", "notebook_path": str(notebook)}
+    html, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
+    return html
+
+
 def canvas_name(user_id: int, submission_id: int, name: str, original: str) -> str:
     return f"{name}_{user_id}_{submission_id}_{original}"
 
@@ -207,8 +222,11 @@ def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbg
         comment.manual_comment = "Right trade-off; say what a word vocabulary would cost."
         gb.db.commit()
 
-    formgrader_view = (course / "autograded" / "12345" / "tinygpt" / NOTEBOOK).read_text()
-    assert "65 symbols" in formgrader_view and "**Model answer.**" in formgrader_view and "**Rubric (3 points).**" in formgrader_view
+    # What formgrader shows for this submission (its own exporter and template): the answer, then the rubric.
+    view = formgrader_html(course / "autograded" / "12345" / "tinygpt" / NOTEBOOK, "12345")
+    answer_at, rubric_at = view.find("65 symbols"), view.find("Rubric (3 points)")
+    assert 0 < answer_at < view.find("For the grader", answer_at) < rubric_at < view.find("nb1_q2_validation", rubric_at), \
+        "formgrader must show the model answer and rubric right after the student's answer"
 
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     for command in (["generate_feedback", "tinygpt"], ["export", "--to", "grades.csv"]):
