@@ -222,7 +222,9 @@ def autograde(root, assignment: str = ASSIGNMENT, workers: int = 2, corpus=None,
     kernel_info = checks.preflight(env, kernel)
     issues = checks.check_submissions(root, assignment)
     students = students_to_grade(root, assignment)
-    workers = max(1, min(workers, len(students) or 1))
+    if not students:
+        raise FileNotFoundError(f"no submissions in {root / 'submitted'}: run `grade collect` first")
+    workers = max(1, min(workers, len(students)))
     groups = [students[i::workers] for i in range(workers)]
     extra = [f"--Execute.kernel_name={kernel}"] + ([f"--Execute.timeout={int(timeout)}"] if timeout else [])
     extra += ["--force"] if force else []
