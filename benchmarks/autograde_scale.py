@@ -85,23 +85,39 @@ def main(argv=None) -> int:
             projected = per_student * TARGET_STUDENTS / 60
             # On a machine nobody else uses: the CPU work spread over min(workers, cores) cores.
             quiet = cpu_per_student * TARGET_STUDENTS / min(result["workers"], os.cpu_count() or 1) / 60
-            rows.append({"workers": result["workers"], "students": result["students"], "notebooks": result["notebooks"],
-                         "seconds": round(result["seconds"], 1), "seconds_per_student": round(per_student, 2),
-                         "cpu_seconds_per_student": round(cpu_per_student, 2),
-                         f"projected_minutes_{TARGET_STUDENTS}": round(projected, 1),
-                         f"projected_minutes_{TARGET_STUDENTS}_from_cpu": round(quiet, 1),
-                         "load_average_1min": round(os.getloadavg()[0], 1)})
-            print(f"{result['workers']} worker(s): {result['students']} students ({result['notebooks']} notebooks) in "
-                  f"{result['seconds']:.0f} s = {per_student:.1f} s/student wall, {cpu_per_student:.1f} s CPU -> "
-                  f"{TARGET_STUDENTS} students in {projected:.1f} min as measured, {quiet:.1f} min from the CPU time "
-                  f"alone (target {TARGET_MINUTES}; load average {os.getloadavg()[0]:.1f})", flush=True)
+            rows.append(
+                {
+                    "workers": result["workers"],
+                    "students": result["students"],
+                    "notebooks": result["notebooks"],
+                    "seconds": round(result["seconds"], 1),
+                    "seconds_per_student": round(per_student, 2),
+                    "cpu_seconds_per_student": round(cpu_per_student, 2),
+                    f"projected_minutes_{TARGET_STUDENTS}": round(projected, 1),
+                    f"projected_minutes_{TARGET_STUDENTS}_from_cpu": round(quiet, 1),
+                    "load_average_1min": round(os.getloadavg()[0], 1),
+                }
+            )
+            print(
+                f"{result['workers']} worker(s): {result['students']} students ({result['notebooks']} notebooks) in "
+                f"{result['seconds']:.0f} s = {per_student:.1f} s/student wall, {cpu_per_student:.1f} s CPU -> "
+                f"{TARGET_STUDENTS} students in {projected:.1f} min as measured, {quiet:.1f} min from the CPU time "
+                f"alone (target {TARGET_MINUTES}; load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
             scores = sorted({gb.find_submission("tinygpt", s.id).code_score for s in gb.students})
     print(f"automatic points seen: {scores} (solved students get all, untouched stubs 0)")
-    report = {"when": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "python": platform.python_version(),
-              "load_average_1min": os.getloadavg()[0], "rows": rows, "code_scores": scores}
+    report = {
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_1min": os.getloadavg()[0],
+        "rows": rows,
+        "code_scores": scores,
+    }
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0

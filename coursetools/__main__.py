@@ -40,13 +40,13 @@ def main(argv=None) -> int:
     check = commands.add_parser("check", help="check a built site: numpy self-hosted, no solution shipped")
     check.add_argument("site", type=Path, nargs="?", default=DEFAULT_OUT, help="the built site (default: site/)")
     check.add_argument("--numpy-from-cdn", action="store_true", help="accept a site built with --numpy-from-cdn")
-    from .grading import add_commands as add_grading
+    from .grading_cli import add_commands as add_grading
 
     add_grading(commands)
     args = parser.parse_args(argv)
 
     if args.command == "grade":
-        from .grading import run as run_grading
+        from .grading_cli import run as run_grading
 
         return run_grading(args)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from tinytorch.course.handin import FORMAT as HANDIN
 
 from . import grading_checks as checks
-from .grading_checks import GradingRefused, Issue
+from .grading_checks import Issue
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
@@ -45,7 +45,7 @@ NAMED_REGEXPS = {
     "moodle": r".*/[^/]*_(?P<student_id>[0-9]+)_assignsubmission_file_tinygpt-handin_[^_/]+_" + _TAIL,
 }
 
-CONFIG = '''# Written by `python -m coursetools grade init`; nbgrader reads it from this folder.
+CONFIG = """# Written by `python -m coursetools grade init`; nbgrader reads it from this folder.
 import sys
 sys.path.insert(0, {repo!r})  # coursetools' rubric preprocessors
 from nbgrader.preprocessors import GetGrades
@@ -66,7 +66,7 @@ c.OverwriteCells.add_missing_cells = True  # a deleted test cell comes back and 
 from nbgrader.converters import Autograde
 c.Autograde.autograde_preprocessors = Autograde.class_traits()["autograde_preprocessors"].default() + [AddRubrics]
 c.GenerateFeedback.preprocessors = [RemoveRubrics, GetGrades, CSSHTMLHeaderPreprocessor]
-'''
+"""
 
 
 def init(root, content=CONTENT, assignment: str = ASSIGNMENT, lms: str = "handin", timeout: int = CELL_TIMEOUT) -> Path:
@@ -80,16 +80,30 @@ def init(root, content=CONTENT, assignment: str = ASSIGNMENT, lms: str = "handin
     if source.exists():
         shutil.rmtree(source)
     build_notebooks(content, source, version="instructor")
-    (root / "nbgrader_config.py").write_text(CONFIG.format(
-        repo=str(REPO), root=str(root), assignment=assignment, timeout=int(timeout), lms=lms,
-        regexp=NAMED_REGEXPS[lms]), encoding="utf-8")
+    (root / "nbgrader_config.py").write_text(
+        CONFIG.format(
+            repo=str(REPO),
+            root=str(root),
+            assignment=assignment,
+            timeout=int(timeout),
+            lms=lms,
+            regexp=NAMED_REGEXPS[lms],
+        ),
+        encoding="utf-8",
+    )
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-    result = checks.run_nbgrader(["generate_assignment", assignment, "--force"], root, env, root / "reports" / "init.log")
+    result = checks.run_nbgrader(
+        ["generate_assignment", assignment, "--force"], root, env, root / "reports" / "init.log"
+    )
     if result.returncode != 0 or "Exception while loading config file" in result.stdout + result.stderr:
-        raise RuntimeError(f"nbgrader generate_assignment failed (reports/init.log):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"nbgrader generate_assignment failed (reports/init.log):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
     differences = release_differences(root, content, assignment)
     if differences:
-        raise RuntimeError("the nbgrader release differs from the course's student build: " + "; ".join(differences[:5]))
+        raise RuntimeError(
+            "the nbgrader release differs from the course's student build: " + "; ".join(differences[:5])
+        )
     return root / "release" / assignment
 
 
@@ -108,14 +122,22 @@ def release_differences(root: Path, content=CONTENT, assignment: str = ASSIGNMEN
                 found.append(f"{path.name} is not in the release")
                 continue
             theirs = json.loads(release.read_text(encoding="utf-8"))
-            if ours["metadata"]["tinygpt"]["course_version"] != theirs["metadata"].get("tinygpt", {}).get("course_version"):
+            if ours["metadata"]["tinygpt"]["course_version"] != theirs["metadata"].get("tinygpt", {}).get(
+                "course_version"
+            ):
                 found.append(f"{path.name}: course version differs")
             if len(ours["cells"]) != len(theirs["cells"]):
-                found.append(f"{path.name}: {len(ours['cells'])} cells in the student build, {len(theirs['cells'])} released")
+                found.append(
+                    f"{path.name}: {len(ours['cells'])} cells in the student build, {len(theirs['cells'])} released"
+                )
                 continue
             text = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]  # noqa: E731
             for i, (a, b) in enumerate(zip(ours["cells"], theirs["cells"])):
-                if (a["cell_type"], text(a), a["metadata"].get("nbgrader")) != (b["cell_type"], text(b), b["metadata"].get("nbgrader")):
+                if (a["cell_type"], text(a), a["metadata"].get("nbgrader")) != (
+                    b["cell_type"],
+                    text(b),
+                    b["metadata"].get("nbgrader"),
+                ):
                     found.append(f"{path.name} cell {i} differs")
     return found
 
@@ -163,15 +185,24 @@ def collect(root, downloads, assignment: str = ASSIGNMENT) -> list[Issue]:
     for download in downloads:
         download = Path(download)
         if not download.exists():
-            raise FileNotFoundError(f"{download} not found: pass the LMS's bulk download (zip or folder) or hand-in zips")
+            raise FileNotFoundError(
+                f"{download} not found: pass the LMS's bulk download (zip or folder) or hand-in zips"
+            )
         _gather(download, archive)
     for path in sorted(archive.glob("*.zip")):
         problem = checks.check_zip(path)
         if problem:
             damaged.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), str(damaged / path.name))
-            issues.append(Issue("", path.name, "damaged zip", f"{problem}; set aside in downloaded/{assignment}/damaged/, "
-                                "the others were collected. Ask the student to hand in again."))
+            issues.append(
+                Issue(
+                    "",
+                    path.name,
+                    "damaged zip",
+                    f"{problem}; set aside in downloaded/{assignment}/damaged/, "
+                    "the others were collected. Ask the student to hand in again.",
+                )
+            )
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     result = checks.run_nbgrader(["zip_collect", assignment, "--force"], root, env, root / "reports" / "collect.log")
     log = result.stdout + result.stderr
@@ -210,8 +241,15 @@ def students_to_grade(root: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if any(p.glob("*.ipynb")))
 
 
-def autograde(root, assignment: str = ASSIGNMENT, workers: int = 2, corpus=None, kernel: str = "python3",
-              force: bool = False, timeout: int | None = None) -> dict:
+def autograde(
+    root,
+    assignment: str = ASSIGNMENT,
+    workers: int = 2,
+    corpus=None,
+    kernel: str = "python3",
+    force: bool = False,
+    timeout: int | None = None,
+) -> dict:
     """Check the grading kernel, check the submissions, then `nbgrader autograde` in `workers` processes.
 
     Returns {"students", "notebooks", "seconds", "cpu_seconds", "workers", "issues", "kernel"}. Raises GradingRefused
@@ -232,24 +270,46 @@ def autograde(root, assignment: str = ASSIGNMENT, workers: int = 2, corpus=None,
     running = []
     for n, group in enumerate(groups):
         others = ",".join(s for s in students if s not in set(group))
-        log = (root / "reports" / f"autograde-{n + 1}.log")
+        log = root / "reports" / f"autograde-{n + 1}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        args = [checks.nbgrader_exe(), "autograde", assignment, f"--CourseDirectory.student_id_exclude={others}", *extra]
+        args = [
+            checks.nbgrader_exe(),
+            "autograde",
+            assignment,
+            f"--CourseDirectory.student_id_exclude={others}",
+            *extra,
+        ]
         handle = log.open("w", encoding="utf-8")
-        running.append((subprocess.Popen(args, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT), handle, log))
+        running.append(
+            (subprocess.Popen(args, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT), handle, log)
+        )
     for process, handle, log in running:
         process.wait()
         handle.close()
         if process.returncode != 0:
             errors = [line for line in log.read_text(encoding="utf-8").splitlines() if "ERROR" in line]
-            issues.append(Issue("", "", "autograde error", f"nbgrader autograde exited {process.returncode}; see "
-                                f"reports/{log.name}: " + " | ".join(errors[-3:])))
+            issues.append(
+                Issue(
+                    "",
+                    "",
+                    "autograde error",
+                    f"nbgrader autograde exited {process.returncode}; see "
+                    f"reports/{log.name}: " + " | ".join(errors[-3:]),
+                )
+            )
     seconds, cpu_seconds = time.perf_counter() - started, _children_cpu() - cpu_before
     _flag_in_gradebook(root, assignment, issues)
     checks.write_report(root, "autograde", issues)
     notebooks = sum(len(list((root / "submitted" / s / assignment).glob("*.ipynb"))) for s in students)
-    return {"students": len(students), "notebooks": notebooks, "seconds": seconds, "cpu_seconds": cpu_seconds,
-            "workers": workers, "issues": issues, "kernel": kernel_info}
+    return {
+        "students": len(students),
+        "notebooks": notebooks,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "workers": workers,
+        "issues": issues,
+        "kernel": kernel_info,
+    }
 
 
 def _children_cpu() -> float:
@@ -276,57 +336,3 @@ def _flag_in_gradebook(root: Path, assignment: str, issues: list[Issue]) -> None
                 continue  # a locked markdown cell has no grade
             grade.needs_manual_grade = True
         gb.db.commit()
-
-
-# ------------------------------------------------------------------ command line
-
-
-def add_commands(commands) -> None:
-    """The `grade` subcommand of `python -m coursetools`."""
-    grade = commands.add_parser("grade", help="hand-in to gradebook with nbgrader (init, collect, autograde)")
-    steps = grade.add_subparsers(dest="step", required=True)
-    p = steps.add_parser("init", help="make an nbgrader course folder whose release is the student build")
-    p.add_argument("course", type=Path)
-    p.add_argument("--content", type=Path, default=CONTENT, help="the course sources (default: content/)")
-    p.add_argument("--lms", choices=sorted(NAMED_REGEXPS), default="handin",
-                   help="whose zip is whose: the LMS's renamed bulk download (canvas, moodle) or the hand-in names")
-    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help=f"seconds per cell (default {CELL_TIMEOUT})")
-    p = steps.add_parser("collect", help="LMS downloads -> nbgrader submitted/ (damaged zips reported)")
-    p.add_argument("course", type=Path)
-    p.add_argument("downloads", type=Path, nargs="+", help="bulk download zips, folders or hand-in zips")
-    p = steps.add_parser("autograde", help="check the kernel and submissions, then nbgrader autograde in parallel")
-    p.add_argument("course", type=Path)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel nbgrader processes (default: cores)")
-    p.add_argument("--corpus", type=Path, default=None, help="tinyshakespeare.txt (default: $TINYGPT_CORPUS or the cache)")
-    p.add_argument("--kernel", default="python3", help="the kernel that grades (default python3)")
-    p.add_argument("--force", action="store_true", help="grade again students already autograded")
-    for sub in steps.choices.values():
-        sub.add_argument("--assignment", default=ASSIGNMENT, help=f"nbgrader assignment id (default {ASSIGNMENT})")
-
-
-def run(args) -> int:
-    try:
-        if args.step == "init":
-            release = init(args.course, args.content, args.assignment, args.lms, args.timeout)
-            print(f"{release}: the student build, released by nbgrader. Next: grade collect {args.course} DOWNLOADS...")
-            return 0
-        if args.step == "collect":
-            issues = collect(args.course, args.downloads, args.assignment)
-            collected = students_to_grade(Path(args.course).resolve(), args.assignment)
-            print(f"collected {len(collected)} student(s) into {args.course}/submitted/")
-        else:
-            result = autograde(args.course, args.assignment, args.workers, args.corpus, args.kernel, args.force)
-            issues = result["issues"]
-            print(f"autograded {result['students']} student(s), {result['notebooks']} notebook(s) in "
-                  f"{result['seconds']:.0f} s with {result['workers']} worker(s) (kernel: {result['kernel']['python']})")
-    except GradingRefused as error:
-        print(f"grade {args.step} refused: {error}", file=sys.stderr)
-        return 2
-    except (RuntimeError, FileNotFoundError, ValueError) as error:
-        print(f"grade {args.step} failed: {error}", file=sys.stderr)
-        return 1
-    for issue in issues:
-        print(f"ATTENTION {issue.student or '-'} {issue.notebook or '-'}: {issue.problem}: {issue.detail}")
-    if issues:
-        print(f"{len(issues)} finding(s) in {args.course}/reports/integrity.csv")
-    return 0

@@ -48,7 +48,7 @@ class Issue:
 
 
 def find_corpus(corpus=None) -> Path:
-    """The tiny Shakespeare file to grade with: `corpus`, $TINYGPT_CORPUS or tinytorch's download cache ($TINYGPT_CACHE).
+    """The tiny Shakespeare file to grade with: `corpus`, $TINYGPT_CORPUS or the download cache ($TINYGPT_CACHE).
 
     It must be the exact text the course checks against (its SHA-256), or GradingRefused.
     """
@@ -60,12 +60,15 @@ def find_corpus(corpus=None) -> Path:
         if candidate and Path(candidate).is_file():
             path = Path(candidate).resolve()
             if hashlib.sha256(path.read_bytes()).hexdigest() != SHAKESPEARE_SHA256:
-                raise GradingRefused(f"{path} is not the tiny Shakespeare corpus the course's checks expect (its SHA-256 "
-                                     "differs): pass the right file with --corpus PATH.")
+                raise GradingRefused(
+                    f"{path} is not the tiny Shakespeare corpus the course's checks expect (its SHA-256 "
+                    "differs): pass the right file with --corpus PATH."
+                )
             return path
     raise GradingRefused(
-        "the Shakespeare corpus is missing, and the notebooks need it: every submission would score 0. Download it once "
-        "(python -c \"from tinytorch.text import load_shakespeare; load_shakespeare()\" caches it) or pass "
+        "the Shakespeare corpus is missing, and the notebooks need it: every submission would score 0. Download it "
+        "once "
+        '(python -c "from tinytorch.text import load_shakespeare; load_shakespeare()" caches it) or pass '
         "--corpus PATH / set TINYGPT_CORPUS=PATH to your tinyshakespeare.txt."
     )
 
@@ -101,9 +104,11 @@ def preflight(env: dict, kernel_name: str = "python3", timeout: float = 120.0) -
     try:
         manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=timeout, env=env)
     except Exception as error:
-        raise GradingRefused(f"the grading kernel {kernel_name!r} does not start ({type(error).__name__}: {error}). "
-                             "Install ipykernel where tinytorch is installed, or pick a kernel with --kernel NAME "
-                             "(`jupyter kernelspec list`).") from None
+        raise GradingRefused(
+            f"the grading kernel {kernel_name!r} does not start ({type(error).__name__}: {error}). "
+            "Install ipykernel where tinytorch is installed, or pick a kernel with --kernel NAME "
+            "(`jupyter kernelspec list`)."
+        ) from None
     output = []
     try:
         client.execute_interactive(PREFLIGHT_CODE, timeout=timeout, output_hook=lambda msg: output.append(msg))
@@ -114,9 +119,11 @@ def preflight(env: dict, kernel_name: str = "python3", timeout: float = 120.0) -
     found = json.loads(text.strip().splitlines()[-1]) if text.strip() else {"error": "the kernel printed nothing"}
     if "tinytorch" not in found:
         raise GradingRefused(
-            f"the grading kernel {kernel_name!r} ({found.get('python')}) cannot import tinytorch ({found.get('error')}): "
+            f"the grading kernel {kernel_name!r} ({found.get('python')}) cannot import tinytorch "
+            f"({found.get('error')}): "
             f"every submission would score 0. Install it there: {found.get('python', 'python')} -m pip install "
-            "<this repository> (or the tinytorch wheel), or pick the right kernel with --kernel NAME.")
+            "<this repository> (or the tinytorch wheel), or pick the right kernel with --kernel NAME."
+        )
     if "corpus_chars" not in found:
         raise GradingRefused(f"the grading kernel cannot read the corpus ({found.get('error')}): pass --corpus PATH.")
     return found
@@ -207,7 +214,9 @@ def check_submissions(root: Path, assignment: str, set_aside: bool = True) -> li
     A notebook of another course version (or unreadable) is moved to set_aside/<student>/<assignment>/
     so autograde never scores it against tests it was not written for; it is reported instead.
     """
-    release = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in (root / "release" / assignment).glob("*.ipynb")}
+    release = {
+        p.name: json.loads(p.read_text(encoding="utf-8")) for p in (root / "release" / assignment).glob("*.ipynb")
+    }
     issues = []
     for folder in sorted((root / "submitted").glob(f"*/{assignment}")):
         student = folder.parent.name
@@ -219,30 +228,56 @@ def check_submissions(root: Path, assignment: str, set_aside: bool = True) -> li
                 submitted = json.loads(path.read_text(encoding="utf-8"))
                 submitted["cells"]
             except (ValueError, KeyError, UnicodeDecodeError):
-                issues.append(Issue(student, path.name, "unreadable notebook", "set aside; ask the student to hand in again"))
+                issues.append(
+                    Issue(student, path.name, "unreadable notebook", "set aside; ask the student to hand in again")
+                )
                 _set_aside(root, path, student, assignment, set_aside)
                 continue
             theirs, ours = _version(submitted), _version(reference)
             if theirs and ours and theirs != ours:
                 commit = version_commit(path.name, theirs)
-                where = f"content/ at commit {commit}" if commit else f"the content/ of that version (git log -- content/{path.name})"
-                issues.append(Issue(student, path.name, "other course version",
-                                    f"handed in version {theirs}, the release is {ours}: set aside, not graded. "
-                                    f"Grade it in a course folder made from {where} (grade init --content), or ask "
-                                    "the student to move their answers into the current notebook."))
+                where = (
+                    f"content/ at commit {commit}"
+                    if commit
+                    else f"the content/ of that version (git log -- content/{path.name})"
+                )
+                issues.append(
+                    Issue(
+                        student,
+                        path.name,
+                        "other course version",
+                        f"handed in version {theirs}, the release is {ours}: set aside, not graded. "
+                        f"Grade it in a course folder made from {where} (grade init --content), or ask "
+                        "the student to move their answers into the current notebook.",
+                    )
+                )
                 _set_aside(root, path, student, assignment, set_aside)
                 continue
             if not theirs:
-                issues.append(Issue(student, path.name, "no course version", "graded; check it is this course's notebook"))
+                issues.append(
+                    Issue(student, path.name, "no course version", "graded; check it is this course's notebook")
+                )
             mine = _graded_cells(submitted)
             for grade_id, cell in _graded_cells(reference).items():
                 if grade_id not in mine:
-                    issues.append(Issue(student, path.name, "locked cell deleted",
-                                        f"{grade_id}: nbgrader puts the course's cell back before grading"))
+                    issues.append(
+                        Issue(
+                            student,
+                            path.name,
+                            "locked cell deleted",
+                            f"{grade_id}: nbgrader puts the course's cell back before grading",
+                        )
+                    )
                 elif _checksum(mine[grade_id]) != cell["metadata"]["nbgrader"]["checksum"]:
-                    issues.append(Issue(student, path.name, "locked cell changed",
-                                        f"{grade_id}: its nbgrader checksum differs; nbgrader restores the course's "
-                                        "cell before grading: look at what the student changed"))
+                    issues.append(
+                        Issue(
+                            student,
+                            path.name,
+                            "locked cell changed",
+                            f"{grade_id}: its nbgrader checksum differs; nbgrader restores the course's "
+                            "cell before grading: look at what the student changed",
+                        )
+                    )
     return issues
 
 
@@ -256,12 +291,20 @@ def version_commit(name: str, version: str, content: Path = CONTENT) -> str | No
     if (name, version) not in _VERSIONS:
         _VERSIONS[(name, version)] = None
         try:
-            log = subprocess.run(["git", "-C", str(content), "log", "--format=%h %cs", "--", name],
-                                 capture_output=True, text=True, timeout=60).stdout.split("\n")
+            log = subprocess.run(
+                ["git", "-C", str(content), "log", "--format=%h %cs", "--", name],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout.split("\n")
             for line in filter(None, log):
                 commit = line.split()[0]
-                shown = subprocess.run(["git", "-C", str(content), "show", f"{commit}:./{name}"],
-                                       capture_output=True, text=True, timeout=60)
+                shown = subprocess.run(
+                    ["git", "-C", str(content), "show", f"{commit}:./{name}"],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
                 if shown.returncode == 0 and course_version(nbformat.reads(shown.stdout, as_version=4)) == version:
                     _VERSIONS[(name, version)] = line
                     break
@@ -284,8 +327,10 @@ def write_report(root: Path, step: str, issues: list[Issue]) -> Path:
     """reports/integrity.csv: one row per finding; this step's earlier rows are replaced, other steps' kept."""
     path = root / "reports" / "integrity.csv"
     rows = [r for r in read_report(root) if r["step"] != step]
-    rows += [{"step": step, "student_id": i.student, "notebook": i.notebook, "problem": i.problem, "detail": i.detail}
-             for i in issues]
+    rows += [
+        {"step": step, "student_id": i.student, "notebook": i.notebook, "problem": i.problem, "detail": i.detail}
+        for i in issues
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=REPORT_FIELDS)

@@ -29,7 +29,9 @@ def _written_answers(notebook) -> dict:
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade"):
-            lines = [line for line in cell.source.split("\n") if BEGIN_SOLUTION not in line and END_SOLUTION not in line]
+            lines = [
+                line for line in cell.source.split("\n") if BEGIN_SOLUTION not in line and END_SOLUTION not in line
+            ]
             found[meta["grade_id"]] = "\n".join(lines).strip()
     return found
 
@@ -40,7 +42,9 @@ class AddRubrics(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         ids = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
-        source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"])) / f"{ids['notebook']}.ipynb"
+        source = (
+            Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"])) / f"{ids['notebook']}.ipynb"
+        )
         if not source.is_file():
             self.log.warning("AddRubrics: no source notebook %s, so no rubrics beside the answers", source)
             return nb, resources
@@ -52,8 +56,12 @@ class AddRubrics(NbGraderPreprocessor):
             cells.append(cell)
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if cell.cell_type == "markdown" and grade_id in answers:
-                text = f"**For the grader (not in the students' feedback): model answer and rubric for `{grade_id}`.**\n\n"
-                cells.append(nbformat.v4.new_markdown_cell(text + answers[grade_id], metadata={"tinygpt": {MARK: grade_id}}))
+                text = (
+                    f"**For the grader (not in the students' feedback): model answer and rubric for `{grade_id}`.**\n\n"
+                )
+                cells.append(
+                    nbformat.v4.new_markdown_cell(text + answers[grade_id], metadata={"tinygpt": {MARK: grade_id}})
+                )
         nb.cells = cells
         return nb, resources
 

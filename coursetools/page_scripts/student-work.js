@@ -642,14 +642,16 @@
   /** {blob, filename, count}: the hand-in zip of one notebook (its path) or of the whole course (what = "course"). */
   async function buildHandIn({ studentId, name = '', what = HANDIN.whole_course, date = new Date() }) {
     const id = handInId(studentId);
-    const paths = what === HANDIN.whole_course ? await courseNotebookPaths() : [what.endsWith('.ipynb') ? what : `${what}.ipynb`];
+    const one = what.endsWith('.ipynb') ? what : `${what}.ipynb`;
+    const paths = what === HANDIN.whole_course ? await courseNotebookPaths() : [one];
     if (!paths.length) {
       throw new Error('No course notebooks found to hand in.');
     }
     const label = what === HANDIN.whole_course ? what : paths[0].replace(/\.ipynb$/, '');
     const manifest = {
       tinygpt_handin: HANDIN.version, student_id: id, student_name: String(name).trim(),
-      handed_in: date.toISOString().replace(/\.\d+Z$/, 'Z'), what: label, by: 'site', site: siteRoot().href, notebooks: {},
+      handed_in: date.toISOString().replace(/\.\d+Z$/, 'Z'), what: label, by: 'site', site: siteRoot().href,
+      notebooks: {},
     };
     const files = [];
     for (const path of paths) {
@@ -1209,15 +1211,21 @@
   /** The panel's "Hand in" section: id, name, what, and the button. */
   function buildHandInUi() {
     const remembered = (key) => localStorage.getItem(LS + key) || '';
-    ui.handInId = el('input', { id: 'tinygpt-handin-id', type: 'text', autocomplete: 'off', spellcheck: 'false', value: remembered('handin-id') });
-    ui.handInName = el('input', { id: 'tinygpt-handin-name', type: 'text', autocomplete: 'name', value: remembered('handin-name') });
-    ui.handInWhat = el('select', { id: 'tinygpt-handin-what' }, el('option', { value: HANDIN.whole_course }, 'Every course notebook'));
+    ui.handInId = el('input', {
+      id: 'tinygpt-handin-id', type: 'text', autocomplete: 'off', spellcheck: 'false', value: remembered('handin-id'),
+    });
+    ui.handInName = el('input', {
+      id: 'tinygpt-handin-name', type: 'text', autocomplete: 'name', value: remembered('handin-name'),
+    });
+    const everything = el('option', { value: HANDIN.whole_course }, 'Every course notebook');
+    ui.handInWhat = el('select', { id: 'tinygpt-handin-what' }, everything);
     ui.handInWhat.addEventListener('change', () => (ui.handInWhat.dataset.chosen = 'yes'));
     return el(
       'section',
       { id: 'tinygpt-handin', 'aria-label': 'Hand in' },
       el('h3', {}, 'Hand in'),
-      el('p', { class: 'muted' }, 'One zip for your course\u2019s grader. Upload it, with its name unchanged, to your course\u2019s hand-in page. Your files are not changed.'),
+      el('p', { class: 'muted' }, 'One zip for your course\u2019s grader. Upload it, with its name unchanged, '
+        + 'to your course\u2019s hand-in page. Your files are not changed.'),
       el('label', {}, 'Student id ', ui.handInId),
       el('label', {}, 'Your name ', ui.handInName),
       el('label', {}, 'What ', ui.handInWhat),
@@ -1236,7 +1244,8 @@
     ui.handInWhat.replaceChildren(...options);
     const open = currentNotebookPath();
     const fallback = open && paths.includes(open) ? open.replace(/\.ipynb$/, '') : HANDIN.whole_course;
-    const keep = ui.handInWhat.dataset.chosen === 'yes' && Array.from(ui.handInWhat.options).some((o) => o.value === chosen);
+    const offered = Array.from(ui.handInWhat.options).some((o) => o.value === chosen);
+    const keep = ui.handInWhat.dataset.chosen === 'yes' && offered;
     ui.handInWhat.value = keep ? chosen : fallback;
   }
 
@@ -1247,7 +1256,8 @@
     localStorage.setItem(LS + 'handin-name', ui.handInName.value.trim());
     say('Preparing your hand-in zip\u2026');
     const { filename, count } = await handIn({ studentId, name: ui.handInName.value, what: ui.handInWhat.value });
-    say(`Downloaded ${filename} (${count} notebook(s)). Upload this file, with this name, to your course\u2019s hand-in page.`);
+    say(`Downloaded ${filename} (${count} notebook(s)). `
+      + 'Upload this file, with this name, to your course\u2019s hand-in page.');
   }
 
   /**
@@ -1264,7 +1274,9 @@
     const own = ui.button.getBoundingClientRect();
     const width = document.documentElement.clientWidth || window.innerWidth;
     let left = width;
-    for (const node of bar.querySelectorAll('img, svg, button, [role="button"], .jp-NotebookKernelLogo, .jp-MenuBar-anonymousIcon, .jp-MenuBar-imageIcon')) {
+    const icons = 'img, svg, button, [role="button"], .jp-NotebookKernelLogo, '
+      + '.jp-MenuBar-anonymousIcon, .jp-MenuBar-imageIcon';
+    for (const node of bar.querySelectorAll(icons)) {
       const box = node.getBoundingClientRect();
       const sameBand = box.top < own.bottom && box.bottom > own.top;
       if (box.width > 0 && sameBand && box.left > width - 320 && node !== ui.button) {
@@ -1398,7 +1410,10 @@
   }
 
   // A small API for a notebook cell's Javascript output and for tests.
-  window.tinygptWork = { exportWork, buildExport, handIn, buildHandIn, handInName, importWork, resetNotebook, openAlongside, readZip, writeZip, allSaved, storageState };
+  window.tinygptWork = {
+    exportWork, buildExport, handIn, buildHandIn, handInName, importWork, resetNotebook, openAlongside,
+    readZip, writeZip, allSaved, storageState,
+  };
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', () => main());

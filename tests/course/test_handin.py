@@ -20,7 +20,11 @@ from tinytorch.course.handin import FORMAT, course_notebooks, hand_in_name
 
 def _snapshot(folder: Path) -> dict:
     """Every file under folder: bytes and modification time."""
-    return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 @pytest.fixture()
@@ -32,7 +36,11 @@ def student_folder(builds, tmp_path):
         (folder / path.name).write_bytes(path.read_bytes())
     first = folder / "01_tokens_and_data.ipynb"
     notebook = json.loads(first.read_text(encoding="utf-8"))
-    answer = next(c for c in notebook["cells"] if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader", {}).get("solution"))
+    answer = next(
+        c
+        for c in notebook["cells"]
+        if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader", {}).get("solution")
+    )
     answer["source"] = "Characters keep the vocabulary tiny; words would not fit."
     first.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     (folder / "01_tokens_and_data.backup-20261201-0900.ipynb").write_text("{}", encoding="utf-8")

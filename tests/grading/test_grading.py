@@ -30,8 +30,13 @@ def handin_zip(notebooks: dict, student_id: str, what: str = "course", name: str
         for filename, notebook in notebooks.items():
             Path(folder, filename).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
         zip_name = hand_in_name(student_id, what)
-        path = hand_in(student_id, name=name, root=folder, notebook=None if what == "course" else what,
-                       dest=Path(folder) / zip_name)
+        path = hand_in(
+            student_id,
+            name=name,
+            root=folder,
+            notebook=None if what == "course" else what,
+            dest=Path(folder) / zip_name,
+        )
         return zip_name, path.read_bytes()
 
 
@@ -77,9 +82,19 @@ def test_refuses_when_the_grading_kernel_cannot_import_tinytorch(course, monkeyp
     """A real kernel in which tinytorch is not importable (as in an environment without it)."""
     spec = tmp_path / "kernels" / "no-tinytorch"
     spec.mkdir(parents=True)
-    hide = "import sys; sys.modules['tinytorch'] = None; from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", hide, "-f", "{connection_file}"], "display_name": "no tinytorch", "language": "python"}))
+    hide = (
+        "import sys; sys.modules['tinytorch'] = None; "
+        "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
+    )
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", hide, "-f", "{connection_file}"],
+                "display_name": "no tinytorch",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     with pytest.raises(GradingRefused, match=r"cannot import tinytorch.*pip install"):
         grading.autograde(course, kernel="no-tinytorch")
@@ -91,8 +106,11 @@ def test_collect_and_autograde_report_damaged_zips_other_versions_and_edited_tes
     old = json.loads(json.dumps(release))
     old["01_tokens_and_data.ipynb"]["metadata"]["tinygpt"]["course_version"] = "0123456789ab"
     tampered = json.loads(json.dumps(release))
-    test_cell = next(c for c in tampered["03_transformer_block.ipynb"]["cells"]
-                     if c["metadata"].get("nbgrader", {}).get("grade") and c["cell_type"] == "code")
+    test_cell = next(
+        c
+        for c in tampered["03_transformer_block.ipynb"]["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade") and c["cell_type"] == "code"
+    )
     tampered_id = test_cell["metadata"]["nbgrader"]["grade_id"]
     test_cell["source"] = "pass  # the test, removed"
     damaged_name, damaged = handin_zip(stub, "x1003")
@@ -111,7 +129,8 @@ def test_collect_and_autograde_report_damaged_zips_other_versions_and_edited_tes
 
     issues = grading.collect(course, [download])
     assert [(i.problem, i.notebook) for i in issues if i.problem != "not collected"] == [
-        ("damaged zip", f"Cy Broken_1003_assignsubmission_file_{damaged_name}")], issues
+        ("damaged zip", f"Cy Broken_1003_assignsubmission_file_{damaged_name}")
+    ], issues
     renamed = {i.notebook for i in issues if i.problem == "not collected"}  # its name hides whose it is
     assert renamed == {f"Eve Renamed_1005_assignsubmission_file_my-homework/{n}" for n in release}, renamed
     assert grading.students_to_grade(course, "tinygpt") == ["1001", "1002", "1004"]

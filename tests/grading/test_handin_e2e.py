@@ -25,8 +25,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from _site_fixtures import SiteServer, new_context
+
 from coursetools import grading
 from coursetools.grading_checks import nbgrader_exe, read_report
 from tinytorch.course.handin import FORMAT, hand_in, hand_in_name
@@ -56,7 +56,9 @@ _SOLVE = """(solutions) => {
 
 
 def _overlap(a: dict, b: dict) -> bool:
-    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    return (
+        a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +95,22 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
         page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
 
         # Issue 27: the button sits in the header's free space, over no icon (the kernel logo at the right).
-        page.wait_for_function(f"() => {{ const b = ({_BOXES})(); return b.icons.length > 0 && "
-                               "!b.icons.some((i) => i.x < b.button.x + b.button.w && b.button.x < i.x + i.w && "
-                               "i.y < b.button.y + b.button.h && b.button.y < i.y + i.h); }", timeout=15_000)
+        page.wait_for_function(
+            f"() => {{ const b = ({_BOXES})(); return b.icons.length > 0 && "
+            "!b.icons.some((i) => i.x < b.button.x + b.button.w && b.button.x < i.x + i.w && "
+            "i.y < b.button.y + b.button.h && b.button.y < i.y + i.h); }",
+            timeout=15_000,
+        )
         boxes = page.evaluate(_BOXES)
         assert not [icon for icon in boxes["icons"] if _overlap(boxes["button"], icon)], boxes
 
         # The page's file names follow the vectors tinytorch.course.handin is tested against.
         for case in FORMAT["examples"]:
-            got = page.evaluate("""([id, what, utc]) => { try { return window.tinygptWork.handInName(id, what, new Date(utc)); }
+            got = page.evaluate(
+                """([id, what, utc]) => { try { return window.tinygptWork.handInName(id, what, new Date(utc)); }
                                    catch (e) { return 'error: ' + e.message; } }""",
-                                [case["student_id"], case.get("what", "course"), case.get("utc", "2026-01-01T00:00:00Z")])
+                [case["student_id"], case.get("what", "course"), case.get("utc", "2026-01-01T00:00:00Z")],
+            )
             if case.get("error"):
                 assert got.startswith("error:") and "student id" in got, (case, got)
             else:
@@ -113,7 +120,11 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
         solutions = _solutions(source)
         assert page.evaluate(_SOLVE, solutions) == len(solutions) == 4
         cells = page.locator(".jp-Notebook .jp-Cell")
-        index = next(i for i, c in enumerate(source["cells"]) if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb1_q1_tokenization")
+        index = next(
+            i
+            for i, c in enumerate(source["cells"])
+            if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb1_q1_tokenization"
+        )
         cell = cells.nth(index)
         cell.scroll_into_view_if_needed()
         cell.locator(".jp-InputArea-prompt, .jp-InputPrompt").first.click()
@@ -124,21 +135,27 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
         page.keyboard.type(ANSWER)
         page.keyboard.press("Escape")
         page.keyboard.press("Control+s")
-        page.wait_for_function("""async () => { const s = await window.tinygptWork.allSaved();
+        page.wait_for_function(
+            """async () => { const s = await window.tinygptWork.allSaved();
             const nb = s.find((x) => x.key === '01_tokens_and_data.ipynb');
-            return !!nb && JSON.stringify(nb.model.content).includes('65 symbols'); }""", timeout=30_000)
+            return !!nb && JSON.stringify(nb.model.content).includes('65 symbols'); }""",
+            timeout=30_000,
+        )
 
         before = page.evaluate(_STORE)
         page.click("#tinygpt-work-button")
         page.fill("#tinygpt-handin-id", " ada-l ")
         page.fill("#tinygpt-handin-name", "Ada Lovelace")
-        page.wait_for_function("() => document.querySelectorAll('#tinygpt-handin-what option').length >= 7", timeout=15_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#tinygpt-handin-what option').length >= 7", timeout=15_000
+        )
         page.select_option("#tinygpt-handin-what", "01_tokens_and_data")
         with page.expect_download(timeout=60_000) as download_info:
             page.click("#tinygpt-handin-button")
         download = download_info.value
         assert download.suggested_filename.startswith("tinygpt-handin_ada-l_") and download.suggested_filename.endswith(
-            "_01_tokens_and_data.zip"), download.suggested_filename
+            "_01_tokens_and_data.zip"
+        ), download.suggested_filename
         path = tmp_path / download.suggested_filename
         download.save_as(path)
         assert "Upload this file" in page.inner_text("#tinygpt-work-status")
@@ -158,8 +175,18 @@ def formgrader_html(notebook: Path, student: str) -> str:
     config = Config()
     config.HTMLExporter.template_name = "formgrade"
     config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
-    resources = {"assignment_id": "tinygpt", "notebook_id": notebook.stem, "submission_id": "1", "index": 0, "total": 1,
-                 "base_url": "", "student": student, "last_name": "", "first_name": "", "notebook_path": str(notebook)}
+    resources = {
+        "assignment_id": "tinygpt",
+        "notebook_id": notebook.stem,
+        "submission_id": "1",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": student,
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": str(notebook),
+    }
     html, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
     return html
 
@@ -172,8 +199,13 @@ def handin_zip(notebooks: dict, student_id: str, what: str, folder: Path) -> Pat
     folder.mkdir()
     for name, notebook in notebooks.items():
         (folder / name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-    return hand_in(student_id, name=f"Student {student_id}", notebook=what, root=folder,
-                   dest=folder / hand_in_name(student_id, what))
+    return hand_in(
+        student_id,
+        name=f"Student {student_id}",
+        notebook=what,
+        root=folder,
+        dest=folder / hand_in_name(student_id, what),
+    )
 
 
 def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbgrader_ready):
@@ -188,19 +220,30 @@ def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbg
     grading.init(course, lms="canvas")
     release = json.loads((course / "release" / "tinygpt" / NOTEBOOK).read_text())
     assert handed["metadata"]["tinygpt"]["course_version"] == release["metadata"]["tinygpt"]["course_version"]
-    locked = lambda nb: {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("checksum")  # noqa: E731
-                         for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("locked")}
+
+    def locked(nb):
+        return {
+            c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("checksum")
+            for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get("locked")
+        }
+
     assert locked(handed) == locked(release), "the browser kept every locked cell's nbgrader metadata and checksum"
 
     stub_zip = handin_zip({NOTEBOOK: release}, "bob", "01_tokens_and_data", tmp_path / "bob")
     tampered = json.loads(json.dumps(release))
-    test_cell = next(c for c in tampered["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb1_vocab_test")
+    test_cell = next(
+        c for c in tampered["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb1_vocab_test"
+    )
     test_cell["source"] = "pass  # tests removed"
     tamper_zip = handin_zip({NOTEBOOK: tampered}, "cy", "01_tokens_and_data", tmp_path / "cy")
     bulk = io.BytesIO()
     with zipfile.ZipFile(bulk, "w") as zf:  # Canvas's "Download Submissions": every file renamed, in one zip
-        for user, sub, name, path in [(12345, 900, "lovelaceada", browser_zip), (23456, 901, "stubbob", stub_zip),
-                                      (34567, 902, "tampercy", tamper_zip)]:
+        for user, sub, name, path in [
+            (12345, 900, "lovelaceada", browser_zip),
+            (23456, 901, "stubbob", stub_zip),
+            (34567, 902, "tampercy", tamper_zip),
+        ]:
             zf.writestr(canvas_name(user, sub, name, path.name), path.read_bytes())
     (tmp_path / "submissions.zip").write_bytes(bulk.getvalue())
 
@@ -208,12 +251,17 @@ def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbg
     result = grading.autograde(course, workers=2)
     assert [i for i in result["issues"] if i.problem == "autograde error"] == []
     flagged = [r for r in read_report(course) if r["problem"] == "locked cell changed"]
-    assert [(r["student_id"], r["notebook"], r["detail"].split(":")[0]) for r in flagged] == [("34567", NOTEBOOK, "nb1_vocab_test")]
+    assert [(r["student_id"], r["notebook"], r["detail"].split(":")[0]) for r in flagged] == [
+        ("34567", NOTEBOOK, "nb1_vocab_test")
+    ]
 
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s: gb.find_submission_notebook("01_tokens_and_data", "tinygpt", s).code_score for s in ("12345", "23456", "34567")}
+        scores = {
+            s: gb.find_submission_notebook("01_tokens_and_data", "tinygpt", s).code_score
+            for s in ("12345", "23456", "34567")
+        }
         assert scores == {"12345": 4.0, "23456": 0.0, "34567": 0.0}, scores
         assert gb.find_grade("nb1_vocab_test", "01_tokens_and_data", "tinygpt", "34567").needs_manual_grade
         grade = gb.find_grade("nb1_q1_tokenization", "01_tokens_and_data", "tinygpt", "12345")
@@ -225,12 +273,15 @@ def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbg
     # What formgrader shows for this submission (its own exporter and template): the answer, then the rubric.
     view = formgrader_html(course / "autograded" / "12345" / "tinygpt" / NOTEBOOK, "12345")
     answer_at, rubric_at = view.find("65 symbols"), view.find("Rubric (3 points)")
-    assert 0 < answer_at < view.find("For the grader", answer_at) < rubric_at < view.find("nb1_q2_validation", rubric_at), \
-        "formgrader must show the model answer and rubric right after the student's answer"
+    assert (
+        0 < answer_at < view.find("For the grader", answer_at) < rubric_at < view.find("nb1_q2_validation", rubric_at)
+    ), "formgrader must show the model answer and rubric right after the student's answer"
 
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     for command in (["generate_feedback", "tinygpt"], ["export", "--to", "grades.csv"]):
-        done = subprocess.run([nbgrader_exe(), *command], cwd=course, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [nbgrader_exe(), *command], cwd=course, env=env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     feedback = (course / "feedback" / "12345" / "tinygpt" / "01_tokens_and_data.html").read_text()
     assert "Right trade-off" in feedback and "65 symbols" in feedback

@@ -16,8 +16,12 @@ def test_an_older_version_is_traced_to_its_commit():
     commits = log.stdout.split()
     if log.returncode != 0 or len(commits) < 2:
         pytest.skip("needs a git checkout with the notebook's history")
-    older = nbformat.reads(subprocess.run(["git", "-C", str(CONTENT), "show", f"{commits[-1]}:./{name}"],
-                                          capture_output=True, text=True, check=True).stdout, as_version=4)
+    older = nbformat.reads(
+        subprocess.run(
+            ["git", "-C", str(CONTENT), "show", f"{commits[-1]}:./{name}"], capture_output=True, text=True, check=True
+        ).stdout,
+        as_version=4,
+    )
     found = version_commit(name, course_version(older))
     assert found is not None and found.split()[0] in commits, found
     assert version_commit(name, "0123456789ab") is None

@@ -54,7 +54,9 @@ def _course_version(data: bytes, name: str) -> dict:
     try:
         notebook = json.loads(data)
     except ValueError as exc:
-        raise ValueError(f"hand_in: {name} is not a readable notebook ({exc}); restore it from a backup first.") from None
+        raise ValueError(
+            f"hand_in: {name} is not a readable notebook ({exc}); restore it from a backup first."
+        ) from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise ValueError(f"hand_in: {name} is not a notebook (no cells); restore it from a backup first.")
     meta = notebook.get("metadata", {}).get("tinygpt", {})
@@ -74,8 +76,13 @@ def course_notebooks(root: str | os.PathLike = ".") -> list[Path]:
     return found
 
 
-def hand_in(student_id, name: str = "", notebook: str | None = None, root: str | os.PathLike = ".",
-            dest: str | os.PathLike | None = None) -> Path:
+def hand_in(
+    student_id,
+    name: str = "",
+    notebook: str | None = None,
+    root: str | os.PathLike = ".",
+    dest: str | os.PathLike | None = None,
+) -> Path:
     """Write your hand-in zip and return its path.
 
     student_id: your id as your course's student list has it (e.g. "s12345"); name: your name.
@@ -89,19 +96,27 @@ def hand_in(student_id, name: str = "", notebook: str | None = None, root: str |
     if notebook is None:
         paths, what = course_notebooks(root), FORMAT["whole_course"]
         if not paths:
-            raise FileNotFoundError(f"hand_in: no course notebooks in {root.resolve()}; run this in the course's folder.")
+            raise FileNotFoundError(
+                f"hand_in: no course notebooks in {root.resolve()}; run this in the course's folder."
+            )
     else:
         stem = notebook[:-6] if notebook.endswith(".ipynb") else notebook
         path = root / f"{stem}.ipynb"
         if not path.is_file():
-            raise FileNotFoundError(f"hand_in: {path.name} not found in {root.resolve()}; check the name in the file list.")
+            raise FileNotFoundError(
+                f"hand_in: {path.name} not found in {root.resolve()}; check the name in the file list."
+            )
         paths, what = [path], stem
     now = time.time()
     filename = hand_in_name(student_id, what, now)
     dest = root / filename if dest is None else Path(dest)
     manifest = {
-        "tinygpt_handin": FORMAT["version"], "student_id": student_id, "student_name": str(name).strip(),
-        "handed_in": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "what": what, "by": "hand_in",
+        "tinygpt_handin": FORMAT["version"],
+        "student_id": student_id,
+        "student_name": str(name).strip(),
+        "handed_in": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "what": what,
+        "by": "hand_in",
         "notebooks": {},
     }
     contents = []
@@ -109,8 +124,10 @@ def hand_in(student_id, name: str = "", notebook: str | None = None, root: str |
         data = path.read_bytes()  # read once: the zip and its manifest describe the same bytes
         meta = _course_version(data, path.name)
         manifest["notebooks"][path.name] = {
-            "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "course_version": meta.get("course_version"), "release": meta.get("release"),
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "course_version": meta.get("course_version"),
+            "release": meta.get("release"),
         }
         contents.append((path.name, data))
 
@@ -119,10 +136,15 @@ def hand_in(student_id, name: str = "", notebook: str | None = None, root: str |
             stamp = time.gmtime(now)[:6]
             for member, data in contents:
                 zf.writestr(zipfile.ZipInfo(member, stamp), data, compress_type=zipfile.ZIP_DEFLATED)
-            zf.writestr(zipfile.ZipInfo(FORMAT["manifest"], stamp),
-                        json.dumps(manifest, indent=1, ensure_ascii=False), compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr(
+                zipfile.ZipInfo(FORMAT["manifest"], stamp),
+                json.dumps(manifest, indent=1, ensure_ascii=False),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
 
     atomic_write(dest, write_zip)
-    print(f"Handed in {len(contents)} notebook(s) as {dest.name}. Download it (right-click → Download in the file "
-          "list) and upload it, with this name, to your course's hand-in page.")
+    print(
+        f"Handed in {len(contents)} notebook(s) as {dest.name}. Download it (right-click → Download in the file "
+        "list) and upload it, with this name, to your course's hand-in page."
+    )
     return dest
