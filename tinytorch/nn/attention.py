@@ -40,11 +40,11 @@ def causal_mask(T: int, T_keys: int = None) -> np.ndarray:
     generation with a key/value cache): query i sits at position T_keys - T + i.
     """
     T = non_negative_int(T, "causal_mask: T")
-    T_keys = T if T_keys is None else non_negative_int(T_keys, "causal_mask: T_keys")
+    sizes = {"T": T} if T_keys is None else {"T": T, "T_keys": non_negative_int(T_keys, "causal_mask: T_keys")}
+    T_keys = sizes.get("T_keys", T)
     if T_keys < T:
         raise ValueError(f"causal_mask needs 0 <= T <= T_keys, got T={T}, T_keys={T_keys}")
-    check_allocation("causal_mask", {"T": T} if T_keys == T else {"T": T, "T_keys": T_keys}, (T, T_keys), bool,
-                     "the mask")
+    check_allocation("causal_mask", sizes, (T, T_keys), bool, "the mask")
     return np.triu(np.ones((T, T_keys), dtype=bool), k=T_keys - T + 1)
 
 

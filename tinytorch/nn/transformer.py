@@ -73,10 +73,14 @@ class TransformerBlock(Module):
         self.d_model = positive_int(d_model, "TransformerBlock: d_model")
         self.num_heads = positive_int(num_heads, "TransformerBlock: num_heads")
         self.residual, self.layer_norm = bool(residual), bool(layer_norm)
-        if mlp_hidden is not None:  # checked here too, so a too-wide MLP is refused by this argument's name
-            mlp_hidden = positive_int(mlp_hidden, "TransformerBlock: mlp_hidden")
-            check_allocation("TransformerBlock", {"d_model": self.d_model, "mlp_hidden": mlp_hidden},
-                             (self.d_model, mlp_hidden), what="the MLP's weights")
+        # Checked here, before any layer is built, so a refusal names this block's own arguments.
+        if mlp_hidden is None:
+            sizes, hidden = {"d_model": self.d_model}, GPT_MLP_RATIO * self.d_model
+        else:
+            hidden = mlp_hidden = positive_int(mlp_hidden, "TransformerBlock: mlp_hidden")
+            sizes = {"d_model": self.d_model, "mlp_hidden": mlp_hidden}
+        check_allocation("TransformerBlock", sizes, (self.d_model, max(3 * self.d_model, hidden)),
+                         what="its largest weight")
         if self.layer_norm:
             self.ln1 = LayerNorm(self.d_model)
         self.attn = MultiHeadAttention(self.d_model, self.num_heads, dropout=dropout)
