@@ -248,7 +248,7 @@ class AllocationError(MemoryError, ValueError):
     machine ran out of memory while allocating them. A MemoryError (what numpy would raise) and
     a ValueError (like every other wrong size); the message names the sizes to make smaller."""
 
-    def __init__(self, message: str, refused: bool):
+    def __init__(self, message: str, refused: bool = True):
         super().__init__(message)
         self.refused = refused  # False: under the limit, but the memory was not there
 

@@ -51,6 +51,9 @@ class TinyGPTConfig:
     mlp_ratio    the MLP's hidden width in units of n_embd (GPT's 4; the browser preset's 3)
     init_std     spread of the initial weights (GPT-2's 0.02, chosen for 768 channels; narrower
                  models learn sooner from a wider start, see the browser preset)
+
+    Sizes whose weights cannot be allocated (one weight, or all parameters together, over
+    tinytorch.validation.MAX_ARRAY_BYTES) are refused here, naming the fields to make smaller.
     """
 
     vocab_size: int = 65
@@ -330,8 +333,15 @@ class TinyGPT(Module):
         if T0 == 0:
             raise ValueError("generate needs at least one token to start from (e.g. the id of '\\n')")
         generator = sampling_generator(seed)
-        out = output_ids(ids, max_new_tokens, "TinyGPT.generate")
         block = self.config.block_size
+        # The first pass (the prompt, up to block_size tokens) and each layer's key/value cache are
+        # refused now, naming the prompt's rows, rather than part-way through the layers.
+        self._check_batch(B, min(T0, block), {"the prompt's rows B": B}, "TinyGPT.generate")
+        if use_cache:
+            check_allocation("TinyGPT.generate", {"the prompt's rows B": B, "block_size": block},
+                             (B, block, self.config.n_embd), self.token_embedding.weight.dtype,
+                             "each layer's key cache")
+        out = output_ids(ids, max_new_tokens, "TinyGPT.generate")
         keep = max(1, block - block // 4)  # tokens kept when the context restarts
         start = max(0, T0 - block)  # context = out[:, start:length]
         caches = [KVCache(block) for _ in self.blocks] if use_cache else None

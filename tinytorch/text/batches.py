@@ -39,6 +39,7 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
     """Sample a batch: x, y both np.int64 of shape (batch_size, block_size), y = x shifted by one.
 
     data: 1-D token ids (at least block_size + 1 of them).
+    A batch_size x (block_size + 1) too big to allocate is refused first, naming both.
     rng:  a numpy Generator; default tinytorch.rng.rng(), so manual_seed(s) fixes the batches.
     """
     array = as_id_array(data, "data")
