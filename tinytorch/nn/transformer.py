@@ -36,8 +36,8 @@ class MLP(Module):
         self.d_model = positive_int(d_model, "MLP: d_model")
         self.hidden = GPT_MLP_RATIO * self.d_model if hidden is None else positive_int(hidden, "MLP: hidden")
         self.dropout = real_number(dropout, "MLP: dropout", minimum=0.0, below=1.0)
-        check_allocation("MLP", {"d_model": self.d_model, "hidden": self.hidden}, (self.d_model, self.hidden),
-                         what="each layer's weight")
+        sizes = {"d_model": self.d_model} if hidden is None else {"d_model": self.d_model, "hidden": self.hidden}
+        check_allocation("MLP", sizes, (self.d_model, self.hidden), what="each layer's weight")
         self.fc = Linear(self.d_model, self.hidden)
         self.proj = Linear(self.hidden, self.d_model)
         self.drop = Dropout(self.dropout)
