@@ -33,7 +33,7 @@ from tinytorch.validation import MAX_ARRAY_BYTES, AllocationError, allocating, c
 REPO = Path(__file__).resolve().parents[2]
 
 # Each alone makes any array over the limit (2**28 float64 values or bool squares are >= 2 GiB);
-# 2**31 and 2**32 + 1 overflow int32, 2**63 and up do not fit int64, 10**30 not even a float's integer range.
+# 2**31 and 2**32 + 1 overflow int32, 2**63 and up do not fit int64 (no numpy integer holds them).
 HUGE = [2**28, 2**31 - 1, 2**31, 2**32 + 1, 2**63 - 1, 2**63, 2**64 + 3, 10**30]
 # Pairs whose product overflows int32 (2**31) or int64 (2**63) although each fits.
 OVERFLOWING_PAIRS = [(2**16, 2**16), (2**16 + 1, 2**15), (46341, 46341), (2**32, 2**32), (3037000500, 3037000500),
