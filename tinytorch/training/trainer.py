@@ -74,7 +74,7 @@ class LanguageModelTrainer:
             old_names, validation, checkpoints, probe, callbacks)
         self.model, self.optimizer = model, optimizer
         self.block_size = checks.check_block_size(model, block_size)
-        self.batch_size = checks.positive_int(batch_size, "batch_size")
+        self.batch_size = checks.check_batch_size(model, batch_size, self.block_size)
         self.train_data = checks.check_data(model, train_data, "train_data", self.block_size)
         self.val_data = None if val_data is None else checks.check_data(model, val_data, "val_data", self.block_size)
         self.loss_fn = loss_fn if loss_fn is not None else LanguageModelLoss()
