@@ -176,6 +176,9 @@ def check_batch(make_batch):
     if np.array_equal(y, x_want + 1):
         raise AssertionError("y is x + 1, the id plus one: the target is the next TOKEN of the text, data[s + t + 1], "
                              "not the next id number")
+    if np.array_equal(y[:, :-1], y_want[:, :-1]) and not np.array_equal(y, y_want):
+        raise AssertionError("y is right except its last column: the target of the window's last input is the token "
+                             "after the window, data[s + T] (so y is not a rotation of x)")
     if np.array_equal(y, _windows(data, starts, 2, T)):
         raise AssertionError("y is shifted by two: the target of x[b, t] is the token right after it")
     if np.array_equal(y[1:], _windows(data, starts[1:], -1, T)):
@@ -254,6 +257,8 @@ def check_bigram(bigram_probabilities, average_nll):
          "counted once: `counts[a, b] += 1` with index arrays does not add up repeats (np.add.at does, or a loop)"),
         (late / late.sum(axis=1, keepdims=True), "the smoothing is added after normalising: add it to the counts, "
          "then normalise"),
+        ((counts.T + smoothing) / (counts.T + smoothing).sum(axis=1, keepdims=True), "the counts are transposed: "
+         "count the pair (current, next) at row current, column next"),
     ])
     x, y = ids[:36].reshape(3, 12), ids[1:37].reshape(3, 12)  # (3, 12): any shape works
     loss = average_nll(want, x, y)

@@ -75,7 +75,13 @@ def check_softmax(softmax):
                 raise AssertionError(f"softmax of a (2, 3, 4) array sums to 1 along axis {axis}, not along the last "
                                      "axis: normalise along `axis`")
     compare(rows, np_softmax(m, -1), "softmax of a (2, 3, 4) array along the last axis")
-    compare(softmax(m, axis=1), np_softmax(m, 1), "softmax(x, axis=1): sums to 1 along axis 1", [
+    along1 = np.asarray(softmax(m, axis=1), dtype=np.float64)
+    if along1.shape == m.shape and not np.allclose(along1.sum(axis=1), 1.0, atol=1e-6):
+        for axis in (0, 2):
+            if np.allclose(along1.sum(axis=axis), 1.0, atol=1e-6):
+                raise AssertionError(f"softmax(x, axis=1) sums to 1 along axis {axis}: normalise along the `axis` you "
+                                     "are given (the max, the exponentials' sum: all along `axis`)")
+    compare(along1, np_softmax(m, 1), "softmax(x, axis=1): sums to 1 along axis 1", [
         (np_softmax(m, -1), "the `axis` argument is ignored: it always normalises the last axis"),
         (np_softmax(m, 0), "softmax(x, axis=1) normalised along axis 0: use the `axis` argument"),
     ])
@@ -83,7 +89,11 @@ def check_softmax(softmax):
         got = softmax(x)
         _not_finite(got, x, f"softmax({x.tolist()})")
         compare(got, np_softmax(x), f"softmax({x.tolist()})")
-    compare(softmax(np.array([0.0, -np.inf, 2.0])), np_softmax(np.array([0.0, -np.inf, 2.0])),
+    with_inf = np.asarray(softmax(np.array([0.0, -np.inf, 2.0])), dtype=np.float64)
+    check_true(np.all(np.isfinite(with_inf)), f"softmax([0, -inf, 2]) gave {with_inf.tolist()}: a -inf score must get "
+               "weight 0, but what you subtract became -inf or nan too. Subtract the slice's maximum (finite as long "
+               "as one score is)")
+    compare(with_inf, np_softmax(np.array([0.0, -np.inf, 2.0])),
             "softmax([0, -inf, 2]) (a -inf score gets weight exactly 0)")
 
 
@@ -199,6 +209,12 @@ def check_attention(attention):
     ])
     compare(out, ref_out, "out = weights @ v")
     _, wc = attention(q, k, v, causal=True)
+    wc = np.asarray(wc, dtype=np.float64)
+    future = causal_mask_numpy(5)
+    if wc.shape == (2, 3, 5, 5) and np.abs(wc[..., future]).max() > 1e-9:
+        raise AssertionError(f"with causal=True the future still gets weight (up to {np.abs(wc[..., future]).max():.3g}): "
+                             "set the forbidden scores to -inf before the softmax, so that their weight is exactly 0 "
+                             "(a score of 0 is still a score)")
     compare(wc, _np_attention(q, k, v)[1], "the causal weights", [
         (_np_attention(q, k, v, mask_after=True)[1], "the mask is applied after the softmax: the rows no longer "
          "sum to 1. Set the future scores to -inf BEFORE the softmax"),

@@ -79,6 +79,10 @@ def check_layer_norm(layer_norm):
          "square root: sqrt(var + eps), as in the formula (it matters for nearly constant vectors)"),
         ((centred / np.sqrt((centred ** 2).mean(-1, keepdims=True) + 1e-5) + b) * w, "the shift is scaled too: "
          "scale first, then add bias"),
+        (_np_layer_norm(data, w, b) - b, "the shift (bias) is missing"),
+        (_np_layer_norm(data, 1.0, b), "the scale (weight) is missing"),
+        (centred * np.sqrt((centred ** 2).mean(-1, keepdims=True) + 1e-5) * w + b, "multiplied by the standard "
+         "deviation: divide by it"),
     ], atol=1e-4)
     backward_with(out)
     with float64():
@@ -208,6 +212,12 @@ def check_block(MyBlock):
         (h + r.mlp(r.ln1(Tensor(h))).data, "the MLP reads ln1: each sublayer has its own LayerNorm (ln2 before the "
          "MLP)"),
     ]
+    h_swap = data + r.attn(r.ln2(x)).data
+    mistakes.append((h_swap + r.mlp(r.ln1(Tensor(h_swap))).data, "ln1 and ln2 are swapped: ln1 before the attention, "
+                     "ln2 before the MLP"))
+    h_raw = data + r.attn(x).data
+    mistakes.append((h_raw + r.mlp(Tensor(h_raw)).data, "the LayerNorms are missing: each sublayer reads a normalised "
+                     "copy of the stream, attn(ln1(x)) and mlp(ln2(x))"))
     hm = data + r.mlp(r.ln2(x)).data
     mistakes.append((hm + r.attn(r.ln1(Tensor(hm))).data, "the order is swapped: attention first (tokens gather "
                      "information), then the MLP"))

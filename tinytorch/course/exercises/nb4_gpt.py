@@ -99,6 +99,8 @@ def check_gpt(MyGPT):
             (through(tok + r.position_embedding(idx)), "the position embedding is indexed by the token ids: a "
              "token's position is 0 … T-1, whatever character it is"),
             (through(tok + pos, blocks=list(r.blocks)[::-1]), "the blocks run in the wrong order: blocks[0] first"),
+            (through(tok + r.position_embedding.weight[-6:]), "the LAST T position vectors are used: a sequence of T "
+             "tokens sits at positions 0 … T-1 (weight[:T])"),
         ]
         want = r(idx)
     compare(logits, want, "the logits (compared with tinytorch.models.TinyGPT)", mistakes, atol=1e-4)
@@ -346,6 +348,11 @@ def check_training_step(training_step):
             _, _, logs_v, _, _ = _run_steps(variant, batches, max_norm)
             if all(_same_grads(a, _step_grads(b)[0]) for a, b in zip(seen, logs_v)):
                 raise AssertionError(message)
+        norms = [float(np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads if g is not None)))
+                 for grads in seen]
+        if max(norms) > max_norm * 1.01:
+            raise AssertionError(f"the gradient's global norm at the update was {max(norms):.3g}, but max_norm is "
+                                 f"{max_norm}: clip to the max_norm you are given")
         raise AssertionError("the gradients the optimizer saw differ from this batch's clipped gradient: zero the old "
                              "gradients, forward, loss, backward, clip, step")
     if not np.allclose(returned, want_returned, atol=1e-5):

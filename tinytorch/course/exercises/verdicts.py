@@ -113,6 +113,9 @@ def describe_difference(got, want, atol=1e-5, rtol=1e-4) -> str:
             if _close(np.roll(got, shift, axis=0), want, atol, rtol):
                 return "its entries are shifted by one position along the first axis"
     bad = ~np.isclose(got, want, atol=atol, rtol=rtol, equal_nan=True)
+    if np.nanmax(np.abs(diff)) < 1e-3 * max(1.0, float(np.nanmax(np.abs(want[np.isfinite(want)]), initial=0.0))):
+        return (f"it is close but not equal (off by up to {np.nanmax(np.abs(diff)):.2g}): a constant rounded or "
+                "slightly off?")
     where = tuple(int(i) for i in np.argwhere(bad)[0])
     return (f"{int(bad.sum())} of {bad.size} values differ, by up to {np.nanmax(np.abs(diff)):.3g} "
             f"(first at index {where}: got {got[where]:.6g}, expected {want[where]:.6g})")
