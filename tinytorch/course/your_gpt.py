@@ -113,7 +113,7 @@ class NormWith(Module):
         return self.fn(x, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"({self.weight.shape[0]},), {getattr(self.fn, '__module__', '')}.{getattr(self.fn, '__name__', '')}"
+        return f"({self.weight.shape[0]},), {getattr(self.fn, '__name__', '')}"
 
 
 class MLPWith(Module):
@@ -121,9 +121,13 @@ class MLPWith(Module):
 
     def __init__(self, d_model, hidden, gelu):
         super().__init__()
+        self.d_model, self.hidden = d_model, hidden
         self.fc = Linear(d_model, hidden)
         self.proj = Linear(hidden, d_model)
         self.fn = gelu
+
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, hidden={self.hidden}, {getattr(self.fn, '__name__', '')}"
 
     def forward(self, x):
         return self.proj(self.fn(self.fc(x)))
@@ -192,6 +196,18 @@ class YourGPT(TinyGPT):
                 else:
                     out[:, length] = sample_next(logits, temperature, top_k, generator)
         return out[0] if one_dim else out
+
+
+def library_training_step(model, loss_fn, optimizer, x, y, max_norm=1.0):
+    """The reference step (Exercise 4.3's): zero, forward, loss, backward, clip the global norm, update."""
+    from ..optim import clip_grad_norm_
+
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return loss.item()
 
 
 class YourStepTrainer(LanguageModelTrainer):
