@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .registry import register
-from .verdicts import (backward_with, check_shape, compare, compare_gradients, delegated, float64,
+from .verdicts import (backward_with, check_shape, check_true, compare, compare_gradients, delegated, float64,
                        load_same_weights, needs_tensor, randomize, refuse_library, tensor64, tripwire)
 
 # --------------------------------------------------------------------------- 3.1 layer_norm
@@ -297,3 +297,93 @@ def check_sinusoidal(sinusoidal):
          "(i counts channel PAIRS)"),
         (per_channel, "each cosine uses its own channel's frequency: channels 2i and 2i + 1 share ω_i"),
     ])
+
+
+# --------------------------------------------------------------------------- 3.5 a backward pass of your own
+
+HINTS_BACKWARD = [
+    "Write the Jacobian's entry ∂y_i/∂x_j for both cases i = j and i ≠ j. Which of them does every output "
+    "of the row feed into the gradient of x_j?",
+    "The gradient reaching x_j is a sum over the row's outputs of grad_i · ∂y_i/∂x_j; one reduction over "
+    "the softmax's own axis (kept, so that it broadcasts) collects it for all j at once. The closure may "
+    "use what the forward computed, never `out` itself.",
+]
+
+_BW = ("def softmax_op(x):\n    e = np.exp(x.data - x.data.max(axis=-1, keepdims=True))\n"
+       "    y = e / e.sum(axis=-1, keepdims=True)\n    out = tt.Tensor._from_op(y, (x,), 'softmax_op')\n"
+       "    def _backward(grad):\n")
+_BW_END = "\n    return out._with_backward(_backward)"
+WRONG_BACKWARD = [
+    (_BW + "        x._accumulate(y * grad)" + _BW_END, "missing"),
+    (_BW + "        x._accumulate(y * (grad - (grad * y).sum(axis=-1)))" + _BW_END, "keepdims"),
+    (_BW + "        x._accumulate(y * (grad - (grad * y).sum(axis=0, keepdims=True)))" + _BW_END, "axis"),
+    (_BW + "        x._accumulate(out.data * (grad - (grad * out.data).sum(axis=-1, keepdims=True)))" + _BW_END,
+     "cycle"),
+    (_BW + "        x._accumulate(y * ((grad * y).sum(axis=-1, keepdims=True) - grad))" + _BW_END, "sign"),
+    ("def softmax_op(x):\n    return x.softmax(axis=-1)", "library"),
+]
+
+
+def _np_softmax_rows(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _library_softmax_op():
+    return lambda x: x.softmax(axis=-1)
+
+
+@register("3.5", "softmax_op backward", HINTS_BACKWARD, WRONG_BACKWARD, library=_library_softmax_op)
+def check_softmax_backward(softmax_op):
+    import gc
+    import weakref
+
+    from ...gradcheck import gradcheck
+
+    rng = np.random.default_rng(35)
+    data = rng.standard_normal((3, 4, 6)) * 2
+    x = tensor64(data)
+    with float64():
+        out = softmax_op(x)
+    needs_tensor(out, "softmax_op")
+    refuse_library(out, {"softmax": "Tensor.softmax", "log_softmax": "Tensor.log_softmax"})
+    check_true(out._parents and out._parents[0] is x and len(out._parents) == 1 and out._backward is not None,
+               "softmax_op must be one op: Tensor._from_op(y, (x,), ...) with x as its only parent and its own "
+               "_backward (not a composition of Tensor methods, whose backward would be the library's)")
+    compare(out, _np_softmax_rows(data), "softmax_op's forward")
+    try:
+        backward_with(out)
+    except ValueError as error:
+        raise AssertionError(f"your _backward crashed on a (3, 4, 6) input ({error}): a sum over the last axis loses "
+                             "that axis; keep it (keepdims=True) so that it broadcasts against y") from None
+    y = _np_softmax_rows(data)
+    g = np.random.default_rng(0).standard_normal(data.shape)
+    want = y * (g - (g * y).sum(axis=-1, keepdims=True))
+    check_true(x.grad is not None, "no gradient reached x: call x._accumulate(...) with dLoss/dx in _backward")
+    compare(x.grad, want, "the gradient your _backward passes to x", [
+        (y * g, "the term −y_j · Σ_i grad_i y_i is missing: every output of the row depends on x_j, not only y_j"),
+        (-want, "the sign is wrong: dL/dx_j = y_j (grad_j − Σ_i grad_i y_i)"),
+        (y * (g - (g * y).sum(axis=0, keepdims=True)), "the sum runs over the wrong axis: over the softmax's own "
+         "axis (-1), the outputs of the same row"),
+    ])
+    x.grad = None
+    with float64():
+        backward_with(softmax_op(x))
+        backward_with(softmax_op(x))
+    compare(x.grad, 2 * want, "the gradient after two backward passes (they must add up)")
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with float64():
+            probe = softmax_op(tensor64(data))
+        alive = weakref.ref(probe)
+        del probe
+        freed = alive() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+    check_true(freed, "your _backward keeps a reference to `out` (a reference cycle out → closure → out, so the "
+               "graph waits for the garbage collector): use the forward's own arrays (y), not out.data")
+    small = tensor64(rng.standard_normal((2, 5)))
+    with float64():
+        gradcheck(softmax_op, [small])

@@ -458,3 +458,50 @@ def check_sample(sample_next):
                                  "(a high temperature flattens the distribution)")
         raise AssertionError(f"with {what} the ids were drawn with shares {np.round(got, 3).tolist()}, expected about "
                              f"{np.round(p, 3).tolist()}")
+
+
+# --------------------------------------------------------------------------- 4.5 diagnose the mystery models
+
+HINTS_DIAGNOSE = [
+    "Which symptom would each bug leave: in the loss (compared with the ladder), in the attention maps, in the "
+    "gradient norms of the embeddings?",
+    "A model that can see the answer scores better than any honest model could; a piece that is never used or "
+    "never updated shows up as a gradient of exactly 0; a model blind to order cannot tell 'ab' from 'ba'.",
+]
+
+_DG = "def diagnose():\n    return "
+WRONG_DIAGNOSE = [
+    (_DG + "{'A': 'future', 'B': 'future', 'C': 'future'}", "future"),
+    (_DG + "{'A': 'positions', 'B': 'future', 'C': 'frozen'}", "gradient norm"),
+    (_DG + "{'A': 'frozen', 'B': 'future'}", "missing"),
+    (_DG + "{'A': 'frozen', 'B': 'leak', 'C': 'positions'}", "one of"),
+    (_DG + "{'A': 'future', 'B': 'frozen', 'C': 'positions'}", "ladder"),
+]
+
+_NOT_THIS = {
+    "future": "cannot see the future: its loss stays in the range of the ladder. A model that sees the character it "
+              "must predict scores far below any honest model, and its attention maps put weight above the diagonal",
+    "positions": "does use its positions: the gradient norm of its position_embedding is not 0. Look for the model "
+                 "whose position table gets no gradient at all (it is never used)",
+    "frozen": "does train its token embedding: the gradient norm of its token_embedding is not 0. Look for the model "
+              "whose token embedding gets no gradient at all (the path back to it is cut)",
+}
+
+
+@register("4.5", "diagnose the mystery models", HINTS_DIAGNOSE, WRONG_DIAGNOSE)
+def check_diagnosis(diagnose):
+    from ..experiments import BUGS, mystery_models
+
+    diagnosis = diagnose()
+    check_true(isinstance(diagnosis, dict), f"diagnosis must be a dict like {{'A': ..., 'B': ..., 'C': ...}}, got "
+               f"{type(diagnosis).__name__}")
+    missing = sorted(set("ABC") - set(diagnosis))
+    check_true(not missing, f"the diagnosis is missing model(s) {missing}: name the bug of each of A, B and C")
+    for label in "ABC":
+        check_true(diagnosis[label] in BUGS, f"diagnosis[{label!r}] is {diagnosis[label]!r}: use one of {BUGS}")
+    actual = {label: model.bug for label, model in mystery_models(_small_config()).items()}
+    wrong = [label for label in "ABC" if diagnosis[label] != actual[label]]
+    if wrong:
+        label = wrong[0]
+        raise AssertionError(f"model {label} is not {diagnosis[label]!r}: it {_NOT_THIS[diagnosis[label]]} (each bug "
+                             "is planted in exactly one model)")
