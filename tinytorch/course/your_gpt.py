@@ -75,7 +75,8 @@ def your_parts(folder=carry.FOLDER, verbose=True) -> Parts:
     chosen = {}
     for exercise_id, name, piece in PIECES:
         if exercise_id not in loaded:
-            where = f"library's (your Exercise {exercise_id} has not passed its test cell yet, so it was not saved)"
+            where = (f"library's (no saved Exercise {exercise_id}: it is saved when its test cell in notebook "
+                     f"{exercise_id.split('.')[0]} passes; run that cell again)")
         elif loaded[exercise_id]:
             where = f"library's ({loaded[exercise_id]})"
         elif name not in namespace:
