@@ -298,8 +298,14 @@ def check_self_attention(MySelfAttention):
         (np_softmax(raw / np.sqrt(d), -1), "the future is not masked"),
         (np_softmax(np.where(mask, -np.inf, raw / np.sqrt(d)), -2), "the softmax runs over the queries (axis -2): "
          "each query's row must sum to 1"),
+        (np_softmax(np.where(mask, -np.inf, np.swapaxes(raw, -1, -2) / np.sqrt(d)), -1), "queries and keys are "
+         "swapped: the scores are q kᵀ, row t = how much query t matches each key"),
     ], atol=1e-4)
-    compare(out, want, "the output (compared with tinytorch.nn.SelfAttention)", atol=1e-4)
+    w_ref = reference.attention_weights
+    compare(out, want, "the output (compared with tinytorch.nn.SelfAttention)", [
+        (w_ref @ q, "the weights average the queries: they average the VALUES (weights @ v)"),
+        (w_ref @ k, "the weights average the keys: they average the VALUES (weights @ v)"),
+    ], atol=1e-4)
     backward_with(out, seed=1)
     backward_with(want, seed=1)
     compare_gradients({**_param_grads(mine), "x": x.grad}, {**_param_grads(reference), "x": xr.grad},

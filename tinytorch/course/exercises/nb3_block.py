@@ -296,6 +296,9 @@ def check_sinusoidal(sinusoidal):
         (_table(T, d, pos * 10000.0 ** (-(two_i / 2) / d)), "the exponent uses i where the formula has 2i "
          "(i counts channel PAIRS)"),
         (per_channel, "each cosine uses its own channel's frequency: channels 2i and 2i + 1 share ω_i"),
+        (np.concatenate([np.sin(pos * 10000.0 ** (-two_i / d)), np.cos(pos * 10000.0 ** (-two_i / d))], axis=1),
+         "the sines fill the first half and the cosines the second: they interleave (sines in the even columns "
+         "0, 2, 4, ..., cosines in the odd ones)"),
     ])
 
 
@@ -362,6 +365,8 @@ def check_softmax_backward(softmax_op):
     check_true(x.grad is not None, "no gradient reached x: call x._accumulate(...) with dLoss/dx in _backward")
     compare(x.grad, want, "the gradient your _backward passes to x", [
         (y * g, "the term −y_j · Σ_i grad_i y_i is missing: every output of the row depends on x_j, not only y_j"),
+        (g - (g * y).sum(axis=-1, keepdims=True), "the factor y_j in front is missing: dL/dx_j = y_j (grad_j − "
+         "Σ_i grad_i y_i)"),
         (-want, "the sign is wrong: dL/dx_j = y_j (grad_j − Σ_i grad_i y_i)"),
         (y * (g - (g * y).sum(axis=0, keepdims=True)), "the sum runs over the wrong axis: over the softmax's own "
          "axis (-1), the outputs of the same row"),
@@ -370,6 +375,9 @@ def check_softmax_backward(softmax_op):
     with float64():
         backward_with(softmax_op(x))
         backward_with(softmax_op(x))
+    if np.allclose(x.grad, want, atol=1e-6):
+        raise AssertionError("after two backward passes the gradient is that of one: your _backward sets x.grad "
+                             "instead of adding to it (gradients add up across backward calls): use x._accumulate(...)")
     compare(x.grad, 2 * want, "the gradient after two backward passes (they must add up)")
     was_enabled = gc.isenabled()
     gc.disable()

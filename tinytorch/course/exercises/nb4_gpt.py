@@ -433,7 +433,14 @@ def check_sample(sample_next):
 
     def shares(n=3000, **kwargs):
         g = np.random.default_rng(7)
-        draws = np.array([sample_next(logits, rng=g, **kwargs) for _ in range(n)])
+        try:
+            draws = np.array([sample_next(logits, rng=g, **kwargs) for _ in range(n)])
+        except ValueError as error:
+            if "sum to 1" in str(error):
+                raise AssertionError(f"with {kwargs} the probabilities given to the generator do not sum to 1 "
+                                     f"({error}): hide candidates before the softmax (logits to -inf), or "
+                                     "renormalise after hiding them") from None
+            raise
         return np.bincount(draws, minlength=V)[:V] / n
 
     def close(got, p, n=3000):
