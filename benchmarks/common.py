@@ -136,7 +136,7 @@ def spawn(script, env_name, args, extra_env=None):
     Thread counts are set here, in the child's environment, never inside the library.
     """
     _, python, env_vars = ENVIRONMENTS[env_name]
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYTORCH_MATMUL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYGPT_MATMUL", "TINYTORCH_MATMUL")}
     env.update(env_vars)
     env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)

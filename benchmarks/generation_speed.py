@@ -39,7 +39,6 @@ sys.path.insert(0, str(REPO))
 from common import interleaved_medians, noblas_ready, numpy_description, spawn  # noqa: E402
 
 
-
 def run_worker(preset_name, tokens, repeats, checkpoint=None, corpus=None):
     """In this process: time generate() with and without the cache; return a dict."""
     import numpy as np

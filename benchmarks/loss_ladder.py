@@ -43,12 +43,13 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-import tinytorch  # noqa: E402
 from common import numpy_description  # noqa: E402
+from train_shakespeare import load_corpus  # noqa: E402
+
+import tinytorch  # noqa: E402
 from tinytorch.models import BigramLanguageModel, TinyGPT, preset  # noqa: E402
 from tinytorch.optim import AdamW  # noqa: E402
-from tinytorch.training import LanguageModelTrainer  # noqa: E402
-from train_shakespeare import load_corpus  # noqa: E402
+from tinytorch.training import Validation  # noqa: E402
 
 PLAIN = dict(residual=False, layer_norm=False)
 RUNGS = {
@@ -84,18 +85,19 @@ def main():
     steps = args.steps or p.max_steps
     desc = numpy_description()
     print(f"loss ladder: {args.preset} recipe ({base.n_layer} layers, {base.n_embd} embd, block {base.block_size}, "
-          f"batch {p.batch_size}, lr {p.learning_rate}, cosine over {p.max_steps} steps), {steps} steps, seed {args.seed}; "
+          f"batch {p.batch_size}, lr {p.lr}, cosine over {p.max_steps} steps), {steps} steps, seed {args.seed}; "
           f"numpy {desc['numpy']} BLAS {desc['blas']}")
     results = []
     for rung in args.rungs.split(","):
         tinytorch.manual_seed(args.seed)
         model = build(rung, base)
-        lr = args.bigram_lr if rung == "bigram" else p.learning_rate
-        optimizer = AdamW(model.parameters(), lr=lr, betas=p.betas, weight_decay=p.weight_decay)
-        trainer = LanguageModelTrainer(
-            model, optimizer, train_ids, val_ids, block_size=base.block_size, batch_size=p.batch_size,
-            eval_interval=p.eval_interval, eval_batches=args.eval_batches, lr_schedule="cosine",
-            warmup_steps=p.warmup_steps, max_steps=p.max_steps, grad_clip=p.grad_clip, progress=None,
+        lr = args.bigram_lr if rung == "bigram" else p.lr
+        # every rung: the preset's recipe with its own peak; AdamW on all weights (a bigram has no configure_optimizers)
+        recipe = p.replace(lr=lr)
+        trainer = recipe.build_trainer(
+            model, train_ids, val_ids, progress=None,
+            optimizer=AdamW(model.parameters(), lr=lr, betas=p.betas, weight_decay=p.weight_decay),
+            validation=Validation(every=p.eval_interval, batches=args.eval_batches),
         )
         tinytorch.manual_seed(args.seed + 1)  # the same batch stream for every rung, whatever its init drew
         started = time.perf_counter()

@@ -14,7 +14,6 @@ measured in Pyodide (`wasm_kernels.py --steps-only`, `browser_training.py`).
 """
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -25,9 +24,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import tinytorch  # noqa: E402
-from tinytorch.models import TinyGPT, preset  # noqa: E402
+from tinytorch.models import preset  # noqa: E402
 from tinytorch.text import CharTokenizer, load_shakespeare, train_val_split  # noqa: E402
-from tinytorch.training import LanguageModelTrainer  # noqa: E402
+from tinytorch.training import Validation  # noqa: E402
 
 KEYS = {"lr": float, "batch": int, "block": int, "embd": int, "layers": int, "heads": int, "mlp_ratio": int,
         "init_std": float, "max_steps": int,
@@ -44,27 +43,24 @@ def parse_run(text):
     return out
 
 
+#: the sweep's short keys -> the preset's field (or its config's)
+FIELDS = {"lr": "lr", "batch": "batch_size", "block": "block_size", "embd": "n_embd", "layers": "n_layer",
+          "heads": "n_head", "mlp_ratio": "mlp_ratio", "init_std": "init_std", "max_steps": "max_steps",
+          "warmup": "warmup_steps", "wd": "weight_decay", "clip": "grad_clip"}
+
+
 def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batches=20):
     tokenizer, train_ids, val_ids = data
     p = preset(base)
-    config = dataclasses.replace(
-        p.config, vocab_size=tokenizer.vocab_size, block_size=overrides.get("block", p.config.block_size),
-        n_embd=overrides.get("embd", p.config.n_embd), n_layer=overrides.get("layers", p.config.n_layer),
-        n_head=overrides.get("heads", p.config.n_head), mlp_ratio=overrides.get("mlp_ratio", p.config.mlp_ratio),
-        init_std=overrides.get("init_std", p.config.init_std))
-    batch = overrides.get("batch", p.batch_size)
-    max_steps = overrides.get("max_steps", p.max_steps)
-    steps = overrides.get("steps", max_steps)
+    changes = {FIELDS[key]: value for key, value in overrides.items() if key in FIELDS}
+    if "beta2" in overrides:
+        changes["betas"] = (p.betas[0], overrides["beta2"])
+    p = p.replace(**changes)
+    steps = overrides.get("steps", p.max_steps)
     tinytorch.manual_seed(overrides.get("seed", 0))
-    model = TinyGPT(config)
-    optimizer = model.configure_optimizers(weight_decay=overrides.get("wd", p.weight_decay),
-                                           learning_rate=overrides.get("lr", p.learning_rate),
-                                           betas=(p.betas[0], overrides.get("beta2", p.betas[1])))
-    trainer = LanguageModelTrainer(
-        model, optimizer, train_ids, val_ids, block_size=config.block_size, batch_size=batch,
-        eval_interval=eval_interval, eval_batches=eval_batches, lr_schedule="cosine",
-        warmup_steps=overrides.get("warmup", p.warmup_steps), max_steps=max_steps, grad_clip=overrides.get("clip", p.grad_clip),
-        progress=None)
+    model, _, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids, progress=None,
+                                validation=Validation(every=eval_interval, batches=eval_batches))
+    config, batch, max_steps = model.config, p.batch_size, p.max_steps
     started = time.perf_counter()
     trainer.fit(steps)
     wall = time.perf_counter() - started

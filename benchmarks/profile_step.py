@@ -41,18 +41,12 @@ def main():
     args = parser.parse_args()
 
     import tinytorch
-    from tinytorch.models import TinyGPT, preset
-    from tinytorch.training import LanguageModelTrainer
+    from tinytorch.models import preset
 
     p = preset(args.preset)
     tinytorch.manual_seed(0)
-    model = TinyGPT(p.config)
-    optimizer = model.configure_optimizers(weight_decay=p.weight_decay, learning_rate=p.learning_rate, betas=p.betas)
     tokens = np.random.default_rng(0).integers(0, p.config.vocab_size, size=200_000)
-    trainer = LanguageModelTrainer(
-        model, optimizer, tokens, None, block_size=p.config.block_size, batch_size=p.batch_size,
-        lr_schedule="cosine", warmup_steps=p.warmup_steps, max_steps=p.max_steps, grad_clip=p.grad_clip,
-        progress=None)
+    _, _, trainer = p.build(p.config.vocab_size, tokens, None, progress=None)
     trainer.fit(2)  # warm-up: first allocations, imports
 
     profiler = cProfile.Profile()

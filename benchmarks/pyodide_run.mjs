@@ -45,7 +45,7 @@ if (corpus) {
   env.TINYGPT_CORPUS = "/corpus/" + path.basename(corpus);
 }
 for (const [k, v] of Object.entries(process.env)) {
-  if (k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;
+  if (k === "TINYGPT_MATMUL" || k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;
 }
 pyodide.globals.set("_env", pyodide.toPy(env));
 const inline = script === "-c";

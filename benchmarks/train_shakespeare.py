@@ -27,7 +27,6 @@ busier phase, where a step of the old 4x-MLP browser preset took 15.1 ms against
 """
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -39,12 +38,12 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from common import numpy_description  # noqa: E402
 
 import tinytorch  # noqa: E402
-from common import numpy_description  # noqa: E402
-from tinytorch.models import TinyGPT, preset  # noqa: E402
+from tinytorch.models import preset  # noqa: E402
 from tinytorch.text import CharTokenizer, load_shakespeare, train_val_split  # noqa: E402
-from tinytorch.training import LanguageModelTrainer  # noqa: E402
+from tinytorch.training import Validation  # noqa: E402
 
 
 def load_corpus(path):
@@ -56,28 +55,20 @@ def load_corpus(path):
     return tokenizer, train_ids, val_ids
 
 
-def train(preset_name, corpus, steps=None, seed=1337, eval_interval=None, eval_batches=50, learning_rate=None,
-          batch_size=None, progress="text", config_overrides=None, quiet=False, weight_decay=None):
-    """Train one model with a preset's recipe; returns a dict of results (history included)."""
-    p = preset(preset_name)
+def train(preset_name, corpus, steps=None, seed=1337, eval_batches=50, progress="text", quiet=False, **changes):
+    """Train one model with a preset's recipe, `changes` to it given (lr=, batch_size=, block_size=,
+    eval_interval=, ...: None keeps the preset's); returns a dict of results (history included)."""
+    p = preset(preset_name).replace(**{key: value for key, value in changes.items() if value is not None})
     tokenizer, train_ids, val_ids = load_corpus(corpus)
-    config = dataclasses.replace(p.config, vocab_size=tokenizer.vocab_size, **(config_overrides or {}))
-    lr = p.learning_rate if learning_rate is None else learning_rate
-    batch = p.batch_size if batch_size is None else batch_size
     tinytorch.manual_seed(seed)
-    model = TinyGPT(config)
-    optimizer = model.configure_optimizers(weight_decay=p.weight_decay if weight_decay is None else weight_decay,
-                                           learning_rate=lr, betas=p.betas)
-    trainer = LanguageModelTrainer(
-        model, optimizer, train_ids, val_ids, block_size=config.block_size, batch_size=batch,
-        eval_interval=eval_interval or p.eval_interval, eval_batches=eval_batches, lr_schedule="cosine",
-        warmup_steps=p.warmup_steps, max_steps=p.max_steps, grad_clip=p.grad_clip, progress=progress if not quiet else None,
-    )
+    model, _, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids, progress=None if quiet else progress,
+                                validation=Validation(every=p.eval_interval, batches=eval_batches))
+    config = model.config
     steps = p.max_steps if steps is None else steps
     started = time.perf_counter()
     trainer.fit(steps)
     wall = time.perf_counter() - started
-    return {"preset": preset_name, "config": config.to_dict(), "batch_size": batch, "learning_rate": lr,
+    return {"preset": preset_name, "config": config.to_dict(), "batch_size": p.batch_size, "lr": p.lr,
             "steps": steps, "wall_seconds": wall, "model": model, "tokenizer": tokenizer, "trainer": trainer,
             "parameters": model.num_parameters()}
 
@@ -107,7 +98,7 @@ def summarise(result, target):
         print(f"val loss never reached {target} in {result['steps']} steps")
     return {
         "preset": result["preset"], "config": result["config"], "batch_size": result["batch_size"],
-        "learning_rate": result["learning_rate"], "steps": result["steps"], "parameters": result["parameters"],
+        "lr": result["lr"], "steps": result["steps"], "parameters": result["parameters"],
         "final_val_loss": final, "wall_seconds": result["wall_seconds"], "train_seconds": train_seconds,
         "ms_per_step": 1e3 * train_seconds / max(len(history), 1), "tokens_per_sec": speed,
         "target": target, "target_step": reached["step"] if reached else None,
@@ -139,10 +130,9 @@ def main():
     desc = numpy_description()
     print(f"numpy {desc['numpy']} (BLAS: {desc['blas']}, OPENBLAS_NUM_THREADS={desc['OPENBLAS_NUM_THREADS']}), "
           f"tinytorch kernels: {tinytorch.kernels.backend()}; the machine is shared, so times are +-20%")
-    result = train(args.preset, args.corpus, steps=args.steps, seed=args.seed, eval_interval=args.eval_interval,
-                   eval_batches=args.eval_batches, learning_rate=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay,
-                   progress=None if args.progress == "none" else args.progress,
-                   config_overrides={"block_size": args.block_size} if args.block_size else None)
+    result = train(args.preset, args.corpus, steps=args.steps, seed=args.seed, eval_batches=args.eval_batches,
+                   progress=None if args.progress == "none" else args.progress, eval_interval=args.eval_interval,
+                   lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay, block_size=args.block_size)
     summary = summarise(result, args.target)
     if args.sample:
         started = time.perf_counter()

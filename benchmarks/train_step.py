@@ -37,7 +37,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-
 from common import (  # noqa: E402
     ENVIRONMENTS,
     counting_faults,

@@ -56,9 +56,9 @@ def main():
     x, y = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     out = np.empty_like(x)
     for name, op in (("multiply", np.multiply), ("add", np.add)):
-        rows.append((f"np.{name}(x, y, out=out), float32", fastest(lambda: op(x, y, out=out)) * ns / n, "ns/element"))
+        rows.append((f"np.{name}(x, y, out=out), float32", fastest(lambda op=op: op(x, y, out=out)) * ns / n, "ns/element"))
     for name, op in (("exp", np.exp), ("tanh", np.tanh)):
-        rows.append((f"np.{name}(x, out=out), float32", fastest(lambda: op(x, out=out)) * ns / n, "ns/element"))
+        rows.append((f"np.{name}(x, out=out), float32", fastest(lambda op=op: op(x, out=out)) * ns / n, "ns/element"))
 
     def python_loop():
         total = 0

@@ -9,7 +9,10 @@ inside cells that nbgrader marks as solution cells. The student version is what 
 - a written-answer (markdown solution) cell becomes "YOUR ANSWER HERE";
 - graded test cells are locked; cells are made non-deletable / non-editable as nbgrader's
   LockCells does (solution cells: not deletable; test and read-only cells: neither);
-- outputs and execution counts are cleared.
+- outputs and execution counts are cleared; a solution cell also loses its attachments and any
+  metadata nbgrader does not need (leak_policy.strip_solution_cell);
+- what is built is checked by leak_policy.notebook_leaks, the site scan's own check, before
+  anything is written: the CLI exits 1 exactly when the site build would stop.
 
 The instructor version keeps the solutions (outputs cleared too). Both get the Pyodide
 kernelspec (name "python", so JupyterLite opens them without asking for a kernel; local
@@ -31,7 +34,11 @@ the nbgrader "Create Assignment" toolbar, or with nbformat; keep them without ou
 - written question: a locked markdown cell (the question and its points), then an answer markdown
   cell {grade: true, solution: true, locked: false, points} whose whole text is a solution region
   holding the model answer and the rubric (instructor only: the student gets "YOUR ANSWER HERE");
-- grade_ids unique across the course; never write the solution marker text in prose.
+- grade_ids unique across the course; never write the solution marker text in prose (nbgrader
+  takes it as a marker anywhere in a cell, and so does coursetools/leak_policy.py, near misses
+  such as `### begin solution` or `BEGIN_SOLUTION` included);
+- no hidden tests and no instructor-only cells (tags starting with "instructor"): the student
+  build refuses them, naming file and cell, as it refuses markers that do not pair up.
 tests/course checks all of this, runs every notebook with TINYGPT_FAST=1, and compares the
 student build with `nbgrader generate_assignment`.
 """
@@ -40,16 +47,17 @@ import argparse
 import copy
 import hashlib
 import json
-import re
+import sys
 from pathlib import Path
 
 import nbformat
 
-# Exactly nbgrader's ClearSolutions defaults (nbgrader 0.9.6).
+from . import leak_policy
+from .leak_policy import CODE_STUB, TEXT_STUB, LeakError, is_solution_cell, replace_solution_regions  # noqa: F401
+
+# nbgrader's ClearSolutions markers (nbgrader 0.9.6); leak_policy also matches near misses.
 BEGIN_SOLUTION = "BEGIN SOLUTION"
 END_SOLUTION = "END SOLUTION"
-CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-TEXT_STUB = "YOUR ANSWER HERE"
 
 # The kernel of jupyterlite-pyodide-kernel 0.8.x.
 PYODIDE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
@@ -72,32 +80,8 @@ def _nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def is_solution_cell(cell) -> bool:
-    return bool(_nbgrader(cell).get("solution"))
-
-
 def is_grade_cell(cell) -> bool:
     return bool(_nbgrader(cell).get("grade"))
-
-
-def replace_solution_regions(source: str, stub: str, where: str = "a cell") -> tuple:
-    """(new_source, replaced?) with every BEGIN/END SOLUTION region replaced by `stub`, indented
-    like the BEGIN line. The same line-by-line rules as nbgrader's ClearSolutions."""
-    new_lines, in_solution, replaced = [], False, False
-    for line in source.split("\n"):
-        if BEGIN_SOLUTION in line:
-            if in_solution:
-                raise ValueError(f"{where}: nested '{BEGIN_SOLUTION}' (a region is opened twice)")
-            in_solution = replaced = True
-            indent = re.match(r"\s*", line).group(0)
-            new_lines.extend(indent + stub_line for stub_line in stub.split("\n"))
-        elif END_SOLUTION in line:
-            in_solution = False
-        elif not in_solution:
-            new_lines.append(line)
-    if in_solution:
-        raise ValueError(f"{where}: '{BEGIN_SOLUTION}' without a matching '{END_SOLUTION}'")
-    return "\n".join(new_lines), replaced
 
 
 def course_version(notebook) -> str:
@@ -112,15 +96,15 @@ def course_version(notebook) -> str:
 
 
 def _student_cell(cell, where: str):
+    leak_policy.check_source_cell(cell, where)  # instructor-only cells, hidden tests, unpaired markers
     cell = copy.deepcopy(cell)
     stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
     cell.source, replaced = replace_solution_regions(cell.source, stub, where)
     meta = _nbgrader(cell)
-    if replaced and not meta.get("solution"):
-        raise ValueError(f"{where}: a solution region in a cell that is not an nbgrader solution cell "
-                         "(nbgrader would refuse it): add solution metadata or remove the markers")
-    if meta.get("solution") and not replaced:
-        cell.source = stub
+    if meta.get("solution"):
+        leak_policy.strip_solution_cell(cell)
+        if not replaced:
+            cell.source = stub
     if meta.get("grade") and not meta.get("solution"):
         meta["locked"] = True  # students must not edit the tests
     _lock(cell)
@@ -198,8 +182,13 @@ def source_notebooks(content_dir) -> list:
     return paths
 
 
-def build_notebook(source_path, version: str = "student"):
-    """One built notebook (a NotebookNode) from a source path."""
+def build_notebook(source_path, version: str = "student", snippets=None):
+    """One built notebook (a NotebookNode) from a source path.
+
+    The student version is checked by leak_policy.notebook_leaks, the check the site scan runs on
+    every notebook it ships (snippets: the course's solution lines, by default those of the
+    notebooks beside source_path); LeakError names the file and cell.
+    """
     if version not in VERSIONS:
         raise ValueError(f"version must be one of {VERSIONS}, got {version!r}")
     source_path = Path(source_path)
@@ -208,9 +197,6 @@ def build_notebook(source_path, version: str = "student"):
     built = copy.deepcopy(notebook)
     if version == "student":
         built.cells = [_student_cell(cell, f"{source_path.name} cell {i}") for i, cell in enumerate(built.cells)]
-        leftover = [i for i, c in enumerate(built.cells) if BEGIN_SOLUTION in c.source or END_SOLUTION in c.source]
-        if leftover:
-            raise ValueError(f"{source_path.name}: solution markers left in cells {leftover}")
     for cell in built.cells:
         _clean(cell)
     built.metadata.pop("celltoolbar", None)
@@ -219,13 +205,24 @@ def build_notebook(source_path, version: str = "student"):
     # The source's own tinygpt metadata (what the notebook builds, its minutes) is kept for the site.
     built.metadata["tinygpt"] = {**notebook.metadata.get("tinygpt", {}), **stamp}
     nbformat.validate(built)
+    if version == "student":
+        if snippets is None:
+            snippets = leak_policy.solution_snippets(source_path.parent)
+        leaks = leak_policy.notebook_leaks(built, snippets, source_path.name)
+        if leaks:
+            raise LeakError(f"the student version of {source_path.name} would show students what only instructors "
+                            "may see:\n  " + "\n  ".join(leaks[:20]))
     return built
 
 
 def build_notebooks(content_dir, out_dir, version: str = "student") -> list:
-    """Build every notebook in content_dir into out_dir; returns the written paths in order."""
+    """Build every notebook in content_dir into out_dir; returns the written paths in order.
+
+    Every notebook is built and checked before the first is written: an error writes nothing.
+    """
     paths = source_notebooks(content_dir)
-    built = {p.name: build_notebook(p, version) for p in paths}
+    snippets = leak_policy.solution_snippets(content_dir) if version == "student" else None
+    built = {p.name: build_notebook(p, version, snippets) for p in paths}
     check_course({p.name: nbformat.read(p, as_version=4) for p in paths})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -237,15 +234,22 @@ def build_notebooks(content_dir, out_dir, version: str = "student") -> list:
     return written
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
+    """The command line: exit 1 (nothing written) exactly when the site build would stop at its notebooks."""
     parser = argparse.ArgumentParser(description="Build student or instructor notebooks from content/.")
     parser.add_argument("content_dir")
     parser.add_argument("out_dir")
     parser.add_argument("--version", choices=VERSIONS, default="student")
     args = parser.parse_args(argv)
-    for path in build_notebooks(args.content_dir, args.out_dir, args.version):
+    try:
+        paths = build_notebooks(args.content_dir, args.out_dir, args.version)
+    except (ValueError, FileNotFoundError, nbformat.ValidationError) as error:
+        print(f"build failed: {error}", file=sys.stderr)
+        return 1
+    for path in paths:
         print(path)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +30,8 @@ import tarfile
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tinytorch import settings  # the environment variables' one home (TINYGPT_ prefix)
 
 #: The one place the course pins Pyodide: the npm core the site ships, and the official lock
 #: whose numpy entry (file name and sha256) the build checks the numpy wheel against.
@@ -224,7 +225,7 @@ def find_numpy_wheel(entry: dict, cache_dir: Path, given: str | None = None) -> 
     Pyodide's CDN (cached). A source named explicitly that is wrong is an error, not skipped.
     """
     cached = Path(cache_dir) / "numpy" / entry["file_name"]
-    for origin, value in (("--numpy-wheel", given), (NUMPY_WHEEL_ENV, os.environ.get(NUMPY_WHEEL_ENV))):
+    for origin, value in (("--numpy-wheel", given), (NUMPY_WHEEL_ENV, settings.setting("NUMPY_WHEEL"))):
         if not value:
             continue
         try:

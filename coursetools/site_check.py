@@ -3,10 +3,10 @@
 - numpy is self-hosted: the lock's numpy entry names a file shipped beside it, with the lock's
   sha256 (unless the build deliberately loads numpy from the CDN);
 - every other package the lock lists beside it is there, with the sha256 the lock lists;
-- nothing meant for instructors only reaches students: no solution or hidden-test markers, no
-  line of a reference solution, no cell tagged instructor-only, in any notebook, listing or
-  text file of the site (the build writes notebooks to files/, JupyterLite copies and lists
-  them under api/: every copy is checked, not just the one we wrote).
+- nothing meant for instructors only reaches students (what counts: coursetools/leak_policy.py),
+  in any file of the site whatever its suffix, inside archives too (the build writes notebooks
+  to files/, JupyterLite copies and lists them under api/: every copy is checked, not just the
+  one we wrote).
 
 `python -m coursetools check SITE` runs them (the deploy workflow and the tests call it); the
 build runs them on every site it makes and fails if one does not pass.
@@ -14,121 +14,108 @@ build runs them on every site it makes and fails if one does not pass.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
+import zlib
 from pathlib import Path
 
-from .notebooks import BEGIN_SOLUTION, END_SOLUTION, TEXT_STUB, is_solution_cell
+from .leak_policy import NO_SNIPPETS, Snippets, is_notebook, notebook_leaks, solution_snippets, text_leaks
 
-MARKERS = (BEGIN_SOLUTION, END_SOLUTION, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-#: Cell tags (metadata.tags) that mean "for instructors only": such a cell must never ship.
-INSTRUCTOR_TAGS = {"instructor", "instructor-only", "instructor_only"}
-#: Files that may hold notebook text. JavaScript, wasm and wheels are the app and the runtime.
-TEXT_SUFFIXES = {".ipynb", ".json", ".md", ".txt", ".py", ".html", ".csv"}
-#: A solution line shorter than this (`return x`, `)`) says nothing about the solution.
-MIN_SNIPPET = 20
+__all__ = ["find_leaks", "file_leaks", "solution_snippets", "numpy_problems", "lock_problems", "check_site"]
 
-
-def _lines(text: str) -> set[str]:
-    return {line.strip() for line in text.splitlines() if line.strip()}
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
-def _solution_text(cell: dict) -> str:
-    """The reference-solution part of a source cell ('' for other cells)."""
-    source = _source(cell)
-    if not is_solution_cell(cell):
-        return ""
-    if cell.get("cell_type") == "markdown":
-        return "" if source.strip() == TEXT_STUB else source
-    regions = re.findall(r"BEGIN SOLUTION[^\n]*\n(.*?)\n[^\n]*END SOLUTION", source, re.S)
-    return "\n".join(regions) if regions else source
-
-
-def solution_snippets(content_dir: Path) -> dict[str, str]:
-    """{line: source notebook} for every distinctive line of a reference solution in content_dir.
-
-    Distinctive: long enough, and not also written outside the solutions (a line a test cell or
-    the prose repeats is not a leak).
-    """
-    snippets: dict[str, str] = {}
-    for path in sorted(Path(content_dir).glob("*.ipynb")):
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        solution = set().union(*(_lines(_solution_text(c)) for c in cells))
-        elsewhere = set().union(*(_lines(_source(c)) for c in cells if not _solution_text(c)))
-        for cell in cells:  # a solution cell's own non-solution lines (the def line) are not secret
-            if _solution_text(cell):
-                elsewhere |= _lines(_source(cell)) - _lines(_solution_text(cell))
-        for line in solution - elsewhere:
-            if len(line) >= MIN_SNIPPET and line != TEXT_STUB:
-                snippets[line] = path.name
-    return snippets
-
-
-def _strings(value) -> list[str]:
-    """Every string inside a parsed JSON value."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def _problems_in_text(text: str, snippets: dict[str, str], where: str) -> list[str]:
-    found = [f"{where}: the marker {marker!r}" for marker in MARKERS if marker in text]
-    for line in sorted(_lines(text) & snippets.keys()):
-        found.append(f"{where}: a line of the reference solution in {snippets[line]}: {line[:80]!r}")
-    return found
-
-
-def _problems_in_notebook(nb: dict, snippets: dict[str, str], where: str) -> list[str]:
-    found = []
-    for index, cell in enumerate(nb.get("cells", [])):
-        at = f"{where} cell {index}"
-        tags = set(cell.get("metadata", {}).get("tags", []) or [])
-        if tags & INSTRUCTOR_TAGS:
-            found.append(f"{at}: a cell tagged {sorted(tags & INSTRUCTOR_TAGS)} (instructor only)")
-        found += _problems_in_text(_source(cell), snippets, at)
-    return found
+#: An archive member larger than this is not unpacked to be scanned: it is reported instead.
+MAX_SCANNED_MEMBER = 256 * 1024 * 1024
+#: The framework's own wheel: the course has students build pieces the library also has (and the
+#: checks in tinytorch/course/exercises.py compare with them), so its package code repeats lines of
+#: the reference solutions by design. Its members are still scanned for markers and notebooks.
+FRAMEWORK_WHEEL = re.compile(r"(?:^|/)tinytorch-[^/]*\.whl$")
+FRAMEWORK_PACKAGE = "tinytorch/"
 
 
 def find_leaks(site: Path, content_dir: Path) -> list[str]:
-    """What in the built site students must not see; [] when nothing leaks."""
+    """What in the built site students must not see; [] when nothing leaks.
+
+    Every file is read, whatever its name or suffix: notebooks (any file that parses as one, and
+    the notebooks inside contents listings) by leak_policy.notebook_leaks, every other file by its
+    bytes (leak_policy.text_leaks), and the members of zip archives (wheels, the stdlib zip, a
+    student-work zip) the same way.
+    """
     site = Path(site)
     snippets = solution_snippets(content_dir)
     problems = []
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES):
-        where = path.relative_to(site).as_posix()
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if path.suffix not in (".ipynb", ".json"):
-            problems += _problems_in_text(text, snippets, where)
-            continue
-        try:
-            data = json.loads(text)
-        except ValueError:
-            problems += _problems_in_text(text, snippets, where)
-            continue
-        if isinstance(data, dict) and isinstance(data.get("cells"), list):
-            problems += _problems_in_notebook(data, snippets, where)
-            continue
-        # a listing (api/contents/**/all.json) or any other JSON: notebooks inside it are checked per cell
-        for value in _json_notebooks(data):
-            problems += _problems_in_notebook(value["content"], snippets, f"{where} ({value.get('path', '?')})")
-        problems += _problems_in_text("\n".join(_strings(_without_notebooks(data))), snippets, where)
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        problems += file_leaks(path.read_bytes(), snippets, path.relative_to(site).as_posix())
     return problems
+
+
+def file_leaks(data: bytes, snippets: Snippets, where: str, archives: bool = True) -> list[str]:
+    """Leaks in one file's bytes; `where` names it in every problem. Zip archives are opened
+    (one level deep: an archive inside one is scanned as bytes), gzip is unpacked, UTF-16 text
+    is read as text."""
+    if archives and data[:4] == b"PK\x03\x04":
+        try:
+            return _archive_leaks(data, snippets, where)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+            pass  # not a readable zip after all: scan its bytes
+    if data[:2] == b"\x1f\x8b":  # gzip: scan what it unpacks to (bounded)
+        try:
+            unpacked = zlib.decompressobj(wbits=31)
+            inner = unpacked.decompress(data, MAX_SCANNED_MEMBER)
+            if unpacked.unconsumed_tail:
+                return [f"{where}: unpacks to more than {MAX_SCANNED_MEMBER:,} bytes, too large to scan for solutions"]
+            return file_leaks(inner, snippets, f"{where}!", archives=False)
+        except zlib.error:
+            pass  # not gzip after all: scan its bytes
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text: scanned as UTF-8
+        data = data.decode("utf-16", "replace").encode("utf-8", "surrogatepass")
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if head in (b"{", b"["):
+        try:
+            parsed = json.loads(data)
+        except (ValueError, RecursionError):
+            parsed = None
+        if parsed is not None:
+            return _json_leaks(parsed, data, snippets, where)
+    return text_leaks(data, snippets, where)
+
+
+def _archive_leaks(data: bytes, snippets: Snippets, where: str) -> list[str]:
+    problems = []
+    framework = bool(FRAMEWORK_WHEEL.search(where))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            at = f"{where}!{info.filename}"
+            if info.file_size > MAX_SCANNED_MEMBER:
+                problems.append(f"{at}: {info.file_size:,} bytes unpacked, too large to scan for solutions")
+                continue
+            lines = NO_SNIPPETS if framework and info.filename.startswith(FRAMEWORK_PACKAGE) else snippets
+            problems += file_leaks(archive.read(info), lines, at, archives=False)
+    return problems
+
+
+def _json_leaks(data, raw: bytes, snippets: Snippets, where: str) -> list[str]:
+    if is_notebook(data):
+        return notebook_leaks(data, snippets, where)
+    # a listing (api/contents/**/all.json) or any other JSON: notebooks inside it are checked per cell
+    inside = _json_notebooks(data)
+    if not inside:
+        return text_leaks(raw, snippets, where)
+    problems = []
+    for value in inside:
+        problems += notebook_leaks(value["content"], snippets, f"{where} ({value.get('path', '?')})")
+    rest = json.dumps(_without_notebooks(data), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return problems + text_leaks(rest, snippets, where)
 
 
 def _json_notebooks(data) -> list[dict]:
     """Contents-API entries (dicts with a notebook as "content") anywhere inside data."""
     found = []
     if isinstance(data, dict):
-        if isinstance(data.get("content"), dict) and isinstance(data["content"].get("cells"), list):
+        if is_notebook(data.get("content")):
             found.append(data)
         else:
             for value in data.values():
@@ -141,7 +128,7 @@ def _json_notebooks(data) -> list[dict]:
 
 def _without_notebooks(data):
     if isinstance(data, dict):
-        if isinstance(data.get("content"), dict) and isinstance(data["content"].get("cells"), list):
+        if is_notebook(data.get("content")):
             return {k: v for k, v in data.items() if k != "content"}
         return {k: _without_notebooks(v) for k, v in data.items()}
     if isinstance(data, list):

@@ -16,7 +16,7 @@ einsum by 1.5-2x. A TinyGPT browser-preset step: 26-30% faster than the "einsum"
 
 The choice is made at import from the platform and numpy's build configuration (no timing,
 so it is deterministic), can be forced with the environment variable
-TINYTORCH_MATMUL=einsum|blas|wasm, or changed at run time with
+TINYGPT_MATMUL=einsum|blas|wasm (tinytorch.settings), or changed at run time with
 `set_backend("einsum" | "blas" | "wasm" | "auto")`.
 
 Shapes: `matmul(a (..., K), b (K, N)) -> (..., N)` flattens the leading dims of `a` into one
@@ -30,10 +30,11 @@ left operand) measured 1.6-2x slower than a copy plus einsum on the no-BLAS nump
 (benchmarks/matmul_kernels.py). The copy is O(size); the product is O(size * K).
 """
 
-import os
 import sys
 
 import numpy as np
+
+from . import settings
 
 BACKENDS = ("einsum", "blas", "wasm")
 
@@ -54,7 +55,7 @@ def _auto_backend() -> str:
 
 
 def _initial_backend() -> str:
-    forced = os.environ.get("TINYTORCH_MATMUL", "auto").strip().lower()
+    forced = settings.matmul_backend()
     if forced in BACKENDS:
         return forced
     return _auto_backend()

@@ -19,6 +19,7 @@ half-written file under the real name.
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -115,17 +116,27 @@ def _write_npz(f, arrays: dict) -> None:
 
 # ----------------------------------------------------------------------------- loading
 
+#: Limits on what a file may ask `load` to allocate, checked from each array's header before
+#: any memory is taken (an .npz is untrusted input: a 2 MB file can declare a 4 GiB array).
+MAX_LOAD_BYTES = 2**30  # all arrays together: 1 GiB, far above any course model
+MAX_ARRAYS = 100_000
+MAX_HEADER = 10_000  # bytes of one array's header (numpy's own default)
+MAX_DEPTH = 200  # nesting of the description (dicts in lists in dicts ...)
+_READ_CHUNK = 1 << 24
+
 
 def _corrupt(path, what: str) -> ValueError:
     return ValueError(f"load: {str(path)!r} {what}")
 
 
-def load(path):
+def load(path, max_bytes: int = MAX_LOAD_BYTES):
     """Read a file written by `save` (or any .npz of numeric arrays) without pickle.
 
     Returns the saved object: a dict name -> ndarray (in saved order) for a state dict, nested
     dicts for a checkpoint. A plain `np.savez` file gives a dict of its arrays. A missing,
-    truncated, corrupt or non-npz file raises an error naming the file and the problem.
+    truncated, corrupt or non-npz file raises an error naming the file and the problem (and the
+    array or key). Each array's header is checked before memory is taken for it: shapes must fit
+    the bytes the file holds and all arrays together at most `max_bytes` (MAX_LOAD_BYTES, 1 GiB).
     """
     path = Path(path)
     if not path.exists():
@@ -140,48 +151,118 @@ def load(path):
         hint = " (it looks like a pickle file: tinytorch never loads pickles, they can run code)" if head[:1] == b"\x80" else ""
         raise _corrupt(path, f"is not an .npz file (it starts with {head!r}){hint}")
 
-    arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            for key in npz.files:
-                arrays[key] = npz[key]  # read everything now, so damage shows up here
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, zipfile.LargeZipFile) as error:
-        if isinstance(error, ValueError) and "allow_pickle" in str(error):
-            raise _corrupt(path, "contains Python objects (pickled data), which tinytorch refuses to load") from None
+        arrays = _read_arrays(path, max_bytes)
+    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error, NotImplementedError) as error:
         raise _corrupt(path, f"is truncated or corrupt and cannot be read ({type(error).__name__}: {error}); save it again or use an earlier copy") from None
-
-    foreign = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
-    if foreign:  # np.load hands back members that are not .npy files as raw bytes
-        raise _corrupt(path, f"is a zip file but not an .npz: its member {foreign[0]!r} is not a numpy array")
     if not arrays:
         raise _corrupt(path, "holds no arrays at all (an empty zip file)")
     if META_KEY not in arrays:
         return arrays  # a plain npz of arrays (e.g. written by np.savez)
+    meta_array = arrays.pop(META_KEY)
     try:
-        meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
-        if meta.get("format") != FORMAT:
+        if meta_array.dtype != np.uint8 or meta_array.ndim != 1:
+            raise ValueError(f"it is a {meta_array.dtype} array of shape {meta_array.shape}, not text")
+        meta = json.loads(meta_array.tobytes().decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError("unknown format")
-    except (UnicodeDecodeError, ValueError, AttributeError) as error:
-        raise _corrupt(path, f"has a damaged description block ({error})") from None
-    if int(meta.get("version", 0)) > VERSION:
-        raise _corrupt(path, f"was written by a newer tinytorch (format version {meta['version']}); upgrade tinytorch")
-    return _rebuild(meta["skeleton"], arrays, path)
+        version = meta.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ValueError(f"its version is {version!r}, not a number")
+        if "skeleton" not in meta:
+            raise ValueError("it has no skeleton")
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        why = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise _corrupt(path, f"has a damaged description block ({why})") from None
+    if version > VERSION:
+        raise _corrupt(path, f"was written by a newer tinytorch (format version {version}); upgrade tinytorch")
+    return _rebuild(meta["skeleton"], arrays, path, "", 0)
 
 
-def _rebuild(node, arrays, path):
-    if "array" in node:
-        key = node["array"]
-        if key not in arrays:
-            raise _corrupt(path, f"is corrupt: the array {key!r} is missing")
-        return arrays[key]
-    if "value" in node:
-        return node["value"]
-    if "float" in node:
-        return float(node["float"])
-    if "dict" in node:
-        return {k: _rebuild(v, arrays, path) for k, v in node["dict"]}
-    if "list" in node:
-        return [_rebuild(v, arrays, path) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_rebuild(v, arrays, path) for v in node["tuple"])
-    raise _corrupt(path, f"is corrupt: unknown entry {node!r}")
+def _read_arrays(path: Path, max_bytes: int) -> dict:
+    """{key: ndarray} of every member, each header checked before its array is allocated."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ARRAYS:
+            raise _corrupt(path, f"holds {len(infos):,} members, more than the limit of {MAX_ARRAYS:,}")
+        budget = max_bytes
+        for info in infos:
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            arrays[key] = _read_array(archive, info, path, key, budget, max_bytes)
+            budget -= arrays[key].nbytes
+    return arrays
+
+
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str, budget: int,
+                limit: int) -> np.ndarray:
+    """One member as an array: magic, header, then exactly the bytes the header declares."""
+    fmt = np.lib.format
+    with archive.open(info) as member:
+        magic = member.read(len(fmt.MAGIC_PREFIX) + 2)
+        if not magic.startswith(fmt.MAGIC_PREFIX):
+            raise _corrupt(path, f"is a zip file but not an .npz: its member {key!r} is not a numpy array")
+        try:
+            version = (magic[-2], magic[-1])
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(member, max_header_size=MAX_HEADER)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = fmt.read_array_header_2_0(member, max_header_size=MAX_HEADER)
+            else:
+                raise ValueError(f"unknown .npy format version {version}")
+        except (ValueError, SyntaxError, TypeError, OverflowError) as error:
+            raise _corrupt(path, f"has a damaged header for the array {key!r} ({error})") from None
+        if dtype.hasobject:
+            raise _corrupt(path, f"contains Python objects (pickled data) in {key!r}, which tinytorch refuses to load")
+        if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+            raise _corrupt(path, f"has the array {key!r} of dtype {dtype}: only numbers and bools are loaded")
+        count = 1
+        for n in shape:  # Python ints: a product that would overflow numpy cannot here
+            count *= n
+        nbytes = count * dtype.itemsize
+        holds = info.file_size - member.tell()
+        if nbytes > budget:
+            raise _corrupt(path, f"has the array {key!r} of shape {shape} ({nbytes:,} bytes), past the limit of "
+                                 f"{limit:,} bytes for all arrays together (load(path, max_bytes=...) raises it)")
+        if nbytes != holds:
+            raise _corrupt(path, f"is corrupt: the array {key!r} declares shape {shape} ({nbytes:,} bytes) but holds "
+                                 f"{holds:,} bytes")
+        array = np.empty(count, dtype=dtype)
+        view, done = memoryview(array).cast("B"), 0
+        while done < nbytes:
+            got = member.readinto(view[done:done + _READ_CHUNK])
+            if not got:
+                raise _corrupt(path, f"is truncated: the array {key!r} stops after {done:,} of {nbytes:,} bytes")
+            done += got
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def _rebuild(node, arrays, path, where: str, depth: int):
+    """The saved object from its skeleton; every entry checked, errors name the key."""
+    at = where or "the top level"
+    if depth > MAX_DEPTH:
+        raise _corrupt(path, f"has a damaged description: it nests deeper than {MAX_DEPTH} levels at {at!r}")
+    if not isinstance(node, dict) or len(node) != 1:
+        raise _corrupt(path, f"has a damaged description at {at!r}: unknown entry {str(node)[:80]}")
+    (kind, value), = node.items()
+    if kind == "array":
+        if not isinstance(value, str) or value not in arrays:
+            raise _corrupt(path, f"is corrupt: the array {value!r} (for {at!r}) is missing")
+        return arrays[value]
+    if kind == "value" and (value is None or isinstance(value, (bool, str, int, float))):
+        return value
+    if kind == "float" and value in ("nan", "inf", "-inf"):
+        return float(value)
+    if kind == "dict" and isinstance(value, list):
+        out = {}
+        for item in value:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
+                    and not isinstance(item[0], bool)):
+                raise _corrupt(path, f"has a damaged description at {at!r}: a dict item {str(item)[:80]}")
+            k = item[0]
+            out[k] = _rebuild(item[1], arrays, path, f"{where}/{k}" if where else str(k), depth + 1)
+        return out
+    if kind in ("list", "tuple") and isinstance(value, list):
+        items = [_rebuild(v, arrays, path, f"{where}/{i}" if where else str(i), depth + 1) for i, v in enumerate(value)]
+        return items if kind == "list" else tuple(items)
+    raise _corrupt(path, f"has a damaged description at {at!r}: unknown entry {str(node)[:80]}")

@@ -401,6 +401,7 @@
     } catch (err) {
       throw new Error(`This file is not a zip archive, or it is cut short (${err.message}).`);
     }
+    checkZipDirectory(infos);
     const files = [];
     for (const info of infos) {
       if (info.compression !== 0 && info.compression !== 8) {
@@ -421,6 +422,46 @@
   }
 
   /**
+   * Refuse, from the zip's directory and before anything is unpacked, what the page must not
+   * unpack: more entries, unpacked bytes, longer names or deeper folders than FORMAT.limits allow
+   * (the limits tinytorch.course.work.import_work uses), or one path twice. fflate unpacks each
+   * entry into a buffer of the size the directory declares, so these bound the memory it takes.
+   */
+  function checkZipDirectory(infos) {
+    const limits = FORMAT.limits;
+    const refuse = (why) => {
+      throw new Error(`${why}. Nothing was changed.`);
+    };
+    if (infos.length > limits.entries) {
+      refuse(`The zip holds ${infos.length} entries, more than the limit of ${limits.entries}`);
+    }
+    const total = infos.reduce((sum, info) => sum + info.originalSize, 0);
+    if (total > limits.total_bytes) {
+      refuse(`The zip would unpack to ${total} bytes, more than the limit of ${limits.total_bytes}`);
+    }
+    const seen = new Set();
+    for (const info of infos) {
+      const parts = info.name.replace(/\\/g, '/').split('/').filter((part) => part !== '' && part !== '.');
+      const shown = info.name.length > 80 ? info.name.slice(0, 60) + '...' : info.name;
+      if (info.name.length > limits.path_chars) {
+        refuse(`The zip holds "${shown}", a path of ${info.name.length} characters, `
+          + `more than the limit of ${limits.path_chars}`);
+      }
+      if (parts.length > limits.depth) {
+        refuse(`The zip holds "${shown}", ${parts.length} folders deep, more than the limit of ${limits.depth}`);
+      }
+      if (parts.some((part) => encoder.encode(part).length > limits.name_bytes)) {
+        refuse(`The zip holds "${shown}", with a name longer than the limit of ${limits.name_bytes} bytes`);
+      }
+      const key = parts.join('/').toLowerCase();
+      if (!info.name.endsWith('/') && seen.has(key)) {
+        refuse(`The zip holds "${parts.join('/')}" twice: which copy is yours cannot be told`);
+      }
+      seen.add(key);
+    }
+  }
+
+  /**
    * The export's manifest ({files: {path: meta}}), after checking that every file it lists is
    * in the zip with the size and SHA-256 recorded at export. Throws naming the first bad file.
    */
@@ -434,6 +475,11 @@
       manifest = JSON.parse(new TextDecoder().decode(entry.bytes));
     } catch (err) {
       throw new Error(`The zip is damaged: its ${FORMAT.manifest} cannot be read. Nothing was changed.`);
+    }
+    const files = manifest && manifest.files;
+    const mapping = (value) => value && typeof value === 'object' && !Array.isArray(value);
+    if (!mapping(manifest) || (files !== undefined && (!mapping(files) || !Object.values(files).every(mapping)))) {
+      throw new Error(`The zip is damaged: its ${FORMAT.manifest} is not what an export writes. Nothing was changed.`);
     }
     const present = new Map(zipFiles.map((f) => [f.name.replace(/\/$/, ''), f.bytes]));
     for (const [path, meta] of Object.entries(manifest.files || {})) {
@@ -450,6 +496,14 @@
       }
     }
     manifest.files = manifest.files || {};
+    for (const file of zipFiles) {
+      const path = cleanZipPath(file.name);
+      if (path && !file.name.endsWith('/') && !Object.prototype.hasOwnProperty.call(manifest.files, path)) {
+        throw new Error(`The zip holds ${path}, which its ${FORMAT.manifest} does not list `
+          + '(was the zip changed after the export?). '
+          + `To restore it anyway, delete ${FORMAT.manifest} from the zip. Nothing was changed.`);
+      }
+    }
     return manifest;
   }
 

@@ -153,7 +153,7 @@ def test_shape_mismatch_names_both_shapes(name, shape_a, shape_b):
 
 
 def _run(python, code, **env):
-    environment = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"}
+    environment = {k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")}
     environment.update(PYTHONPATH=str(REPO), **env)
     done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=environment, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -162,9 +162,10 @@ def _run(python, code, **env):
 
 def test_environment_variable_forces_backend_at_import():
     code = "import tinytorch.kernels as k; print(k.backend())"
-    assert _run(sys.executable, code, TINYTORCH_MATMUL="einsum") == "einsum"
-    assert _run(sys.executable, code, TINYTORCH_MATMUL="blas") == "blas"
-    assert _run(sys.executable, code, TINYTORCH_MATMUL="wasm") == "wasm"
+    assert _run(sys.executable, code, TINYGPT_MATMUL="einsum") == "einsum"
+    assert _run(sys.executable, code, TINYGPT_MATMUL="blas") == "blas"
+    assert _run(sys.executable, code, TINYGPT_MATMUL="wasm") == "wasm"
+    assert _run(sys.executable, code, TINYTORCH_MATMUL="einsum") == "einsum"  # the old name still works
 
 
 def test_auto_picks_blas_on_this_numpy_with_blas():
@@ -211,6 +212,6 @@ def test_in_real_pyodide_auto_picks_wasm_kernels_and_they_agree_with_float64():
         "print(sys.platform, k.backend(), err < 1e-5, dtypes)\n"
     )
     done = subprocess.run([node, str(NODE_RUNNER), "-c", code], capture_output=True, text=True, cwd=REPO,
-                          timeout=300, env={k: v for k, v in os.environ.items() if k != "TINYTORCH_MATMUL"})
+                          timeout=300, env={k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2].strip() == "emscripten wasm True {'float32'}", done.stdout

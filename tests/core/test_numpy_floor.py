@@ -5,15 +5,10 @@ loss and gradients against tinytorch's TinyGPT given the same weights, and its A
 against tinytorch.optim.AdamW.
 """
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks"))
-
-import numpy_floor as floor  # noqa: E402
+from benchmarks import numpy_floor as floor
 
 TINY = floor.FloorConfig(vocab_size=11, block_size=6, n_layer=2, n_head=2, n_embd=8)
 
@@ -29,7 +24,7 @@ def perturbed_params(config, seed=0):
     """float64 parameters with non-trivial LayerNorm weights and biases (zeros hide bugs)."""
     params = floor.init_params(config, seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 100)
-    for name, p in params.items():
+    for p in params.values():
         p += (0.3 if p.ndim == 1 else 0.2) * rng.standard_normal(p.shape)
     return params
 

@@ -7,7 +7,7 @@ import pytest
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
-from tinytorch.optim import SGD, Adam, AdamW, CosineWarmupScheduler, clip_grad_norm_, cosine_with_warmup
+from tinytorch.optim import SGD, Adam, AdamW, CosineWarmup, clip_grad_norm_, cosine_with_warmup
 
 
 def param(values):
@@ -206,7 +206,7 @@ def test_clip_grad_norm_scales_out_of_place_and_returns_the_norm():
 
 
 def test_cosine_with_warmup_values():
-    kw = dict(max_lr=1.0, warmup_steps=10, total_steps=110, min_lr=0.1)
+    kw = dict(lr=1.0, warmup_steps=10, max_steps=110, min_lr=0.1)
     assert cosine_with_warmup(0, **kw) == pytest.approx(0.1)  # first update: 1/10 of the peak
     assert cosine_with_warmup(4, **kw) == pytest.approx(0.5)
     assert cosine_with_warmup(9, **kw) == pytest.approx(1.0)  # end of warm-up: the peak
@@ -216,21 +216,29 @@ def test_cosine_with_warmup_values():
     assert cosine_with_warmup(500, **kw) == pytest.approx(0.1)
     values = [cosine_with_warmup(s, **kw) for s in range(10, 111)]
     assert all(x >= y for x, y in zip(values, values[1:]))
-    assert cosine_with_warmup(5, max_lr=1.0, warmup_steps=0, max_steps=10) == pytest.approx(0.5 * (1 + math.cos(math.pi / 2)))
+    halfway = 0.5 * (1 + math.cos(math.pi / 2))
+    assert cosine_with_warmup(5, lr=1.0, warmup_steps=0, max_steps=10) == pytest.approx(halfway)
     with pytest.raises(ValueError, match="warmup_steps"):
-        cosine_with_warmup(0, max_lr=1.0, warmup_steps=20, total_steps=10)
+        cosine_with_warmup(0, lr=1.0, warmup_steps=20, max_steps=10)
 
 
-def test_scheduler_drives_the_optimizer_and_resumes():
-    opt = SGD([param([1.0])], lr=2.0)
-    sched = CosineWarmupScheduler(opt, warmup_steps=4, total_steps=20, min_lr=0.2)
-    assert opt.lr == pytest.approx(0.5)  # step 0 is set on creation
-    lrs = [sched.step() for _ in range(25)]
-    assert lrs[2] == pytest.approx(2.0) and lrs[-1] == pytest.approx(0.2)
-    assert lrs == pytest.approx([cosine_with_warmup(s, max_lr=2.0, warmup_steps=4, total_steps=20, min_lr=0.2) for s in range(1, 26)])
-    other = SGD([param([1.0])], lr=2.0)
-    again = CosineWarmupScheduler(other, warmup_steps=1, total_steps=2)
-    sd = CosineWarmupScheduler(SGD([param([1.0])], lr=2.0), 4, 20, 0.2).state_dict()
-    sd["last_step"] = 7
-    again.load_state_dict(sd)
-    assert other.lr == pytest.approx(lrs[6])
+def test_old_names_of_the_peak_and_the_length_still_work():
+    with pytest.warns(DeprecationWarning, match="max_lr= is now called lr="):
+        assert cosine_with_warmup(60, max_lr=1.0, warmup_steps=10, max_steps=110, min_lr=0.1) == pytest.approx(0.55)
+    with pytest.warns(DeprecationWarning, match="total_steps= is now called max_steps="):
+        assert cosine_with_warmup(60, lr=1.0, warmup_steps=10, total_steps=110, min_lr=0.1) == pytest.approx(0.55)
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="give lr= only"):
+        cosine_with_warmup(0, lr=1.0, max_lr=2.0, warmup_steps=0, max_steps=10)
+
+
+def test_cosine_warmup_is_the_formula_with_its_settings():
+    schedule = CosineWarmup(lr=2.0, max_steps=20, warmup_steps=4)
+    assert [schedule(s) for s in range(25)] == [
+        cosine_with_warmup(s, lr=2.0, warmup_steps=4, max_steps=20, min_lr=0.2) for s in range(25)]  # floor: lr / 10
+    assert schedule(3) == 2.0 and schedule(20) == pytest.approx(0.2)
+    assert CosineWarmup(2.0, 20, min_lr=0.0)(20) == 0.0
+    assert schedule.settings() == {"lr_schedule": "cosine", "warmup_steps": 4, "max_steps": 20, "min_lr": 0.2}
+    with pytest.raises(ValueError, match="warmup_steps <= max_steps"):
+        CosineWarmup(1.0, max_steps=10, warmup_steps=20)
+    with pytest.raises(ValueError, match="CosineWarmup: lr must be a number"):
+        CosineWarmup(None, 10)

@@ -5,10 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
+from benchmarks.profile_step import kind_of
 
-from profile_step import kind_of  # noqa: E402
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def test_matrix_products_are_the_kernels_and_the_product_calls():

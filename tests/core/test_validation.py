@@ -169,9 +169,9 @@ def test_schedule_mask_split_and_eps_are_checked_too():
     from tinytorch.optim import cosine_with_warmup
 
     assert "cosine_with_warmup: warmup_steps must be a non-negative int (at least 0), got 10.5" in message(
-        lambda: cosine_with_warmup(0, max_lr=1e-3, warmup_steps=10.5, total_steps=100))
-    assert "cosine_with_warmup: max_lr must be a number, got None" in message(
-        lambda: cosine_with_warmup(0, max_lr=None, warmup_steps=1, total_steps=100))
+        lambda: cosine_with_warmup(0, lr=1e-3, warmup_steps=10.5, max_steps=100))
+    assert "cosine_with_warmup: lr must be a number, got None" in message(
+        lambda: cosine_with_warmup(0, lr=None, warmup_steps=1, max_steps=100))
     assert "causal_mask: T must be a non-negative int (at least 0), got 2.5" in message(lambda: nn.causal_mask(2.5))
     assert "train_val_split: train_fraction must be a finite number > 0 and < 1, got 1.0" in message(
         lambda: train_val_split(np.arange(10), 1.0))

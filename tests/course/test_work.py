@@ -115,8 +115,11 @@ def test_import_reads_a_browser_export(course, tmp_path):
     browser_zip = tmp_path / "tinygpt-work-20261125-0930.zip"
     with zipfile.ZipFile(browser_zip, "w") as zf:  # stored, like the page's writer
         zf.writestr("empty folder/", b"")
-        zf.writestr("project/ideas.md", "# Ideas\n")
-        zf.writestr(".tinygpt-work.json", json.dumps({"tinygpt_work": 1, "files": {}}))
+        ideas = b"# Ideas\n"
+        zf.writestr("project/ideas.md", ideas)
+        listed = {"empty folder": {"type": "directory"},
+                  "project/ideas.md": {"type": "file", "size": len(ideas), "sha256": hashlib.sha256(ideas).hexdigest()}}
+        zf.writestr(".tinygpt-work.json", json.dumps({"tinygpt_work": 1, "files": listed}))
     result = import_work(browser_zip, root=course)
     assert result["added"] == ["project/ideas.md"]
     assert (course / "empty folder").is_dir()

@@ -13,8 +13,10 @@ import tinytorch as tt
 from tinytorch.course import carry
 from tinytorch.course.exercises import check
 from tinytorch.course.your_gpt import (YourGPT, YourStepTrainer, library_parts, library_training_step,
-                                       your_parts)
+                                       with_your_step, your_parts)
 from tinytorch.models import TinyGPT, TinyGPTConfig
+from tinytorch.optim import CosineWarmup
+from tinytorch.training import LanguageModelTrainer, Validation
 
 CONFIG = TinyGPTConfig(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=12, mlp_ratio=3)
 
@@ -153,10 +155,11 @@ def test_every_update_of_the_trainer_is_the_students_step():
         return library_training_step(model, loss_fn, optimizer, x, y, max_norm)
 
     data = np.random.default_rng(1).integers(0, 13, size=400)
-    trainer = YourStepTrainer(training_step, model, model.configure_optimizers(learning_rate=1e-2), data, data,
-                              block_size=8, batch_size=4, loss_fn=tt.nn.functional.cross_entropy,
-                              lr_schedule="cosine", warmup_steps=2, max_steps=30, grad_clip=0.7, eval_interval=10,
-                              progress=None)
+    trainer = LanguageModelTrainer(model, model.configure_optimizers(lr=1e-2), data, data, block_size=8, batch_size=4,
+                                   loss_fn=tt.nn.functional.cross_entropy, grad_clip=0.7,
+                                   lr_schedule=CosineWarmup(lr=1e-2, max_steps=30, warmup_steps=2),
+                                   validation=Validation(every=10), progress=None)
+    assert with_your_step(trainer, training_step) is trainer and isinstance(trainer, YourStepTrainer)
     trainer.fit(30)
     assert seen == [((4, 8), 0.7)] * 30 and trainer.step == 30
     losses = [r.train_loss for r in trainer.history]

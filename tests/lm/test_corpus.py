@@ -23,7 +23,8 @@ SMALL_SHA = hashlib.sha256(SMALL_TEXT.encode()).hexdigest()
 def isolated(tmp_path, monkeypatch):
     """No env variables, no shipped copy, an empty cache: only what a test sets up."""
     monkeypatch.delenv("TINYGPT_CORPUS", raising=False)
-    monkeypatch.setenv("TINYTORCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("TINYTORCH_CACHE", raising=False)
+    monkeypatch.setenv("TINYGPT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(corpus, "SHIPPED_LOCATIONS", (tmp_path / "drive" / "data" / "tinyshakespeare.txt",))
     monkeypatch.chdir(tmp_path)
     return tmp_path

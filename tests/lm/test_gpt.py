@@ -8,7 +8,7 @@ import pytest
 import tinytorch as tt
 from tinytorch import Tensor
 from tinytorch.gradcheck import gradcheck
-from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig, preset, PRESETS
+from tinytorch.models import PRESETS, BigramLanguageModel, TinyGPT, TinyGPTConfig, preset
 
 SMALL = TinyGPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
 
@@ -258,6 +258,45 @@ def test_presets():
         preset("huge")
 
 
+def test_a_preset_builds_its_recipe():
+    """model -> configure_optimizers -> schedule -> trainer, each value read from the preset once."""
+    from tinytorch.training import Checkpoints, LanguageModelTrainer, Validation
+
+    p = preset("tiny")
+    data = np.arange(4000) % 40
+    tt.manual_seed(0)
+    model, optimizer, trainer = p.build(40, data[:3000], data[3000:], progress=None)
+    assert model.config == dataclasses.replace(p.config, vocab_size=40) and trainer.optimizer is optimizer
+    assert optimizer.lr == p.lr and optimizer.param_groups[0]["weight_decay"] == p.weight_decay
+    assert (trainer.batch_size, trainer.block_size, trainer.grad_clip) == (p.batch_size, 16, p.grad_clip)
+    assert trainer.max_steps == p.max_steps and trainer.validation.every == p.eval_interval
+    lrs = [trainer.lr_at(s) for s in (0, p.warmup_steps - 1, p.max_steps)]
+    assert lrs == pytest.approx([p.lr / p.warmup_steps, p.lr, p.lr / 10])
+
+    tt.manual_seed(0)
+    by_hand = tt.models.TinyGPT(p.model_config(40))
+    hand = LanguageModelTrainer(
+        by_hand, by_hand.configure_optimizers(weight_decay=p.weight_decay, lr=p.lr, betas=p.betas), data[:3000],
+        data[3000:], 16, p.batch_size, lr_schedule=p.lr_schedule(), validation=Validation(p.eval_interval),
+        progress=None)
+    assert hand.settings == trainer.settings
+    for t in (trainer, hand):
+        tt.manual_seed(1)
+        t.fit(12)
+    assert [r.train_loss for r in trainer.history] == [r.train_loss for r in hand.history]
+
+    # override only what changes: a trainer argument, or a field of the preset or its config
+    other = p.build_trainer(p.build_model(40), data[:3000], None, checkpoints=Checkpoints("unused"), progress=None)
+    assert other.validation is None and other.checkpoint_dir.name == "unused"
+    wider = p.replace(lr=3e-3, n_embd=64, max_steps=50)
+    assert (wider.lr, wider.config.n_embd, wider.max_steps, wider.config.n_layer) == (3e-3, 64, 50, p.config.n_layer)
+    assert p.lr == 1e-2 and p.config.n_embd == 32  # the original is untouched
+    with pytest.raises(ValueError, match="no field n_embed"):
+        p.replace(n_embed=64)
+    with pytest.warns(DeprecationWarning, match="Preset.lr"):
+        assert p.learning_rate == p.lr
+
+
 def test_bigram_learns_which_character_follows_which():
     from tinytorch.optim import AdamW
 
@@ -285,8 +324,10 @@ def test_bigram_learns_which_character_follows_which():
 
 def test_configure_optimizers_decays_matrices_and_embeddings_not_biases_or_layernorm():
     m = model()
-    opt = m.configure_optimizers(weight_decay=0.5, learning_rate=0.1, betas=(0.9, 0.95))
+    opt = m.configure_optimizers(weight_decay=0.5, lr=0.1, betas=(0.9, 0.95))
     assert isinstance(opt, tt.optim.AdamW) and opt.lr == 0.1
+    with pytest.warns(DeprecationWarning, match="learning_rate= is now lr="):
+        assert m.configure_optimizers(learning_rate=0.2).lr == 0.2
     names = {id(p): n for n, p in m.named_parameters()}
     decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.5 for p in g["params"]}
     kept = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}

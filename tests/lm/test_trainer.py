@@ -1,8 +1,8 @@
 """LanguageModelTrainer: it really learns, resumes bit for bit, checkpoints, shows ONE live
 output, stops on NaN with the model at its last good state, and records attention."""
 
-import io
 import contextlib
+import io
 import json
 
 import numpy as np
@@ -10,10 +10,11 @@ import pytest
 
 import tinytorch as tt
 from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig
-from tinytorch.optim import SGD, AdamW
+from tinytorch.optim import SGD, AdamW, CosineWarmup
 from tinytorch.text import CharTokenizer, train_val_split
 from tinytorch.training import LanguageModelTrainer, StepRecord, find_latest_checkpoint, list_checkpoints
 from tinytorch.training import progress as progress_module
+from tinytorch.training.callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
 
 
 def make_text(lines=300, seed=7):
@@ -40,9 +41,10 @@ def tiny_gpt(seed=0, dropout=0.1, **overrides):
     return TinyGPT(TinyGPTConfig(**fields))
 
 
-def make_trainer(model=None, lr=3e-3, **kwargs):
+def make_trainer(model=None, lr=3e-3, every=25, **kwargs):
+    """A tiny GPT's trainer, validating on 4 batches every `every` steps (None: at the end of each fit)."""
     model = model if model is not None else tiny_gpt()
-    options = dict(block_size=16, batch_size=8, eval_interval=25, eval_batches=4, progress=None)
+    options = dict(block_size=16, batch_size=8, validation=Validation(every, batches=4), progress=None)
     options.update(kwargs)
     return LanguageModelTrainer(model, AdamW(model.parameters(), lr=lr), TRAIN, VAL, **options)
 
@@ -104,18 +106,18 @@ def test_evaluate_is_repeatable_and_leaves_the_training_stream_alone():
 
 def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path):
     """100 steps == 50 steps, save, load into fresh objects, 50 steps: bit for bit (dropout on)."""
-    straight = make_trainer(model=tiny_gpt(seed=1, dropout=0.2), lr_schedule="cosine", warmup_steps=10, max_steps=100)
+    straight = make_trainer(model=tiny_gpt(seed=1, dropout=0.2), lr_schedule=CosineWarmup(3e-3, 100, warmup_steps=10))
     tt.manual_seed(99)
     straight.fit(100)
 
-    first = make_trainer(model=tiny_gpt(seed=1, dropout=0.2), lr_schedule="cosine", warmup_steps=10, max_steps=100)
+    first = make_trainer(model=tiny_gpt(seed=1, dropout=0.2), lr_schedule=CosineWarmup(3e-3, 100, warmup_steps=10))
     tt.manual_seed(99)
     first.fit(50)
     path = first.save_checkpoint(tmp_path / "half.npz")
     del first
 
     # Fresh model, optimizer and trainer, and a disturbed random generator.
-    second = make_trainer(model=tiny_gpt(seed=123, dropout=0.2), lr_schedule="cosine", warmup_steps=10, max_steps=100)
+    second = make_trainer(model=tiny_gpt(seed=123, dropout=0.2), lr_schedule=CosineWarmup(3e-3, 100, warmup_steps=10))
     tt.manual_seed(4321)
     assert second.load_checkpoint(path) == 50
     assert second.step == 50 and len(second.history) == 50
@@ -129,7 +131,7 @@ def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path):
 
 
 def test_checkpoint_round_trip_restores_everything(tmp_path):
-    trainer = make_trainer(probe_ids=TOKENIZER.encode("ROMEO:\nmy love"), probe_every=10)
+    trainer = make_trainer(probe=AttentionProbe(TOKENIZER.encode("ROMEO:\nmy love"), every=10))
     trainer.fit(30)
     path = trainer.save_checkpoint(tmp_path / "ckpt")  # .npz is added
     assert path.name == "ckpt.npz" and [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
@@ -205,7 +207,7 @@ def test_missing_and_corrupt_checkpoints(tmp_path):
 
 def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     folder = tmp_path / "checkpoints"
-    trainer = make_trainer(checkpoint_dir=folder, checkpoint_every=10, keep_checkpoints=2)
+    trainer = make_trainer(checkpoints=Checkpoints(folder, every=10, keep=2))
     tt.manual_seed(2)
     trainer.fit(35)
     names = sorted(p.name for p in folder.iterdir())
@@ -215,7 +217,7 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     assert find_latest_checkpoint(tmp_path / "empty") is None
 
     # "The kernel died": rebuild everything as the notebook would, then resume.
-    again = make_trainer(model=tiny_gpt(seed=77), checkpoint_dir=folder, checkpoint_every=10)
+    again = make_trainer(model=tiny_gpt(seed=77), checkpoints=Checkpoints(folder, every=10))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         path = again.resume()
@@ -224,7 +226,7 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     again.fit(5)
     assert again.step == 40 and find_latest_checkpoint(folder).name == f"run-{run}_step_000040.npz"
 
-    nothing = make_trainer(checkpoint_dir=tmp_path / "new")
+    nothing = make_trainer(checkpoints=Checkpoints(tmp_path / "new"))
     with contextlib.redirect_stdout(io.StringIO()):
         assert nothing.resume() is None
     assert nothing.step == 0
@@ -234,7 +236,7 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
 
 
 def test_cosine_schedule_with_warmup_drives_the_optimizer():
-    trainer = make_trainer(lr=1e-2, lr_schedule="cosine", warmup_steps=10, max_steps=60, min_lr=1e-3, eval_interval=None)
+    trainer = make_trainer(lr=1e-2, lr_schedule=CosineWarmup(1e-2, 60, warmup_steps=10, min_lr=1e-3), every=None)
     trainer.fit()  # no argument: up to max_steps
     lrs = [h["lr"] for h in trainer.history]
     assert len(lrs) == 60
@@ -243,10 +245,73 @@ def test_cosine_schedule_with_warmup_drives_the_optimizer():
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))  # then decays
     assert lrs[-1] == pytest.approx(1e-3, abs=1e-3)
     assert trainer.optimizer.lr == lrs[-1]
+    # "cosine" is the same schedule from the optimizer's lr, without warm-up
+    plain = make_trainer(lr=1e-2, lr_schedule="cosine", max_steps=60)
+    assert [plain.lr_at(s) for s in range(70)] == [CosineWarmup(1e-2, 60)(s) for s in range(70)]
+    assert plain.lr_at(0) == pytest.approx(1e-2) and plain.lr_at(60) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="max_steps"):
         make_trainer(lr_schedule="cosine")
     with pytest.raises(ValueError, match="warmup_steps"):
-        make_trainer(lr_schedule="cosine", warmup_steps=100, max_steps=50)
+        make_trainer(lr_schedule=CosineWarmup(1e-2, 50, warmup_steps=100))
+    with pytest.raises(ValueError, match="give max_steps once"):
+        make_trainer(lr_schedule=CosineWarmup(1e-2, 50), max_steps=60)
+
+
+def test_a_cosine_checkpoint_of_an_earlier_version_restores_the_peak(tmp_path):
+    """Earlier versions wrote the schedule's peak as "base_lr"; a lowered peak must survive a reload."""
+    from tinytorch.training.checkpoint import read_checkpoint, write_checkpoint
+
+    trainer = make_trainer(lr_schedule=CosineWarmup(3e-3, 40, warmup_steps=5))
+    trainer.fit(2)
+    trainer.lr_schedule.lr = 1e-3  # what the divergence message tells a student to do
+    state = read_checkpoint(trainer.save_checkpoint(tmp_path / "new.npz"))
+    state["trainer"]["base_lr"] = state["trainer"].pop("lr")
+    old = write_checkpoint(state, tmp_path / "old.npz")
+    again = make_trainer(lr_schedule=CosineWarmup(3e-3, 40, warmup_steps=5))
+    assert again.load_checkpoint(old) == 2 and again.lr_schedule.lr == 1e-3
+    assert again.lr_at(10) == CosineWarmup(1e-3, 40, warmup_steps=5)(10)
+
+
+def test_old_keyword_names_still_work_and_train_the_same(tmp_path):
+    """The trainer's keywords of earlier versions (eval_interval, checkpoint_dir, probe_ids, warmup_steps, ...)
+    warn and build the callbacks that own those settings now: the same run, bit for bit."""
+    probe_ids = TOKENIZER.encode("ROMEO:\nmy love")
+    with pytest.warns(DeprecationWarning, match=r"eval_interval= is now validation=Validation\(every=\.\.\.\)"):
+        old = make_trainer(
+            model=tiny_gpt(seed=4), lr=1e-2, validation=None, lr_schedule="cosine", warmup_steps=5, max_steps=30,
+            min_lr=1e-4, eval_interval=10, eval_batches=3, checkpoint_dir=tmp_path / "old", checkpoint_every=10,
+            keep_checkpoints=2, probe_ids=probe_ids, probe_every=15,
+        )
+    new = make_trainer(
+        model=tiny_gpt(seed=4), lr=1e-2, validation=Validation(every=10, batches=3),
+        lr_schedule=CosineWarmup(1e-2, 30, warmup_steps=5, min_lr=1e-4),
+        checkpoints=Checkpoints(tmp_path / "new", every=10, keep=2), probe=AttentionProbe(probe_ids, every=15),
+    )
+    assert old.settings == new.settings
+    for trainer in (old, new):
+        tt.manual_seed(9)
+        trainer.fit()
+    assert old.history.as_dicts() == [{**r, "elapsed": o["elapsed"], "tokens_per_sec": o["tokens_per_sec"]}
+                                      for r, o in zip(new.history.as_dicts(), old.history.as_dicts())]
+    assert [s for s, _ in old.attention_snapshots] == [s for s, _ in new.attention_snapshots] == [0, 15, 30]
+    assert [s for s, _ in list_checkpoints(tmp_path / "old")] == [s for s, _ in list_checkpoints(tmp_path / "new")]
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="checkpoint_every needs checkpoint_dir"):
+        make_trainer(checkpoint_every=10)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*eval_intervall"):
+        make_trainer(eval_intervall=10)
+
+
+def test_callbacks_check_their_own_settings():
+    with pytest.raises(ValueError, match="Validation: every must be a positive int"):
+        Validation(every=2.5)
+    with pytest.raises(ValueError, match="Validation: batches must be a positive int"):
+        Validation(batches=0)
+    with pytest.raises(ValueError, match="Checkpoints: keep must be a positive int"):
+        Checkpoints("folder", keep=-1)
+    with pytest.raises(TypeError, match="AttentionProbe: ids takes integer token ids"):
+        AttentionProbe([0.5, 1.5])
+    with pytest.raises(ValueError, match="progress"):
+        ProgressDisplay("fancy")
 
 
 def test_gradient_clipping_bounds_the_update():
@@ -309,7 +374,7 @@ def test_interrupt_leaves_a_consistent_model_and_fit_continues(capsys):
     model = tiny_gpt(seed=4, dropout=0.0)
     optimizer = StoppedAdamW(model.parameters(), lr=3e-3)
     optimizer.stop_at = 7  # interrupted during the 7th update
-    trainer = LanguageModelTrainer(model, optimizer, TRAIN, VAL, 16, 8, eval_interval=25, eval_batches=4, progress=None)
+    trainer = LanguageModelTrainer(model, optimizer, TRAIN, VAL, 16, 8, validation=Validation(25, 4), progress=None)
     history = trainer.fit(20)  # no traceback: the history comes back
     assert "Stopped at step 6" in capsys.readouterr().out
     assert trainer.step == 6 and [h["step"] for h in history] == list(range(1, 7))
@@ -352,7 +417,7 @@ class InterruptAfterStep:
 def float64_trainer(**kwargs):
     with tt.default_dtype(np.float64):
         model = tiny_gpt(seed=5, dropout=0.2)  # dropout on: the masks come from the same generator
-    return make_trainer(model=model, lr_schedule="cosine", warmup_steps=5, max_steps=40, eval_interval=10, **kwargs)
+    return make_trainer(model=model, lr_schedule=CosineWarmup(3e-3, 40, warmup_steps=5), every=10, **kwargs)
 
 
 def assert_same_run(a, b):
@@ -410,8 +475,8 @@ def test_interrupt_then_checkpoint_then_fresh_objects_equals_never_stopping(stra
 
 def test_two_runs_in_one_folder_keep_their_own_checkpoints(tmp_path, capsys):
     folder = tmp_path / "checkpoints"
-    a = make_trainer(checkpoint_dir=folder, checkpoint_every=5, keep_checkpoints=2)
-    b = make_trainer(model=tiny_gpt(n_embd=24), checkpoint_dir=folder, checkpoint_every=5, keep_checkpoints=2)
+    a = make_trainer(checkpoints=Checkpoints(folder, every=5, keep=2))
+    b = make_trainer(model=tiny_gpt(n_embd=24), checkpoints=Checkpoints(folder, every=5, keep=2))
     assert a.run_id != b.run_id
     a.fit(20)
     b.fit(10)  # b's pruning must not delete a's files, nor a's b's
@@ -421,7 +486,7 @@ def test_two_runs_in_one_folder_keep_their_own_checkpoints(tmp_path, capsys):
 
     # "The kernel died": rebuild a's trainer. b wrote last, but resume() continues a's run.
     b.fit(5)
-    again = make_trainer(checkpoint_dir=folder)
+    again = make_trainer(checkpoints=Checkpoints(folder))
     capsys.readouterr()
     path = again.resume()
     out = capsys.readouterr().out
@@ -429,7 +494,7 @@ def test_two_runs_in_one_folder_keep_their_own_checkpoints(tmp_path, capsys):
     assert f"Resumed run {a.run_id}" in out and b.run_id in out  # says which run, and that b is there too
     assert again.history == a.history
 
-    other = make_trainer(model=tiny_gpt(n_embd=24), checkpoint_dir=folder)
+    other = make_trainer(model=tiny_gpt(n_embd=24), checkpoints=Checkpoints(folder))
     assert other.resume(run=b.run_id).name == f"run-{b.run_id}_step_000015.npz" and other.step == 15
     with pytest.raises(ValueError, match="no checkpoint of run 'nope'"):
         other.resume(run="nope")
@@ -437,11 +502,11 @@ def test_two_runs_in_one_folder_keep_their_own_checkpoints(tmp_path, capsys):
 
 def test_resume_refuses_a_run_with_other_settings_naming_them(tmp_path, capsys):
     folder = tmp_path / "checkpoints"
-    first = make_trainer(checkpoint_dir=folder)
+    first = make_trainer(checkpoints=Checkpoints(folder))
     first.fit(5)
     name = f"run-{first.run_id}_step_000005.npz"
 
-    bigger_batch = make_trainer(checkpoint_dir=folder, batch_size=4)
+    bigger_batch = make_trainer(checkpoints=Checkpoints(folder), batch_size=4)
     before = parameters(bigger_batch.model)
     with pytest.raises(ValueError) as info:
         bigger_batch.resume()
@@ -453,11 +518,11 @@ def test_resume_refuses_a_run_with_other_settings_naming_them(tmp_path, capsys):
 
     model = tiny_gpt()
     decayed = LanguageModelTrainer(model, AdamW(model.parameters(), lr=3e-3, weight_decay=0.5), TRAIN, VAL,
-                                   block_size=16, batch_size=8, progress=None, checkpoint_dir=folder)
+                                   block_size=16, batch_size=8, progress=None, checkpoints=Checkpoints(folder))
     with pytest.raises(ValueError, match=r"optimizer.weight_decay: run 0.01, this trainer 0.5"):
         decayed.resume()
     with pytest.raises(ValueError, match=r"model.dropout: run 0.1, this trainer 0.0"):
-        make_trainer(model=tiny_gpt(dropout=0.0), checkpoint_dir=folder).resume()
+        make_trainer(model=tiny_gpt(dropout=0.0), checkpoints=Checkpoints(folder)).resume()
 
     assert bigger_batch.resume(strict=False).name == name  # told to: it loads
     assert bigger_batch.step == 5 and bigger_batch.run_id == first.run_id
@@ -519,11 +584,11 @@ def test_callbacks_see_every_step_and_live_plot_needs_a_plot():
             self.events.append(("end", trainer.step, trainer.history[-1].val_loss is not None))
 
     recorder = Recorder()
-    make_trainer(eval_interval=2, callbacks=[recorder]).fit(3)
+    make_trainer(every=2, callbacks=[recorder]).fit(3)
     # Built-in callbacks run first: the step-2 record already holds its validation loss.
     assert recorder.events == [("start", 0, 3), ("step", 1, False), ("step", 2, True), ("step", 3, False), ("end", 3, True)]
     with pytest.raises(ValueError, match="LiveLossCurve"):
-        make_trainer(live_plot=True)
+        LivePlot(True)
 
 
 # --- attention time-lapse -------------------------------------------------------------
@@ -531,7 +596,7 @@ def test_callbacks_see_every_step_and_live_plot_needs_a_plot():
 
 def test_attention_snapshots_form_a_time_lapse():
     probe = TOKENIZER.encode("JULIET:\nthe moon")
-    trainer = make_trainer(model=tiny_gpt(n_layer=2), lr=1e-2, probe_ids=probe, probe_every=20)
+    trainer = make_trainer(model=tiny_gpt(n_layer=2), lr=1e-2, probe=AttentionProbe(probe, every=20))
     trainer.fit(40)
     steps = [s for s, _ in trainer.attention_snapshots]
     assert steps == [0, 20, 40]
@@ -541,19 +606,18 @@ def test_attention_snapshots_form_a_time_lapse():
     assert np.allclose(maps[-1].sum(axis=-1), 1.0, atol=1e-5)
     assert np.allclose(np.triu(maps[-1], k=1), 0.0)  # causal
     assert not np.allclose(maps[0], maps[-1])  # training changed where heads look
-    with pytest.raises(ValueError, match="probe_ids has 22 tokens"):
-        make_trainer(probe_ids=TOKENIZER.encode("ROMEO:\nmy love my lord"), probe_every=5)
+    with pytest.raises(ValueError, match="probe's ids have 22 tokens"):
+        make_trainer(probe=AttentionProbe(TOKENIZER.encode("ROMEO:\nmy love my lord"), every=5))
     with pytest.raises(ValueError, match="attention_maps"):
         LanguageModelTrainer(BigramLanguageModel(V), SGD(BigramLanguageModel(V).parameters(), lr=0.1),
-                             TRAIN, VAL, 16, 8, probe_ids=probe, progress=None)
+                             TRAIN, VAL, 16, 8, probe=AttentionProbe(probe), progress=None)
 
 
 # --- live progress -------------------------------------------------------------------------
 
 
-def test_text_progress_is_one_rewritten_line(capsys, monkeypatch):
-    monkeypatch.setattr(LanguageModelTrainer, "progress_interval", 0.0)  # draw every step
-    trainer = make_trainer(progress="text")
+def test_text_progress_is_one_rewritten_line(capsys):
+    trainer = make_trainer(progress=ProgressDisplay("text", seconds=0.0))  # draw every step
     trainer.fit(30)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.endswith("\n")  # one line in the end
@@ -563,7 +627,7 @@ def test_text_progress_is_one_rewritten_line(capsys, monkeypatch):
 
 
 def test_text_progress_is_throttled(capsys):
-    trainer = make_trainer(progress="text", eval_interval=None)
+    trainer = make_trainer(progress="text", every=None)
     trainer.fit(60)  # far faster than one redraw per second
     out = capsys.readouterr().out
     assert out.count("\r") < 20 and out.count("\n") == 1
@@ -578,8 +642,6 @@ def test_bad_arguments_are_clear_errors():
         make_trainer(model=tiny_gpt(vocab_size=5))
     with pytest.raises(ValueError, match="progress"):
         make_trainer(progress="fancy")
-    with pytest.raises(ValueError, match="checkpoint_dir"):
-        make_trainer(checkpoint_every=10)
     with pytest.raises(ValueError, match="fit\\(\\) needs a number of steps"):
         make_trainer().fit()
 
@@ -620,15 +682,16 @@ import numpy as np, tinytorch as tt
 from tinytorch.models import TinyGPT, TinyGPTConfig
 from tinytorch.optim import AdamW
 from tinytorch.training import LanguageModelTrainer
-LanguageModelTrainer.progress_interval = 0.0   # redraw at every step
+from tinytorch.training.callbacks import LivePlot, ProgressDisplay, Validation
 rng = np.random.default_rng(0)
 ids = rng.integers(0, 12, size=3000).astype(np.int64)
 tt.manual_seed(0)
 model = TinyGPT(TinyGPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, n_embd=8))
 from tinytorch.viz import LiveLossCurve
 trainer = LanguageModelTrainer(model, AdamW(model.parameters(), lr=1e-2), ids[:2500], ids[2500:],
-                               block_size=8, batch_size=4, eval_interval=20, eval_batches=2,
-                               live_plot=LiveLossCurve())
+                               block_size=8, batch_size=4, validation=Validation(20, 2),
+                               progress=ProgressDisplay(seconds=0.0),   # redraw at every step
+                               callbacks=[LivePlot(LiveLossCurve())])
 trainer.fit(60)
 print("done", trainer.step)
 """

@@ -24,6 +24,10 @@ import pytest
 from _notebook_driver import run_code
 from _site_fixtures import SiteServer, new_context
 
+# Every test needs a built site; the `site` fixture builds one through getfixturevalue (unless
+# TINYGPT_SITE names one), which the conftest's fixture-name rule cannot see.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT_NAME = "student-work.js"
 

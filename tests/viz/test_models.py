@@ -78,15 +78,15 @@ def test_next_token_view_uses_the_models_last_logits(model, tok):
 
 
 def test_trainer_history_and_attention_snapshots(model, tok):
-    from tinytorch.training import LanguageModelTrainer
+    from tinytorch.training import AttentionProbe, LanguageModelTrainer, Validation
 
     if getattr(tinytorch.optim, "AdamW", None) is None:
         pytest.skip("tinytorch.optim.AdamW not written yet (the trainer needs an optimizer)")
     data = tok.encode(CORPUS)
     tinytorch.manual_seed(1)
     trainer = LanguageModelTrainer(model, tinytorch.optim.AdamW(model.parameters(), lr=3e-3), data[:250], data[250:],
-                                   block_size=16, batch_size=4, eval_interval=3, eval_batches=1,
-                                   probe_ids=tok.encode(PROBE), probe_every=3, progress=None)
+                                   block_size=16, batch_size=4, validation=Validation(every=3, batches=1),
+                                   probe=AttentionProbe(tok.encode(PROBE), every=3), progress=None)
     trainer.fit(6)
     lapse = viz.attention_timelapse(trainer, tokenizer=tok)
     assert lapse.steps == [s for s, _ in trainer.attention_snapshots] and lapse.steps[0] == 0

@@ -20,7 +20,7 @@ COLORS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#57606a"]
 
 
 def train_briefly(config_or_model, steps, training_step, loss_fn, train_data, val_data, batch_size=16,
-                  learning_rate=3e-3, eval_batches=8, seed=0) -> dict:
+                  lr=3e-3, eval_batches=8, seed=0) -> dict:
     """Train a fresh TinyGPT(config) (or the given model) for `steps` steps with `training_step`.
 
     Returns {"steps": [1..steps], "train": [loss per step], "val": validation loss at the end,
@@ -29,7 +29,7 @@ def train_briefly(config_or_model, steps, training_step, loss_fn, train_data, va
 
     manual_seed(seed)
     model = TinyGPT(config_or_model) if not hasattr(config_or_model, "parameters") else config_or_model
-    optimizer = model.configure_optimizers(weight_decay=0.01, learning_rate=learning_rate)
+    optimizer = model.configure_optimizers(weight_decay=0.01, lr=lr)
     T = model.config.block_size
     train = [float(training_step(model, loss_fn, optimizer, *get_batch(train_data, batch_size, T), max_norm=1.0))
              for _ in range(steps)]

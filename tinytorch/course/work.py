@@ -6,7 +6,7 @@ The same three functions work in both::
 
     from tinytorch.course import export_work, import_work, reset_notebook
     export_work()                       # writes my_work.zip: download it from the file list
-    import_work("my_work.zip")          # puts every file back; replaced files are kept as backups
+    import_work("my_work.zip")          # puts every file back, all or nothing; replaced files kept as backups
     reset_notebook("02_attention")      # the course's version again; yours kept as a backup
 
 The page's "Your work" button does the same without running any code, and its zips and
@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import urllib.parse
 import zipfile
@@ -40,6 +42,9 @@ SHIPPED_DATA = set(FORMAT["shipped_data"])
 # What an export holds (path -> size, sha256): not a file of the student's.
 MANIFEST = FORMAT["manifest"]
 BROWSER_MANIFEST = MANIFEST  # the name before both sides shared it
+# What an imported zip may hold (entries, unpacked bytes, name length, depth): see import_work.
+LIMITS = {key: value for key, value in FORMAT["limits"].items() if key != "about"}
+CHUNK = 1 << 20  # members are unpacked a MiB at a time, never whole
 
 
 def _in_pyodide() -> bool:
@@ -148,54 +153,200 @@ def _inside(root_real: Path, target: Path, name: str) -> None:
         )
 
 
-def _read_checked(zf: zipfile.ZipFile, zip_name: str) -> tuple[list, dict]:
-    """Every member's bytes, checked against the zip's CRCs and the export's manifest.
+def _refused(zip_name: str, why: str, fix: str = "") -> ValueError:
+    return ValueError(f"import_work: {zip_name} {why}; nothing was changed." + (f" {fix}" if fix else ""))
 
-    Returns ([(info, bytes)], manifest files). Raises ValueError naming the first file
-    that is damaged or missing, before anything is written.
-    """
-    contents = []
-    for info in zf.infolist():
-        try:
-            contents.append((info, zf.read(info)))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-            raise ValueError(
-                f"import_work: {zip_name} is damaged: {info.filename} cannot be read ({exc}); nothing was changed. "
-                "Use another copy of your zip, or export again where your work is."
-            ) from None
-    listed: dict = {}
-    manifest = next((data for info, data in contents if info.filename == MANIFEST), None)
-    if manifest is not None:
-        try:
-            listed = json.loads(manifest)["files"]
-        except (ValueError, KeyError, TypeError):
-            raise ValueError(f"import_work: {zip_name} is damaged: its {MANIFEST} cannot be read; nothing was changed.") from None
-    present = {info.filename.rstrip("/"): data for info, data in contents}
-    for name, meta in listed.items():
-        if meta.get("type") == "directory":
+
+def _check_limits(infos: list, zip_name: str) -> None:
+    """LIMITS, from the zip's central directory, before a byte of any member is read."""
+    if len(infos) > LIMITS["entries"]:
+        raise _refused(zip_name, f"holds {len(infos):,} entries, more than the limit of {LIMITS['entries']:,}",
+                       "Is it really an export of your work?")
+    total = sum(info.file_size for info in infos)
+    if total > LIMITS["total_bytes"]:
+        raise _refused(zip_name, f"would unpack to {total:,} bytes, more than the limit of {LIMITS['total_bytes']:,} "
+                                 f"({LIMITS['total_bytes'] // 2**20} MiB)",
+                       "Leave big files (checkpoints, data) out of it.")
+    for info in infos:
+        name = info.filename
+        shown = name if len(name) <= 80 else name[:60] + "..." + name[-17:]
+        parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
+        if len(name) > LIMITS["path_chars"]:
+            raise _refused(zip_name, f"holds {shown!r}, a path of {len(name):,} characters, more than the limit of "
+                                     f"{LIMITS['path_chars']:,}")
+        if len(parts) > LIMITS["depth"]:
+            raise _refused(zip_name, f"holds {shown!r}, {len(parts)} folders deep, "
+                                     f"more than the limit of {LIMITS['depth']}")
+        for part in parts:
+            if len(part.encode("utf-8", "surrogatepass")) > LIMITS["name_bytes"]:
+                raise _refused(zip_name, f"holds {shown!r}, whose name {part[:40]!r}... is longer than the limit of "
+                                         f"{LIMITS['name_bytes']} bytes")
+
+
+def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | None:
+    """The manifest's {path: meta} (None for a zip without one), checked to be what an export writes."""
+    found = [info for info in infos if info.filename == MANIFEST]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise _refused(zip_name, f"holds {len(found)} copies of its {MANIFEST}")
+    damaged = _refused(zip_name, f"is damaged: its {MANIFEST} cannot be read")
+    try:
+        with zf.open(found[0]) as f:
+            text = f.read(LIMITS["total_bytes"] + 1)
+        files = json.loads(text)["files"]
+    except (ValueError, KeyError, TypeError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
+        raise damaged from None
+    wrong = None
+    if not isinstance(files, dict):
+        wrong = f"'files' is a {type(files).__name__}, not a mapping of paths"
+    else:
+        for name, meta in files.items():
+            if not isinstance(meta, dict):
+                wrong = f"the entry for {name!r} is a {type(meta).__name__}, not a mapping"
+            elif "size" in meta and not (type(meta["size"]) is int and meta["size"] >= 0):  # bool is not a size
+                wrong = f"the size of {name!r} is {meta['size']!r}, not a byte count"
+            elif "sha256" in meta and not (isinstance(meta["sha256"], str) and len(meta["sha256"]) == 64):
+                wrong = f"the sha256 of {name!r} is {meta['sha256']!r}, not 64 hex digits"
+            elif not isinstance(meta.get("type", ""), str):
+                wrong = f"the type of {name!r} is {meta['type']!r}, not a string"
+            if wrong:
+                break
+    if wrong:
+        raise _refused(zip_name, f"is damaged: its {MANIFEST} is not what an export writes ({wrong})")
+    return files
+
+
+def _plan(infos: list, zip_name: str) -> tuple[dict, set]:
+    """({path: info} of the files to restore, {folders}): duplicates and file/folder clashes refused."""
+    files, folders, seen = {}, set(), {}
+    for info in infos:
+        rel = _safe_member(info.filename)
+        if rel is None:
             continue
-        if name not in present:
+        key = rel.as_posix()
+        if info.is_dir():
+            folders.add(key)
+            continue
+        if key.casefold() in seen:
+            raise _refused(zip_name, f"holds {key!r} twice (as {seen[key.casefold()]!r} and {info.filename!r})",
+                           "Which copy is yours cannot be told: make the zip again with each file once.")
+        seen[key.casefold()] = info.filename
+        files[key] = info
+    for key in files:
+        parts = key.split("/")
+        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    clashes = sorted(folders & files.keys())
+    if clashes:
+        raise _refused(zip_name, f"holds {clashes[0]!r} both as a file and as a folder of other files")
+    return files, folders
+
+
+def _stream(zf: zipfile.ZipFile, info, dest: Path, zip_name: str, budget: int) -> tuple[int, str]:
+    """Copy one member into dest in chunks, never past its declared size or the budget: (size, sha256)."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with zf.open(info) as src, open(dest, "xb") as out:
+            while True:
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > info.file_size or size > budget:
+                    raise _refused(zip_name, f"is damaged: {info.filename} unpacks to more than the {info.file_size:,} "
+                                             f"bytes its directory declares (or past the "
+                                             f"{LIMITS['total_bytes']:,}-byte limit)")
+                digest.update(chunk)
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise ValueError(
+            f"import_work: {zip_name} is damaged: {info.filename} cannot be read ({exc}); nothing was changed. "
+            "Use another copy of your zip, or export again where your work is."
+        ) from None
+    return size, digest.hexdigest()
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verify(staged: dict, listed: dict | None, zip_name: str) -> None:
+    """The staged files against the export's manifest: every listed file there, with its size and
+    sha256, and nothing the manifest does not list."""
+    if listed is None:
+        return
+    for name, meta in listed.items():
+        if meta.get("type") == "directory" or _safe_member(name) is None:
+            continue
+        if name not in staged:
             raise ValueError(
                 f"import_work: {zip_name} is incomplete: {name} is listed in it but missing; nothing was changed. "
                 "The export or download was probably cut short: use another copy or export again."
             )
-        data = present[name]
-        if "sha256" in meta and (len(data) != meta.get("size", len(data)) or hashlib.sha256(data).hexdigest() != meta["sha256"]):
+        _, size, sha = staged[name]
+        if ("size" in meta and size != meta["size"]) or ("sha256" in meta and sha != meta["sha256"]):
             raise ValueError(
                 f"import_work: {zip_name} is damaged: {name} does not match the checksum recorded at export; nothing was changed."
             )
-    return contents, listed
+    unlisted = sorted(set(staged) - set(listed))
+    if unlisted:
+        raise _refused(zip_name, f"holds {unlisted[0]!r}, which its {MANIFEST} does not list (the zip was changed "
+                                 "after the export)", f"To restore it anyway, delete {MANIFEST} from the zip.")
+
+
+def _commit(root: Path, staged: dict, folders: set, zip_name: str) -> tuple[list, dict, list]:
+    """Move the staged files into root, keeping replaced files as backups; undone on any error."""
+    added, replaced, unchanged, undo = [], {}, [], []
+    key = None
+    try:
+        for folder in sorted(folders, key=lambda f: f.count("/")):
+            target = root.joinpath(*folder.split("/"))
+            if not target.is_dir():
+                target.mkdir()
+                undo.append(lambda t=target: t.rmdir())
+        for key, (path, size, sha) in staged.items():  # noqa: B007 (key names the file in errors)
+            target = root.joinpath(*key.split("/"))
+            if target.is_file():
+                if target.stat().st_size == size and _sha256_of(target) == sha:
+                    unchanged.append(key)
+                    continue
+                backup = _backup_path(target)
+                os.replace(target, backup)  # the student's copy, kept under a new name
+                undo.append(lambda b=backup, t=target: os.replace(b, t))
+                replaced[key] = backup.relative_to(root).as_posix()
+            else:
+                added.append(key)
+            os.replace(path, target)
+            undo.append(lambda t=target: t.unlink())
+    except BaseException as error:
+        for step in reversed(undo):
+            try:
+                step()
+            except OSError:
+                pass  # keep undoing the rest: every earlier step is still reversible
+        if isinstance(error, OSError):
+            raise OSError(error.errno, f"import_work: {zip_name}: putting {key or 'a folder'} in place failed "
+                                       f"({error.strerror or error}); nothing was changed") from error
+        raise
+    return added, replaced, unchanged
 
 
 def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> dict:
-    """Restore every file from a zip made by export_work or the "Your work" button.
+    """Restore every file from a zip made by export_work or the "Your work" button: all or nothing.
 
-    Every file is checked first (zip checksums, and the export's own list of files and
-    sha256 sums): a damaged or incomplete zip is refused, naming the file, and nothing is
-    written. Nothing is ever written outside `root`, even through a symbolic link. A file
-    that exists with different contents is first kept as a backup
-    (name.backup-YYYYMMDD-HHMM.ext), so restoring never loses anything. Returns
-    {"added": [...], "replaced": {path: backup}, "unchanged": [...]} with paths relative to root.
+    The zip is checked before anything changes: its directory against LIMITS (entries, unpacked
+    size, name length and depth), duplicates, and a file that another member needs as a folder.
+    Every member is then unpacked into a hidden staging folder inside `root` (the same file
+    system), never past its declared size, and checked against the export's own list of files
+    and sha256 sums; only then are the files moved into place. A damaged, incomplete, oversized
+    or altered zip is refused naming the file and the limit, and `root` is left exactly as it was.
+    Nothing is ever written outside `root`, even through a symbolic link. A file that exists with
+    different contents is kept as a backup (name.backup-YYYYMMDD-HHMM.ext), so restoring never
+    loses anything. Returns {"added": [...], "replaced": {path: backup}, "unchanged": [...]}.
     """
     root = Path(root)
     zip_path = Path(zip_path)
@@ -206,36 +357,51 @@ def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> d
             f"import_work: {zip_path.name} is not a zip file (or it was cut short before its end); "
             "nothing was changed. Use the zip that export_work or the Your work button made."
         )
-    root.mkdir(parents=True, exist_ok=True)
-    root_real = Path(os.path.realpath(root))
+    name = zip_path.name
     with zipfile.ZipFile(zip_path) as zf:
-        contents, _ = _read_checked(zf, zip_path.name)
-    plan = []
-    for info, data in contents:
-        rel = _safe_member(info.filename)
-        if rel is None:
-            continue
-        target = root.joinpath(*rel.parts)
-        _inside(root_real, target, info.filename)
-        plan.append((info.is_dir(), rel, target, data))
-    added, replaced, unchanged = [], {}, []
-    for is_dir, rel, target, data in plan:
-        if is_dir:
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        if target.is_file():
-            if target.read_bytes() == data:
-                unchanged.append(rel.as_posix())
-                continue
-            backup = _backup_path(target)
-            atomic_write(backup, target.read_bytes())
-            replaced[rel.as_posix()] = backup.relative_to(root).as_posix()
-        else:
-            added.append(rel.as_posix())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, data)
+        infos = zf.infolist()
+        _check_limits(infos, name)
+        listed = _manifest_files(zf, infos, name)
+        files, folders = _plan(infos, name)
+        made_root = not root.exists()
+        root.mkdir(parents=True, exist_ok=True)
+        root_real = Path(os.path.realpath(root))
+        staging = Path(tempfile.mkdtemp(prefix=".import-work-", dir=root))
+        try:
+            for key in sorted(files) + sorted(folders):  # files first: errors name the member
+                target = root.joinpath(*key.split("/"))
+                _inside(root_real, target, files[key].filename if key in files else key)
+                try:
+                    is_dir, is_other = target.is_dir(), target.exists() or target.is_symlink()
+                except OSError as exc:  # e.g. a name too long for this file system
+                    raise _refused(name, f"holds {key!r}, which cannot be written here "
+                                         f"({exc.strerror or exc})") from None
+                if key in files and is_dir:
+                    raise _refused(name, f"holds the file {key!r}, but this folder has a folder of that name")
+                if key in folders and is_other and not is_dir:
+                    raise _refused(name, f"needs {key!r} as a folder, but this folder has a file of that name")
+            staged, budget = {}, LIMITS["total_bytes"]
+            for key, info in files.items():
+                dest = staging.joinpath(*key.split("/"))
+                try:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    size, sha = _stream(zf, info, dest, name, budget)
+                except OSError as exc:
+                    raise _refused(name, f"holds {key!r}, which cannot be written here "
+                                         f"({exc.strerror or exc})") from None
+                budget -= size
+                staged[key] = (dest, size, sha)
+            _verify(staged, listed, name)
+            added, replaced, unchanged = _commit(root, staged, folders, name)
+        except BaseException:
+            if made_root:
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(root, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     print(
-        f"Restored {len(added) + len(replaced)} file(s) from {zip_path.name}: {len(added)} new, "
+        f"Restored {len(added) + len(replaced)} file(s) from {name}: {len(added)} new, "
         f"{len(replaced)} replaced (your previous copies kept as .backup files), {len(unchanged)} already identical."
     )
     if replaced:

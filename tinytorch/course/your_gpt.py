@@ -4,7 +4,7 @@ the student's own training step.
     parts = your_parts()                     # notebooks 2 and 3's pieces (see carry.py), per piece yours
                                              # or, knowingly, the library's, and it says which
     model = MyGPT(config, parts=parts)       # MyGPT(YourGPT): the student's forward
-    trainer = YourStepTrainer(training_step, model, optimizer, ...)   # the student's step drives training
+    trainer = with_your_step(p.build_trainer(model, ...), training_step)   # the student's step drives training
 
 `YourGPT` keeps TinyGPT's layers and initialisation, then puts the student's block (with their
 attention, their layer_norm and their gelu inside) in place of each library block, with the same
@@ -200,6 +200,16 @@ class YourGPT(TinyGPT):
         return out[0] if one_dim else out
 
 
+def with_your_step(trainer, training_step):
+    """The same trainer (built by the preset's recipe, `Preset.build_trainer`), now running
+    `training_step` for every update. Returns it."""
+    if not isinstance(trainer, LanguageModelTrainer):
+        raise TypeError(f"with_your_step needs a LanguageModelTrainer, got {type(trainer).__name__}")
+    trainer.__class__ = YourStepTrainer  # the loop below; everything else is the trainer's own
+    trainer.training_step = training_step
+    return trainer
+
+
 def library_training_step(model, loss_fn, optimizer, x, y, max_norm=1.0):
     """The reference step (Exercise 4.3's): zero, forward, loss, backward, clip the global norm, update."""
     from ..optim import clip_grad_norm_
@@ -215,11 +225,9 @@ def library_training_step(model, loss_fn, optimizer, x, y, max_norm=1.0):
 class YourStepTrainer(LanguageModelTrainer):
     """LanguageModelTrainer whose every step is `training_step(model, loss_fn, optimizer, x, y, max_norm)`:
     yours. The trainer still sets the learning rate, draws the batch, validates, probes the attention,
-    writes checkpoints and draws the live curve around it."""
+    writes checkpoints and draws the live curve around it. Make one with `with_your_step`."""
 
-    def __init__(self, training_step, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.training_step = training_step
+    training_step = staticmethod(library_training_step)
 
     def _train_step(self) -> StepRecord:
         self._starts = self._starts[-1:] + [self._snapshot()]

@@ -7,6 +7,10 @@ position's logits (B, V):
     keep only the top_k most likely tokens  (optional)
     draw one token per row from p
 
+A temperature below GREEDY_TEMPERATURE (1e-6), 0 included, is greedy decoding: the most likely
+token every time. (At such temperatures softmax already gives the top token all the mass unless
+two logits are within ~1e-5 of each other, and dividing by a temperature near 0 overflows.)
+
 Randomness comes from `np.random.default_rng(seed)` when a seed is given (the same seed gives
 the same text, and the global generator is left alone), else from `tinytorch.rng.rng()`.
 """
@@ -18,12 +22,28 @@ from ..tensor import Tensor
 from ..validation import non_negative_int, positive_int, real_number
 
 
+#: Temperatures below this (0 included) are greedy: always the most likely token.
+GREEDY_TEMPERATURE = 1e-6
+#: The most tokens one generate() call makes: a row of ids must fit in memory before the first
+#: token is drawn (8 bytes each; in the browser all of memory is 2-4 GB), and at about a
+#: millisecond a token this many already take hours.
+MAX_NEW_TOKENS = 10_000_000
+
+
 def check_sampling(max_new_tokens, temperature, top_k) -> None:
-    """Raise a clear error for sampling settings that cannot work."""
+    """Raise a clear error for sampling settings that cannot work, before anything is allocated."""
     non_negative_int(max_new_tokens, "max_new_tokens")
-    real_number(temperature, "temperature", minimum=0.0, hint=" (0 means always take the most likely token)")
+    if max_new_tokens > MAX_NEW_TOKENS:
+        raise ValueError(f"max_new_tokens={max_new_tokens:,} is more than generate makes in one call "
+                         f"(at most {MAX_NEW_TOKENS:,}): ask for fewer tokens, or call generate again on its output")
+    check_temperature(temperature)
     if top_k is not None:
         positive_int(top_k, "top_k (or None for all tokens)")
+
+
+def check_temperature(temperature) -> float:
+    """temperature as a float >= 0 (below GREEDY_TEMPERATURE: greedy), or a ValueError naming it."""
+    return real_number(temperature, "temperature", minimum=0.0, hint=" (0 means always take the most likely token)")
 
 
 def check_finite_weights(model, who: str) -> None:
@@ -46,20 +66,22 @@ def next_token_probabilities(logits, temperature: float = 1.0, top_k: int = None
     """softmax(logits / temperature) over the last axis, in float64: logits (..., V) -> (..., V).
 
     The one numpy softmax that sampling and the views share. The row maximum is subtracted
-    before exp (nothing overflows, even at temperature 0.01). temperature 0 puts all the mass
-    on the most likely token (greedy); top_k keeps only the k largest logits of each row.
+    before dividing by the temperature (every value is then <= 0: nothing overflows, whatever
+    the temperature). A temperature below GREEDY_TEMPERATURE (1e-6; 0 included) puts all the
+    mass on the most likely token (greedy); top_k keeps only the k largest logits of each row.
     """
+    temperature = check_temperature(temperature)
     z = np.array(logits, dtype=np.float64)  # a copy: updated in place below
     V = z.shape[-1]
     if top_k is not None and top_k < V:
         kth = np.partition(z, V - top_k, axis=-1)[..., V - top_k : V - top_k + 1]  # k-th largest per row
         z[z < kth] = -np.inf
-    if temperature == 0:
+    if temperature < GREEDY_TEMPERATURE:
         p = np.zeros_like(z)
         np.put_along_axis(p, np.argmax(z, axis=-1)[..., None], 1.0, axis=-1)
         return p
-    z /= temperature
     z -= z.max(axis=-1, keepdims=True)
+    z /= temperature
     np.exp(z, out=z)
     z /= z.sum(axis=-1, keepdims=True)
     return z
@@ -69,7 +91,7 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None,
     """Draw one token per row: logits (B, V) -> ids (B,) int64.
 
     p = next_token_probabilities(logits, temperature, top_k), then one draw per row from p.
-    temperature == 0 is greedy decoding (argmax).
+    A temperature below GREEDY_TEMPERATURE (0 included) is greedy decoding (argmax).
     """
     generator = global_rng() if generator is None else generator
     z = np.asarray(logits, dtype=np.float64)
@@ -83,7 +105,7 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None,
             f"sample_next: the logits of row {row} are not usable (they contain NaN or +inf, or are all -inf): "
             "the model's weights or input went non-finite; check them before sampling"
         )
-    if temperature == 0:
+    if check_temperature(temperature) < GREEDY_TEMPERATURE:
         return np.argmax(z, axis=-1).astype(np.int64)  # top_k cannot change the most likely token
     p = next_token_probabilities(z, temperature, top_k)
     cumulative = np.cumsum(p, axis=-1)

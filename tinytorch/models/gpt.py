@@ -15,6 +15,7 @@ returns (logits, loss). `generate(...)` samples new tokens with a key/value cach
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,7 +242,7 @@ class TinyGPT(Module):
             self._hidden(ids)
         return np.stack([block.attn.attention_weights[0] for block in self.blocks])
 
-    def configure_optimizers(self, weight_decay: float = 0.1, learning_rate: float = 1e-3, betas=(0.9, 0.99)):
+    def configure_optimizers(self, weight_decay: float = 0.1, lr: float = 1e-3, betas=(0.9, 0.99), learning_rate=None):
         """An AdamW with nanoGPT's weight-decay split: returns tinytorch.optim.AdamW.
 
         Every parameter with 2 or more dims decays: the Linear weights of attention, MLP and
@@ -250,14 +251,20 @@ class TinyGPT(Module):
         weights and biases, where shrinking towards 0 only hurts. (minGPT also spared the
         embeddings; nanoGPT's simpler dims rule is kept here.)
 
-            optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99))
+            optimizer = model.configure_optimizers(weight_decay=0.1, lr=1e-3, betas=(0.9, 0.99))
+
+        (`learning_rate=`, the old name of lr, still works.)
         """
         from ..optim import AdamW  # late: models do not need optim at import time
+
+        if learning_rate is not None:
+            warnings.warn("configure_optimizers: learning_rate= is now lr=", DeprecationWarning, stacklevel=2)
+            lr = learning_rate
 
         decay = [p for p in self.parameters() if p.ndim >= 2]
         no_decay = [p for p in self.parameters() if p.ndim < 2]
         groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        return AdamW([g for g in groups if g["params"]], lr=learning_rate, betas=betas)
+        return AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
 
     # ------------------------------------------------------------------ generation
 

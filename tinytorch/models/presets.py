@@ -1,55 +1,58 @@
-"""Named training settings: a model shape plus how to train it, with what to expect.
+"""Named recipes: a model shape plus how to train it, with what to expect. A preset builds what it
+describes (nanoGPT's flow: settings -> GPTConfig -> configure_optimizers -> get_lr):
 
     from tinytorch.models import preset
     p = preset("browser")
-    model = TinyGPT(p.config)
+    model, optimizer, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids)
+    trainer.fit()                                        # p.max_steps steps
 
-| name    | model (layers x heads x embd, block) | batch | steps | val loss (measured)         | native time (measured)     |
-| ------- | ------------------------------------ | ----- | ----- | --------------------------- | -------------------------- |
-| tiny    | 1 x 2 x 32, block 16                 | 8     | 200   | 2.74                        | 2 ms/step, under 1 s       |
-| browser | 1 x 4 x 96, MLP 3x, block 24         | 32    | 900   | 1.92 (<= 2.0 from ~600)     | 11 ms/step, 10 s in all    |
-| native  | 4 x 4 x 128, block 64 (nanoGPT CPU)  | 12    | 2000  | 1.89 (<= 2.0 from ~1250)    | 67 ms/step, 2.4 min in all |
+    model = p.build_model(tokenizer.vocab_size)          # or piece by piece, overriding what changes:
+    trainer = p.build_trainer(model, train_ids, val_ids, checkpoints=Checkpoints("checkpoints", every=250))
+    p.replace(lr=1e-2, n_embd=128)                       # another recipe: a field of the preset or its config
 
-Measured with benchmarks/train_shakespeare.py and benchmarks/preset_sweep.py on the full corpus
-(90/10 split), OpenBLAS numpy with 1 thread, on this project's 2-core machine (with other jobs
-running the same runs took 1.5-2.3x longer). The browser preset is tuned for the fastest
-wall-clock time to val loss 2.0 *in Pyodide* (benchmarks/README.md, "Browser preset sweep"): in
-wasm a step is three quarters matrix products at a fixed cost per multiply-add, so what counts
-is how few multiply-adds reach the target. One layer 96 wide gets there in 750-800 steps at
-0.94x the cost of a step of two layers 64 wide (which needed 1000), and ends lower (1.89-1.91
-against 1.91-1.94); a context of 24 with a batch of 32 learns faster per token than 48 x 16.
-Its MLP is 3x wide, not 4x (the same loss per step at 0.85x the cost), and its weights start
-0.05 wide, not 0.02: val <= 2.0 at step 550-600 instead of 700-800, and after 900 steps the
-same final loss that 1200 steps gave (1.92).
-`seconds_per_step_browser` is a step in Pyodide (numpy compiled to wasm) on the same machine,
-what the course's speed probe scales from in a browser tab. Samples after training show
-speaker names in capitals, line breaks and verse-shaped lines; words are often invented.
+| name    | model (layers x heads x embd, block) | batch | steps | val loss (measured) | native time (measured) |
+| ------- | ------------------------------------ | ----- | ----- | ------------------- | ---------------------- |
+| tiny    | 1 x 2 x 32, block 16                 | 8     | 200   | 2.74                | 2 ms/step, under 1 s   |
+| browser | 1 x 4 x 96, MLP 3x, block 24         | 32    | 900   | 1.92                | 11 ms/step, 10 s       |
+| native  | 4 x 4 x 128, block 64 (nanoGPT CPU)  | 12    | 2000  | 1.89                | 67 ms/step, 2.4 min    |
+
+How each number was measured, and why the browser preset has this shape: benchmarks/README.md
+("The presets: what was measured").
 """
 
+import copy
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
-from .gpt import TinyGPTConfig
+from ..optim import CosineWarmup
+from ..training import LanguageModelTrainer
+from ..training.callbacks import Validation
+from .gpt import TinyGPT, TinyGPTConfig
 
 
 @dataclass
 class Preset:
-    """A model config plus training settings and the result to expect.
+    """A model config, the recipe to train it, and the result to expect.
 
-    config                  the TinyGPTConfig to build
-    batch_size              sequences per step (each block_size tokens long)
-    learning_rate           peak learning rate (AdamW, cosine decay to learning_rate / 10 after warm-up)
-    max_steps               steps to train for
+    config                  the TinyGPTConfig to build (vocab_size 65: the Shakespeare characters)
+    batch_size              sequences per step (each config.block_size tokens long)
+    lr                      peak learning rate (AdamW; warm-up, then cosine decay to min_lr)
+    max_steps               steps to train for; the schedule ends there
+    warmup_steps, min_lr    the schedule's warm-up and floor (min_lr None: lr / 10)
+    weight_decay, betas     AdamW's (model.configure_optimizers: decay on matrices and embeddings)
+    grad_clip               the global gradient norm is clipped to this
+    eval_interval           validate every this many steps
     expected_val_loss       validation loss after max_steps on the full corpus (measured)
     seconds_per_step_native one training step with OpenBLAS numpy here (measured)
     seconds_per_step_browser one training step in Pyodide (wasm, Node) here (measured; 0: not measured)
-    steps_to_val_2          the first validation (every eval_interval steps) with val loss <= 2.0 (measured; 0: never)
-    notes                   where the numbers come from, what to expect elsewhere
-    warmup_steps, weight_decay, betas, grad_clip, eval_interval   the rest of the recipe
+    steps_to_val_2          the first validation with val loss <= 2.0 (measured; 0: never)
+    notes                   one line: what the preset is for
     """
 
     config: TinyGPTConfig
     batch_size: int
-    learning_rate: float
+    lr: float
     max_steps: int
     expected_val_loss: float
     seconds_per_step_native: float
@@ -57,6 +60,7 @@ class Preset:
     seconds_per_step_browser: float = 0.0
     steps_to_val_2: int = 0
     warmup_steps: int = 100
+    min_lr: float | None = None
     weight_decay: float = 0.1
     betas: tuple = (0.9, 0.999)
     grad_clip: float = 1.0
@@ -67,25 +71,78 @@ class Preset:
     def tokens_per_step(self) -> int:
         return self.batch_size * self.config.block_size
 
+    @property
+    def learning_rate(self) -> float:
+        """The old name of `lr`."""
+        warnings.warn("Preset.learning_rate is now Preset.lr", DeprecationWarning, stacklevel=2)
+        return self.lr
+
+    def replace(self, **changes) -> "Preset":
+        """A copy with some fields changed: the preset's own (lr, batch_size, ...) or its config's (n_embd, ...)."""
+        config_fields = {f.name for f in dataclasses.fields(TinyGPTConfig)}
+        own = {f.name for f in dataclasses.fields(Preset)}
+        unknown = sorted(set(changes) - config_fields - own)
+        if unknown:
+            raise ValueError(f"Preset.replace: no field {', '.join(unknown)}; a preset has {sorted(own)}, "
+                             f"its config {sorted(config_fields)}")
+        config = dataclasses.replace(self.config, **{k: v for k, v in changes.items() if k in config_fields})
+        return dataclasses.replace(self, config=config, **{k: v for k, v in changes.items() if k in own - {"config"}})
+
+    # --- what it builds, in the order training needs it ------------------------------------
+
+    def model_config(self, vocab_size: int = None) -> TinyGPTConfig:
+        """The config, for a tokenizer with `vocab_size` characters (default: the preset's 65)."""
+        return self.config if vocab_size is None else dataclasses.replace(self.config, vocab_size=vocab_size)
+
+    def build_model(self, vocab_size: int = None) -> TinyGPT:
+        """A fresh TinyGPT (seed it first with tinytorch.manual_seed for the same start every time)."""
+        return TinyGPT(self.model_config(vocab_size))
+
+    def build_optimizer(self, model):
+        """AdamW with the preset's lr, betas and weight decay, split as nanoGPT does (model.configure_optimizers)."""
+        return model.configure_optimizers(weight_decay=self.weight_decay, lr=self.lr, betas=self.betas)
+
+    def lr_schedule(self) -> CosineWarmup:
+        """Warm-up to lr over warmup_steps, cosine decay to min_lr at max_steps."""
+        return CosineWarmup(lr=self.lr, max_steps=self.max_steps, warmup_steps=self.warmup_steps, min_lr=self.min_lr)
+
+    def build_trainer(self, model, train_data, val_data, **overrides) -> LanguageModelTrainer:
+        """A LanguageModelTrainer with this recipe; `overrides` are trainer arguments that change
+        (e.g. loss_fn=, checkpoints=, probe=, callbacks=, progress=, optimizer=)."""
+        settings = dict(
+            optimizer=None, block_size=self.config.block_size, batch_size=self.batch_size,
+            lr_schedule=self.lr_schedule(), grad_clip=self.grad_clip,
+            validation=None if val_data is None else Validation(every=self.eval_interval),
+        )
+        settings.update(overrides)
+        optimizer = settings.pop("optimizer") or self.build_optimizer(model)
+        return LanguageModelTrainer(model, optimizer, train_data, val_data, **settings)
+
+    def build(self, vocab_size: int, train_data, val_data, **overrides):
+        """(model, optimizer, trainer): a fresh model and everything that trains it."""
+        model = self.build_model(vocab_size)
+        trainer = self.build_trainer(model, train_data, val_data, **overrides)
+        return model, trainer.optimizer, trainer
+
 
 PRESETS = {
     "tiny": Preset(
         name="tiny",
         config=TinyGPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=32),
         batch_size=8,
-        learning_rate=1e-2,
+        lr=1e-2,
         max_steps=200,
         expected_val_loss=2.75,
         seconds_per_step_native=0.0022,
         warmup_steps=20,
         eval_interval=50,
-        notes="For tests and CI: trains in under a second (val loss 2.74 after 200 steps); shows only that the loss falls.",
+        notes="For tests and CI: trains in under a second; shows only that the loss falls.",
     ),
     "browser": Preset(
         name="browser",
         config=TinyGPTConfig(vocab_size=65, block_size=24, n_layer=1, n_head=4, n_embd=96, mlp_ratio=3, init_std=0.05),
         batch_size=32,
-        learning_rate=5e-3,
+        lr=5e-3,
         warmup_steps=50,
         weight_decay=0.01,
         max_steps=900,
@@ -94,24 +151,13 @@ PRESETS = {
         seconds_per_step_native=0.011,
         seconds_per_step_browser=0.127,
         steps_to_val_2=600,
-        notes=(
-            "Sized and tuned for a browser tab (fastest time to val loss 2.0 in Pyodide): one wide layer "
-            "learns faster per unit of compute than two narrow ones; an MLP 3x wide instead of GPT's 4x learns "
-            "as much per step at 0.85x the time; initial weights 0.05 wide instead of GPT-2's 0.02 (chosen for "
-            "768 channels) reach the loss sooner. Measured natively (seeds 0-5): val loss 1.91-1.92 after "
-            "900 steps, <= 2.0 at step 600 in every seed (550-600 validating every 50); 11 ms/step with "
-            "OpenBLAS (1 thread). In Pyodide 127 ms/step on this 2-core machine (0.855x the old 4x-MLP "
-            "shape's, interleaved); notebook 4 in Chromium showed val <= 2.0 after 109-133 s of training "
-            "(step 600) where the old preset needed 160-199 s (step 750), back to back on a busy phase. On a "
-            "quiet phase 84-90 ms/step, and val <= 2.0 after 57-60 s of training in Chromium where the course's "
-            "first browser preset (2 x 64, context 48) needed 178-179 s (benchmarks/README.md, sixth round)."
-        ),
+        notes="Sized and tuned for a browser tab: the fastest wall-clock time to val loss 2.0 in Pyodide.",
     ),
     "native": Preset(
         name="native",
         config=TinyGPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128),
         batch_size=12,
-        learning_rate=1e-3,
+        lr=1e-3,
         max_steps=2000,
         expected_val_loss=1.89,
         seconds_per_step_native=0.067,
@@ -119,11 +165,7 @@ PRESETS = {
         steps_to_val_2=1250,
         warmup_steps=100,
         betas=(0.9, 0.99),  # nanoGPT's choice for few tokens per step
-        notes=(
-            "nanoGPT's CPU Shakespeare config (4 layers, 4 heads, 128 embd, block 64, batch 12, lr 1e-3, "
-            "beta2 0.99). Measured natively: val loss 1.89 after 2000 steps (<= 2.0 from step ~1250); "
-            "67 ms/step, 11,500 tokens/s with OpenBLAS (1 thread): 2.4 minutes; 301 ms/step without BLAS."
-        ),
+        notes="nanoGPT's CPU Shakespeare config: for a native Python with BLAS.",
     ),
 }
 
@@ -131,10 +173,8 @@ PRESETS = {
 def preset(name: str) -> Preset:
     """The preset called `name` ("tiny", "browser" or "native"); a copy, so changing it is safe.
 
-    Give vocab_size of your tokenizer if it is not 65: dataclasses.replace(p.config, vocab_size=...).
+    Give your tokenizer's vocab_size when building: p.build_model(tokenizer.vocab_size).
     """
-    import copy
-
     key = str(name).lower()
     if key not in PRESETS:
         raise ValueError(f"unknown preset {name!r}: choose one of {sorted(PRESETS)}")

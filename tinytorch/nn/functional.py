@@ -58,47 +58,9 @@ def relu(x) -> Tensor:
     return _float_tensor(x).relu()
 
 
-_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
-
-
 def gelu(x) -> Tensor:
-    """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-
-    Computed through the identity 0.5 (1 + tanh(u)) = sigmoid(2u) = 1 / (1 + exp(-2u)): the
-    same function, but in the browser (numpy compiled to wasm) `exp` costs a third of `tanh`
-    per element, and that made GELU 1.8x faster there (benchmarks/README.md). Written as
-    in-place updates of fresh buffers: on the MLP's (B*T, 4C) arrays each `a * b` would
-    allocate a MiB-sized temporary, and those allocations cost more than the arithmetic.
-    """
-    tensor = _float_tensor(x)
-    x = tensor.data  # an array from here on, so the lines read like the formulas
-    # s = sigmoid(2u) = 1 / (1 + exp(-2 sqrt(2/pi) x (1 + 0.044715 x^2)));  y = x * s
-    y = x * x
-    y *= 0.044715
-    y += 1.0
-    s = x * (-2.0 * _GELU_C)
-    s *= y
-    with np.errstate(over="ignore"):  # exp overflows to inf for x << 0, and then s = 1 / inf = 0: right
-        np.exp(s, out=s)
-    s += 1.0
-    np.reciprocal(s, out=s)
-    np.multiply(x, s, out=y)
-    out = Tensor._from_op(y, (tensor,), "gelu")
-
-    def _backward(grad):
-        # local = s + x * s * (1 - s) * 2 sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
-        scratch = 1.0 - s
-        scratch *= s
-        scratch *= x
-        local = x * x
-        local *= 3 * 0.044715 * 2.0 * _GELU_C
-        local += 2.0 * _GELU_C
-        local *= scratch
-        local += s
-        local *= grad
-        tensor._accumulate(local)
-
-    return out._with_backward(_backward)
+    """GELU, tanh form (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise (Tensor.gelu)."""
+    return _float_tensor(x).gelu()
 
 
 def tanh(x) -> Tensor:

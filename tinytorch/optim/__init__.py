@@ -5,12 +5,15 @@
     tinytorch.optim.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad()
+
+    schedule = tinytorch.optim.CosineWarmup(lr=1e-3, max_steps=2000, warmup_steps=100)
+    optimizer.lr = schedule(step)   # what LanguageModelTrainer(lr_schedule=schedule) does each step
 """
 
-from .optimizer import Optimizer
-from .sgd import SGD
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm_
-from .schedule import CosineWarmupScheduler, cosine_with_warmup
+from .optimizer import Optimizer
+from .schedule import CosineWarmup, cosine_with_warmup
+from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "cosine_with_warmup", "CosineWarmupScheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "cosine_with_warmup", "CosineWarmup"]

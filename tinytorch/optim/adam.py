@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ..validation import real_number
 from .optimizer import Optimizer
 
 
@@ -23,12 +22,8 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
-        me = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{me}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), got {betas!r}")
-        b1, b2 = (real_number(b, f"{me}: betas", minimum=0.0, below=1.0, hint=f" in betas={tuple(betas)}") for b in betas)
-        real_number(eps, f"{me}: eps", minimum=0.0)
-        super().__init__(params, {"lr": lr, "betas": (b1, b2), "eps": eps, "weight_decay": weight_decay})
+        # betas and eps are checked with every group, by Optimizer._check_hyperparameters
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
 
     def _update(self, p, grad, group, state):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])

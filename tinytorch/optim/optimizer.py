@@ -14,7 +14,15 @@ in numpy: the update itself is not part of any graph.
 import numpy as np
 
 from ..tensor import Tensor
-from ..validation import real_number
+from ..validation import non_negative_int, real_number
+
+#: What an optimizer keeps per parameter, and the rule each saved value must follow on load.
+STATE_RULES = {
+    "step": "a count",  # updates so far (Adam's bias correction divides by 1 - beta^step)
+    "exp_avg": "finite",  # Adam's running mean of the gradient
+    "exp_avg_sq": "finite and >= 0",  # ... and of its square: sqrt of a negative one is NaN
+    "momentum_buffer": "finite",  # SGD's running direction
+}
 
 
 def _as_param_list(params, who: str) -> list:
@@ -73,10 +81,23 @@ class Optimizer:
         self._check_hyperparameters(full)
         self.param_groups.append(full)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        me = type(self).__name__
+    def _check_hyperparameters(self, group: dict, where: str = "") -> None:
+        """Every hyperparameter of a group in range, or a ValueError naming it: the one home of
+        these rules, for the constructor, add_param_group and load_state_dict (`where` names the
+        group in a saved state). betas become a tuple of two floats."""
+        me = type(self).__name__ + (f" {where}" if where else "")
         real_number(group["lr"], f"{me}: the learning rate lr", minimum=0.0, hint=" (e.g. lr=1e-3)")
         real_number(group.get("weight_decay", 0.0), f"{me}: weight_decay", minimum=0.0)
+        if "betas" in group:
+            betas = group["betas"]
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+                raise ValueError(f"{me}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), got {betas!r}")
+            hint = f" in betas={tuple(betas)}"
+            group["betas"] = tuple(real_number(b, f"{me}: betas", minimum=0.0, below=1.0, hint=hint) for b in betas)
+        if "eps" in group:
+            real_number(group["eps"], f"{me}: eps", minimum=0.0)
+        if "momentum" in group:
+            real_number(group["momentum"], f"{me}: momentum", minimum=0.0, below=1.0)
 
     # --- the learning rate ---------------------------------------------------------
 
@@ -140,8 +161,10 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters, moments and step counts saved by `state_dict()`.
 
-        The optimizer must have the same groups of the same sizes and shapes; otherwise a
-        ValueError says what differs and nothing is changed.
+        The saved state is checked as the constructor checks its arguments (the same
+        `_check_hyperparameters`, and STATE_RULES for moments and step counts: finite, in range,
+        of the parameter's shape); the optimizer must have the same groups of the same sizes.
+        Otherwise a ValueError names every key that is wrong and nothing is changed.
         """
         me = type(self).__name__
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict or "state" not in state_dict:
@@ -149,32 +172,53 @@ class Optimizer:
         saved_type = state_dict.get("type")
         if saved_type is not None and saved_type != me:
             raise ValueError(f"this optimizer state was saved from {saved_type}, but this optimizer is {me}")
-        saved_groups = list(state_dict["param_groups"])
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(isinstance(g, dict) for g in saved_groups):
+            raise ValueError(f"{me}: 'param_groups' must be a list of dicts, got {type(saved_groups).__name__}")
+        if not isinstance(saved_state, dict) or not all(isinstance(e, dict) for e in saved_state.values()):
+            raise ValueError(f"{me}: 'state' must be a dict of per-parameter dicts, got {type(saved_state).__name__}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{me}: the state has {len(saved_groups)} parameter groups, this optimizer {len(self.param_groups)}")
         params = self._all_params()
-        problems = []
+        problems, groups = [], []
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if len(saved["params"]) != len(group["params"]):
-                problems.append(f"group {g} has {len(saved['params'])} parameters in the state, {len(group['params'])} here")
+            at = f"param_groups[{g}]"
+            indices = saved.get("params")
+            if not isinstance(indices, (list, tuple)) or len(indices) != len(group["params"]):
+                size = len(indices) if isinstance(indices, (list, tuple)) else repr(indices)
+                problems.append(f"{at}: {size} parameters in the state, {len(group['params'])} here")
+            unknown = sorted(str(k) for k in saved if k != "params" and k not in group)
+            if unknown:
+                problems.append(f"{at}: {', '.join(repr(k) for k in unknown)}, which {me} does not use")
+            candidate = {k: v for k, v in group.items() if k != "params"}
+            candidate.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()
+                              if k in group and k != "params"})
+            try:
+                self._check_hyperparameters(candidate, where=at)
+            except ValueError as error:
+                problems.append(str(error))
+            groups.append(candidate)
         state = {}
-        for key, entry in dict(state_dict["state"]).items():
-            i = int(key)
+        for key, entry in saved_state.items():
+            try:
+                i = int(key)
+            except (TypeError, ValueError):
+                problems.append(f"state[{key!r}]: not a parameter index")
+                continue
             if not 0 <= i < len(params):
                 problems.append(f"state for parameter {i}, but there are only {len(params)}")
                 continue
             entry = dict(entry)
             for name, value in entry.items():
-                if isinstance(value, np.ndarray) and value.shape != params[i].shape:
-                    problems.append(f"parameter {i}: {name} has shape {value.shape}, the parameter {params[i].shape}")
+                problem = _state_problem(name, value, params[i])
+                if problem:
+                    problems.append(f"state[{i}][{name!r}]: {problem}")
             state[i] = entry
         if problems:
             raise ValueError(f"cannot load this optimizer state into {me} (nothing was changed): " + "; ".join(problems))
 
-        for saved, group in zip(saved_groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = tuple(v) if isinstance(v, list) else v
+        for candidate, group in zip(groups, self.param_groups):
+            group.update(candidate)
         self.state = {}
         for i, entry in state.items():
             p = params[i]
@@ -187,6 +231,30 @@ class Optimizer:
             count = sum(p.data.size for p in group["params"])
             lines.append(f"  group {i}: {len(group['params'])} tensors, {count:,} numbers, {settings}")
         return "\n".join(lines) + "\n)"
+
+
+def _state_problem(name, value, p) -> str | None:
+    """Why one saved per-parameter value breaks STATE_RULES (None: it is fine)."""
+    rule = STATE_RULES.get(name)
+    if rule is None:
+        return f"no optimizer keeps {name!r} (known: {', '.join(STATE_RULES)})"
+    if rule == "a count":
+        try:
+            non_negative_int(value.item() if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1
+                             else value, "the step count")
+        except ValueError as error:
+            return str(error)
+        return None
+    array = np.asarray(value) if isinstance(value, (np.ndarray, np.generic, list, float, int)) else None
+    if array is None or array.dtype.kind not in "iuf":
+        return f"must be an array of numbers, got {type(value).__name__}"
+    if array.shape != p.shape:
+        return f"has shape {array.shape}, the parameter {p.shape}"
+    if not np.all(np.isfinite(array)):
+        return "holds NaN or inf (training had diverged when it was saved): load an earlier checkpoint"
+    if rule == "finite and >= 0" and np.any(array < 0):
+        return "holds negative values (a running mean of squares is never negative)"
+    return None
 
 
 def _restore(name, value, p):

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ..validation import real_number
 from .optimizer import Optimizer
 
 
@@ -19,7 +18,7 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
-        real_number(momentum, "SGD: momentum", minimum=0.0, below=1.0)
+        # momentum is checked with every group, by Optimizer._check_hyperparameters
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
 
     def _update(self, p, grad, group, state):

@@ -2,18 +2,18 @@
 
 `load_shakespeare()` looks, in order, at:
     1. the `path` you pass;
-    2. the file named by the environment variable TINYGPT_CORPUS;
+    2. the file named by the environment variable TINYGPT_CORPUS (tinytorch.settings);
     3. the copy shipped with the browser course (/drive/data/tinyshakespeare.txt) or a
        `data/tinyshakespeare.txt` in this folder or its parent;
-    4. the download cache (~/.cache/tinytorch, or TINYTORCH_CACHE);
+    4. the download cache (tinytorch.settings.cache_root(): TINYGPT_CACHE, else ~/.cache/tinytorch);
     5. the internet: SHAKESPEARE_URL, checked against SHAKESPEARE_SHA256, saved to the cache.
 """
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
+from .. import settings
 from ..files import atomic_write
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -26,14 +26,6 @@ SHIPPED_LOCATIONS = (
     Path("data") / SHAKESPEARE_FILENAME,
     Path("..") / "data" / SHAKESPEARE_FILENAME,
 )
-
-
-def default_cache_dir() -> Path:
-    """TINYTORCH_CACHE if set, else ~/.cache/tinytorch."""
-    configured = os.environ.get("TINYTORCH_CACHE")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "tinytorch"
 
 
 def sha256_of(data: bytes) -> str:
@@ -66,7 +58,7 @@ def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAK
     """The tiny Shakespeare text (about 1.1 million characters) as one str.
 
     path:      a local file to read (skips every other place).
-    cache_dir: where a download is kept (default: TINYTORCH_CACHE or ~/.cache/tinytorch).
+    cache_dir: where a download is kept (default: tinytorch.settings.cache_root()).
     url, sha256: where to download from and the hash it must have (tests point these at a
                local server; the defaults are the canonical char-rnn file).
     """
@@ -79,12 +71,11 @@ def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAK
             )
         return _read_text(path)
 
-    from_env = os.environ.get("TINYGPT_CORPUS")
-    if from_env:
-        env_path = Path(from_env).expanduser()
+    env_path = settings.corpus_path()
+    if env_path is not None:
         if not env_path.is_file():
             raise FileNotFoundError(
-                f"TINYGPT_CORPUS is set to {from_env!r} but there is no file there: "
+                f"TINYGPT_CORPUS is set to {str(env_path)!r} but there is no file there: "
                 "fix or unset the variable"
             )
         return _read_text(env_path)
@@ -97,7 +88,7 @@ def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAK
             _check_found_file(shipped, data, sha256)
             return _read_text(shipped)
 
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else settings.cache_root()
     cached = cache / SHAKESPEARE_FILENAME
     damaged = ""
     if cached.is_file():

@@ -6,10 +6,12 @@
     TrainingHistory          the list of StepRecords that fit() returns
     find_latest_checkpoint   the newest run-<id>_step_XXXXXX.npz in a folder (after a crash or reload)
     list_checkpoints         all of them (of one run, if asked), oldest first
-    callbacks                what runs around the loop: validation, probe, checkpoints, progress, plot
+    Validation, Checkpoints, AttentionProbe, ProgressDisplay, LivePlot
+                             what runs around the loop (callbacks.py), each with its own settings
 """
 
-from .loss import LanguageModelLoss
-from .trainer import LanguageModelTrainer
+from .callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
 from .checkpoint import find_latest_checkpoint, list_checkpoints
 from .history import StepRecord, TrainingHistory
+from .loss import LanguageModelLoss
+from .trainer import LanguageModelTrainer

@@ -7,11 +7,6 @@ from ..text.batches import as_id_array
 from ..validation import positive_int
 
 
-def optional_positive_int(value, name):
-    """None for None/0/False (the feature is off), else a positive int."""
-    return None if not value else positive_int(value, name)
-
-
 def _model_positions(model):
     return getattr(getattr(model, "config", None), "block_size", None)
 
@@ -39,28 +34,16 @@ def check_data(model, data, name, block_size) -> np.ndarray:
     return array
 
 
-def check_probe(model, probe_ids, probe_every):
-    """The attention probe's ids as an array (None: no probe)."""
-    if probe_ids is None:
-        if probe_every:
-            raise ValueError("probe_every needs probe_ids (the token ids whose attention to record)")
+def check_probe(model, probe):
+    """The attention probe fits the model: it has attention_maps and the ids fit its positions."""
+    if probe is None:
         return None
     if not hasattr(model, "attention_maps"):
-        raise ValueError(f"probe_ids needs a model with attention_maps(ids); {type(model).__name__} has none")
-    probe_ids = as_id_array(probe_ids, "probe_ids")
+        raise ValueError(f"an AttentionProbe needs a model with attention_maps(ids); {type(model).__name__} has none")
     limit = _model_positions(model)
-    if probe_ids.size == 0 or (limit is not None and probe_ids.size > limit):
+    if probe.ids.size == 0 or (limit is not None and probe.ids.size > limit):
         raise ValueError(
-            f"probe_ids has {probe_ids.size} tokens; the attention probe needs 1 to "
+            f"the probe's ids have {probe.ids.size} tokens; the attention probe needs 1 to "
             f"{limit} (the model's block_size): use a shorter probe text"
         )
-    return probe_ids
-
-
-def check_plot(plot):
-    if not hasattr(plot, "update"):
-        raise ValueError(
-            f"live_plot must be a plot with update(history), got {plot!r}: "
-            "from tinytorch.viz import LiveLossCurve, then live_plot=LiveLossCurve()"
-        )
-    return plot
+    return probe

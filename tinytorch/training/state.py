@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from ..rng import rng as global_rng
+from ..validation import non_negative_int, real_number
 from .history import StepRecord
 
 # Config fields that change how a model trains or starts, not which weights it has: loading
@@ -51,15 +52,12 @@ def run_settings(trainer) -> dict:
             if key != "params":
                 settings[prefix + key] = _plain(value)
     schedule = trainer.lr_schedule
-    settings.update(
-        block_size=trainer.block_size,
-        batch_size=trainer.batch_size,
-        grad_clip=trainer.grad_clip,
-        lr_schedule=schedule if schedule in (None, "cosine") else getattr(schedule, "__name__", "a function"),
-        warmup_steps=trainer.warmup_steps,
-        max_steps=trainer.max_steps,
-        min_lr=trainer.min_lr,
-    )
+    settings.update(block_size=trainer.block_size, batch_size=trainer.batch_size, grad_clip=trainer.grad_clip)
+    if hasattr(schedule, "settings"):  # e.g. CosineWarmup: its kind, warm-up, length and floor
+        settings.update(schedule.settings())
+    else:
+        name = None if schedule is None else getattr(schedule, "__name__", "a function")
+        settings.update(lr_schedule=name, max_steps=trainer.max_steps)
     return settings
 
 
@@ -94,7 +92,7 @@ def capture(trainer) -> dict:
             "elapsed": trainer.elapsed,
             "history": trainer.history.as_dicts(),
             "attention_snapshots": trainer.attention_snapshots,
-            "base_lr": trainer.base_lr,
+            "lr": getattr(trainer.lr_schedule, "lr", None),  # the schedule's peak (None: no peak to keep)
         },
         "rng": global_rng().bit_generator.state,
     }
@@ -113,17 +111,23 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
                 + "; ".join(differences)
                 + "). Build the trainer as that run was built, or resume(strict=False) to load it anyway."
             )
-    trial = copy.copy(trainer.optimizer)  # the optimizer checks its state here, on a copy
+    # The optimizer checks its state (shapes, hyperparameters and moments in range, as its
+    # constructor checks its arguments) on a copy, so nothing changes when it is refused.
+    trial = copy.copy(trainer.optimizer)
     trial.param_groups = [dict(group) for group in trainer.optimizer.param_groups]
     trial.state = {}
     try:
         trial.load_state_dict(state["optimizer"])
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{where} does not fit this optimizer: {error}") from None
+        raise ValueError(f"{where} holds an optimizer state this optimizer cannot take: {error}") from None
     try:
         history = [StepRecord(**record) for record in saved["history"]]
-        snapshots = [(int(s), np.asarray(m)) for s, m in saved["attention_snapshots"]]
-        step, elapsed, base_lr = int(saved["step"]), float(saved["elapsed"]), float(saved["base_lr"])
+        snapshots = [(non_negative_int(s, "an attention snapshot's step"), np.asarray(m))
+                     for s, m in saved["attention_snapshots"]]
+        step = non_negative_int(saved["step"], "trainer/step")
+        elapsed = real_number(saved["elapsed"], "trainer/elapsed", minimum=0.0)
+        peak = saved.get("lr", saved.get("base_lr"))  # "base_lr" in checkpoints of earlier versions
+        peak = None if peak is None else real_number(peak, "trainer/lr", minimum=0.0)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where} has a damaged trainer section ({type(error).__name__}: {error})") from None
     rng_state = state["rng"]
@@ -140,7 +144,9 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
     # Everything fits: assign.
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
-    trainer.step, trainer.elapsed, trainer.base_lr = step, elapsed, base_lr
+    trainer.step, trainer.elapsed = step, elapsed
+    if peak is not None and hasattr(trainer.lr_schedule, "lr"):
+        trainer.lr_schedule.lr = peak
     trainer.history[:] = history  # in place: views holding the list see the change
     trainer.attention_snapshots[:] = snapshots
     generator.bit_generator.state = rng_state

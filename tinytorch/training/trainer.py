@@ -1,6 +1,7 @@
 """LanguageModelTrainer: a resumable training loop for next-character prediction.
 
     trainer = LanguageModelTrainer(model, optimizer, train_ids, val_ids, block_size=32, batch_size=16)
+    trainer = preset("browser").build_trainer(model, train_ids, val_ids)   # the same, with a recipe
     trainer.fit(200)      # 200 steps, with one live progress line
     trainer.fit(200)      # 200 more, continuing where it stopped
     trainer.history[-1]   # StepRecord(step=400, train_loss=..., val_loss=..., lr=..., ...)
@@ -25,92 +26,70 @@ from pathlib import Path
 import numpy as np
 
 from .. import optim
-from ..rng import rng as global_rng
 from ..nn.module import eval_mode
+from ..rng import rng as global_rng
 from ..tensor import no_grad
-from ..validation import non_negative_int
 from ..text.batches import get_batch
+from ..validation import non_negative_int
 from . import checkpoint as ckpt
-from . import checks
+from . import checks, legacy
 from . import state as trainer_state
-from .callbacks import AttentionProbe, Checkpoints, LivePlot, ProgressDisplay, Validation
+from .callbacks import ProgressDisplay, Validation
 from .history import StepRecord, TrainingHistory
 from .loss import LanguageModelLoss
-from .progress import resolve_mode
 
 
 class LanguageModelTrainer:
     """Trains a language model (int ids (B, T) -> logits (B, T, V)) on a 1-D array of token ids.
 
-    model, optimizer:  e.g. TinyGPT(config) and tinytorch.optim.AdamW(model.parameters(), lr=1e-3)
+    model, optimizer:  e.g. TinyGPT(config) and model.configure_optimizers(lr=1e-3)
     train_data, val_data: 1-D int arrays of token ids (val_data may be None: no validation)
     block_size, batch_size: T and B of every batch
-    eval_interval:     measure the validation loss every this many steps (and at the end of fit)
-    eval_batches:      how many fixed validation batches make one measurement
-    lr_schedule:       None (keep optimizer.lr), "cosine" (warm-up then cosine decay over
-                       max_steps, peak = the optimizer's lr), or a function step -> lr
-    warmup_steps, max_steps, min_lr: for the cosine schedule (min_lr default: peak / 10)
+    lr_schedule:       None (keep optimizer.lr), a function step -> lr such as
+                       tinytorch.optim.CosineWarmup(lr, max_steps, warmup_steps), or "cosine"
+                       (CosineWarmup from the optimizer's lr over max_steps, no warm-up)
+    max_steps:         where fit() stops by default (default: the schedule's max_steps)
     grad_clip:         clip the global gradient norm to this (None: no clipping)
-    checkpoint_dir, checkpoint_every: write run-<id>_step_XXXXXX.npz there every N steps and at
-                       the end of each fit; the keep_checkpoints newest of this run are kept
-    probe_ids, probe_every: attention time-lapse: every N steps append
-                       (step, model.attention_maps(probe_ids)) to `attention_snapshots`
-    progress:          "auto" (HTML bar in Jupyter/JupyterLite, one text line elsewhere),
-                       "bar", "text" or None
-    live_plot:         a plot redrawn while training, e.g. tinytorch.viz.LiveLossCurve(ladder=...)
     loss_fn:           defaults to LanguageModelLoss()
-    callbacks:         more callbacks (see callbacks.py), called after the built-in ones
+    validation:        Validation(every, batches, seed); default Validation() (none without val_data)
+    checkpoints:       Checkpoints(folder, every, keep), or None
+    probe:             AttentionProbe(ids, every), or None: the attention time-lapse
+    progress:          "auto" (HTML bar in Jupyter/JupyterLite, one text line elsewhere), "bar",
+                       "text", None, or a ProgressDisplay(mode, seconds)
+    callbacks:         more callbacks (see callbacks.py), e.g. [LivePlot(LiveLossCurve())],
+                       called after the ones above
 
+    A preset builds all of this: `preset("browser").build_trainer(model, train_ids, val_ids)`.
     After training: `history` (a StepRecord per step: step, train_loss, val_loss or None, lr,
     tokens_per_sec, elapsed, grad_norm), `attention_snapshots`, `step`, `run_id`.
     """
 
-    # Seconds between redraws. In a browser tab the page renders on the same 2-4 cores that
-    # train: redrawing every 0.5 s / 2 s cost ~6% of training time there, every 1 s / 5 s ~2%.
-    progress_interval = 1.0  # the live progress output
-    plot_interval = 5.0  # the live loss curve (an SVG costs more); it also redraws at each validation
-
     def __init__(
         self, model, optimizer, train_data, val_data, block_size, batch_size,
-        eval_interval=100, eval_batches=20,
-        lr_schedule=None, warmup_steps=0, max_steps=None, min_lr=None, grad_clip=1.0,
-        checkpoint_dir=None, checkpoint_every=None, keep_checkpoints=3,
-        probe_ids=None, probe_every=None,
-        progress="auto", live_plot=None, loss_fn=None, eval_seed=1234, callbacks=(),
+        lr_schedule=None, max_steps=None, grad_clip=1.0, loss_fn=None,
+        validation=None, checkpoints=None, probe=None, progress="auto", callbacks=(), **old_names,
     ):
+        # Keywords of earlier versions (eval_interval=, checkpoint_dir=, ...) become the callbacks that own them.
+        validation, checkpoints, probe, callbacks, old_schedule = legacy.translate(
+            old_names, validation, checkpoints, probe, callbacks)
         self.model, self.optimizer = model, optimizer
         self.block_size = checks.check_block_size(model, block_size)
         self.batch_size = checks.positive_int(batch_size, "batch_size")
         self.train_data = checks.check_data(model, train_data, "train_data", self.block_size)
         self.val_data = None if val_data is None else checks.check_data(model, val_data, "val_data", self.block_size)
-        self.eval_batches = checks.positive_int(eval_batches, "eval_batches")
-        self.eval_seed = int(eval_seed)
         self.loss_fn = loss_fn if loss_fn is not None else LanguageModelLoss()
         self.grad_clip = None if grad_clip in (None, 0) else float(grad_clip)
-        self._set_schedule(lr_schedule, warmup_steps, max_steps, min_lr)
-        self.probe_ids = checks.check_probe(model, probe_ids, probe_every)
-        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
-        if checkpoint_every and checkpoint_dir is None:
-            raise ValueError("checkpoint_every needs checkpoint_dir (the folder to write the checkpoints to)")
-        resolve_mode(progress)  # reject a misspelt mode now, not after the first step
-        self.progress = progress
-        self.eval_interval = checks.optional_positive_int(eval_interval, "eval_interval")
-        self.probe_every = checks.optional_positive_int(probe_every, "probe_every")
-        self.checkpoint_every = checks.optional_positive_int(checkpoint_every, "checkpoint_every")
-        self.keep_checkpoints = checks.optional_positive_int(keep_checkpoints, "keep_checkpoints")
+        self._set_schedule(lr_schedule, max_steps, old_schedule)
 
         # Around the loop, in this order: validation first, so a checkpoint holds the val loss.
-        self.callbacks = []
-        if self.val_data is not None:
-            self.callbacks.append(Validation())
-        if self.probe_ids is not None:
-            self.callbacks.append(AttentionProbe())
-        if self.checkpoint_dir is not None:
-            self.callbacks.append(Checkpoints())
-        self.callbacks.append(ProgressDisplay())
-        if live_plot:
-            self.callbacks.append(LivePlot(checks.check_plot(live_plot)))
-        self.callbacks += list(callbacks)
+        if self.val_data is not None and validation is None:
+            validation = Validation()
+        self.validation = None if self.val_data is None else validation
+        self.probe = checks.check_probe(model, probe)
+        self.checkpoints = checkpoints
+        self.progress = progress if isinstance(progress, ProgressDisplay) else ProgressDisplay(progress)
+        builtin = [self.validation, self.probe, self.checkpoints, self.progress]
+        self.callbacks = [callback for callback in builtin if callback is not None] + list(callbacks)
 
         self.step = 0  # optimizer updates done so far
         self.elapsed = 0.0  # seconds spent inside fit, over all calls
@@ -121,6 +100,16 @@ class LanguageModelTrainer:
         self.settings = trainer_state.run_settings(self)  # as built: resume() compares these
         self._params = list(model.parameters())
         self._starts = []  # where the current and the previous step began (see _rewind)
+
+    @property
+    def checkpoint_dir(self):
+        """The checkpoints' folder (None without checkpoints): where resume() looks."""
+        return None if self.checkpoints is None else self.checkpoints.folder
+
+    @property
+    def probe_ids(self):
+        """The attention probe's token ids (None without a probe)."""
+        return None if self.probe is None else self.probe.ids
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -200,26 +189,25 @@ class LanguageModelTrainer:
 
     # --- the learning rate ---------------------------------------------------------------
 
-    def _set_schedule(self, lr_schedule, warmup_steps, max_steps, min_lr) -> None:
-        if not (lr_schedule is None or lr_schedule == "cosine" or callable(lr_schedule)):
+    def _set_schedule(self, lr_schedule, max_steps, old_settings) -> None:
+        if lr_schedule == "cosine":
+            if not max_steps:
+                raise ValueError('lr_schedule="cosine" needs max_steps (the step where the decay ends)')
+            lr_schedule = optim.CosineWarmup(self.optimizer.lr, max_steps, **old_settings)
+        elif not (lr_schedule is None or callable(lr_schedule)):
             raise ValueError(f'lr_schedule must be None, "cosine" or a function step -> lr, got {lr_schedule!r}')
-        if lr_schedule == "cosine" and not max_steps:
-            raise ValueError('lr_schedule="cosine" needs max_steps (the step where the decay ends)')
+        scheduled = getattr(lr_schedule, "max_steps", None)
+        if max_steps is not None and scheduled is not None and max_steps != scheduled:
+            raise ValueError(f"max_steps={max_steps} but the schedule ends at {scheduled}: give max_steps once")
         self.lr_schedule = lr_schedule
-        self.warmup_steps = int(warmup_steps)
-        self.max_steps = None if max_steps is None else checks.positive_int(max_steps, "max_steps")
-        self.base_lr = float(self.optimizer.lr)  # the peak of a schedule
-        self.min_lr = self.base_lr / 10 if min_lr is None else float(min_lr)
-        self.lr_at(0)  # a schedule that cannot work (e.g. warmup_steps > max_steps) fails now
+        steps = scheduled if scheduled is not None else max_steps  # the step count has one home
+        self.max_steps = None if steps is None else checks.positive_int(steps, "max_steps")
+        self.lr_at(0)  # a schedule that cannot work fails now, not at step 1
 
     def lr_at(self, step: int) -> float:
         """The learning rate for the update after `step` completed steps."""
         if self.lr_schedule is None:
             return float(self.optimizer.lr)
-        if self.lr_schedule == "cosine":
-            return float(optim.cosine_with_warmup(
-                step, max_lr=self.base_lr, warmup_steps=self.warmup_steps, total_steps=self.max_steps, min_lr=self.min_lr,
-            ))
         return float(self.lr_schedule(step))
 
     # --- going back: interrupts and NaN ----------------------------------------------------
@@ -254,7 +242,12 @@ class LanguageModelTrainer:
     def _diverged(self, what: str, lr: float, snapshot):
         step = self.step + 1
         self._rewind(snapshot)
-        fix = f"optimizer.lr = {lr / 10:.3g}" if self.lr_schedule is None else f"trainer.base_lr = {self.base_lr / 10:.3g} (the schedule's peak)"
+        if self.lr_schedule is None:
+            fix = f"optimizer.lr = {lr / 10:.3g}"
+        elif hasattr(self.lr_schedule, "lr"):
+            fix = f"trainer.lr_schedule.lr = {self.lr_schedule.lr / 10:.3g} (the schedule's peak)"
+        else:
+            fix = "a schedule with a lower peak"
         raise FloatingPointError(
             f"{what} at step {step} (learning rate {lr:.3g}). The model and optimizer are as they were "
             f"after step {self.step}, the last one with a finite loss. The learning rate is probably "
@@ -264,18 +257,19 @@ class LanguageModelTrainer:
     # --- measuring -------------------------------------------------------------------------
 
     def evaluate(self, split: str = "val", batches=None) -> float:
-        """Mean loss over `batches` (default eval_batches) fixed batches of `split` ("val" or "train").
+        """Mean loss over `batches` fixed batches of `split` ("val" or "train").
 
-        The batches come from their own generator (seeded with eval_seed), so every call sees
-        the same text and training's random stream is not disturbed.
+        The batches come from their own generator, so every call sees the same text and
+        training's random stream is not disturbed. Batches and seed: the validation's settings.
         """
         data = {"val": self.val_data, "train": self.train_data}.get(split, "?")
         if isinstance(data, str):
             raise ValueError(f'split must be "val" or "train", got {split!r}')
         if data is None:
             raise ValueError("this trainer has no validation data: pass val_data to evaluate on it")
-        batches = self.eval_batches if batches is None else checks.positive_int(batches, "batches")
-        rng = np.random.default_rng(self.eval_seed)
+        settings = self.validation or Validation()
+        batches = settings.batches if batches is None else checks.positive_int(batches, "batches")
+        rng = np.random.default_rng(settings.seed)
         total = 0.0
         with eval_mode(self.model), no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(batches):
@@ -320,7 +314,7 @@ class LanguageModelTrainer:
         others = []
         if path is None:
             if self.checkpoint_dir is None:
-                raise ValueError("resume() needs a path, or a trainer made with checkpoint_dir=")
+                raise ValueError('resume() needs a path, or a trainer made with checkpoints=Checkpoints("folder")')
             runs = ckpt.list_runs(self.checkpoint_dir)
             if not runs:
                 print(f"No checkpoint in {str(self.checkpoint_dir)!r} yet: training starts at step 0.")
@@ -338,9 +332,8 @@ class LanguageModelTrainer:
         no match, the newest run's: loading it then says what differs."""
         if run is not None:
             if run not in runs:
-                raise ValueError(
-                    f"no checkpoint of run {run!r} in {str(self.checkpoint_dir)!r} (runs there: {', '.join(map(str, runs))})"
-                )
+                known = ", ".join(map(str, runs))
+                raise ValueError(f"no checkpoint of run {run!r} in {str(self.checkpoint_dir)!r} (runs there: {known})")
             return runs[run]
         if self.run_id in runs:
             return runs[self.run_id]

@@ -47,7 +47,7 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
             or raw logits: (V,), or (T, V) / (1, T, V) whose last row is used.
         prompt, tokenizer: the text to continue and the tokenizer (labels come from it).
         k: how many of the most likely tokens to show.
-        temperature: a float (>= 0; 0 = greedy) or a list of them, one panel each.
+        temperature: a float (>= 0; 0, or below 1e-6, = greedy) or a list of them, one panel each.
         labels: the vocabulary as a str/list, when no tokenizer is given for raw logits.
 
     Returns a View (static SVG) with `.probabilities` {temperature: (V,) array} and `.top`
@@ -67,9 +67,14 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
     else:
         vocab = decode_each(tokenizer, range(V)) if tokenizer is not None else [f"#{i}" for i in range(V)]
     temps = list(temperature) if isinstance(temperature, (list, tuple, np.ndarray)) else [temperature]
+    from ..models.generation import GREEDY_TEMPERATURE, check_temperature  # the one home of the rule
+
     for t in temps:
-        if not np.isfinite(float(t)) or float(t) < 0:
-            raise ValueError(f"temperature={t} must be >= 0 (0 = always the most likely token)")
+        try:
+            check_temperature(t)
+        except ValueError:
+            raise ValueError(f"temperature={t!r} must be >= 0, a finite number "
+                             "(0 = always the most likely token)") from None
     if not np.all(np.isfinite(logits)):
         raise ValueError("the logits contain NaN or inf: the model has diverged (check the loss)")
     k = int(max(1, min(k, V)))
@@ -102,7 +107,8 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
         x0 = left + c * col_w
         rest = 1.0 - sum(p for _, p in rows)
         parts.append(f'<g class="tt-temperature" data-temperature="{S.fmt(t)}">')
-        parts.append(S.text(x0, 46, f"temperature {S.fmt(t)}" + (" (greedy)" if t == 0 else ""), size=12, fill="#333"))
+        greedy = " (greedy)" if t < GREEDY_TEMPERATURE else ""
+        parts.append(S.text(x0, 46, f"temperature {S.fmt(t)}{greedy}", size=12, fill="#333"))
         for r, (lab, p) in enumerate(rows):
             y = top_y + r * ROW_H
             bar = max(0.0, p / pmax * BAR_W)

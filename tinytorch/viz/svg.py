@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import itertools
+import re
 import struct
 import zlib
 
@@ -42,10 +43,26 @@ _VISIBLE = {" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5", "\r": "\u240d", "\x7f
 _ids = itertools.count(1)
 
 
+# Characters XML 1.0 forbids even as references (C0 controls but tab and line breaks; lone
+# surrogates, which UTF-8 cannot encode either; U+FFFE and U+FFFF), and what they become.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return chr(0x2400 + code) if code < 0x20 else "\ufffd"  # a control picture, else the replacement mark
+
+
 def esc(text) -> str:
-    """Escape text for HTML/SVG content and attribute values (& < > " '); line breaks become
-    character references so every view's markup stays on one line (see view.boot_script)."""
-    return html.escape(str(text), quote=True).replace("\n", "&#10;").replace("\r", "&#13;")
+    """Escape any text for HTML/SVG content and attribute values: the one escaping home of the views.
+
+    & < > " ' become references; tabs and line breaks become character references so every view's markup
+    stays on one line (see view.boot_script); characters XML cannot hold (control characters,
+    lone surrogates, U+FFFE/U+FFFF) become their control picture or U+FFFD, so the output is
+    well-formed XML and encodes as UTF-8 whatever the input."""
+    text = _NOT_XML.sub(_xml_safe, str(text))
+    # Tab and line breaks as references too: in an attribute, XML would read them as spaces.
+    return html.escape(text, quote=True).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
 
 
 def visible_token(token: str) -> str:
@@ -57,7 +74,7 @@ def visible_token(token: str) -> str:
             out.append(_VISIBLE[ch])
         elif ord(ch) < 0x20:
             out.append(chr(0x2400 + ord(ch)))
-        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate cannot be encoded
+        elif 0xD800 <= ord(ch) <= 0xDFFF or ch in "\ufffe\uffff":  # cannot be encoded / not XML
             out.append("\ufffd")
         else:
             out.append(ch)
