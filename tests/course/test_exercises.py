@@ -12,9 +12,9 @@ import re
 
 import numpy as np
 import pytest
+from _runner import CONTENT
 
 import tinytorch as tt
-from _runner import CONTENT
 from coursetools.notebooks import build_notebook, replace_solution_regions
 from tinytorch.course.exercises import EXERCISES, ExerciseFailed, check, hint, use
 
@@ -50,10 +50,9 @@ def _in_a_fresh_folder(tmp_path, monkeypatch):
 
 
 def _base_namespace():
+    from tinytorch.course.your_gpt import YourGPT
     from tinytorch.models import TinyGPT
     from tinytorch.nn import Linear, Module
-
-    from tinytorch.course.your_gpt import YourGPT
 
     return {"np": np, "tt": tt, "Module": Module, "Linear": Linear, "TinyGPT": TinyGPT, "YourGPT": YourGPT}
 

@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-
 from _runner import CONTENT
+
 from tinytorch.course.rubric import NUMBERS, rubric_numbers
 from tinytorch.models import PRESETS, TinyGPT
 
@@ -50,7 +50,8 @@ def test_no_markdown_types_a_number_derived_from_a_preset(preset_name):
         numbers |= {n.split(" ")[0] for n in numbers}
         typed += [f"{notebook} cell {index}: {n!r}" for n in sorted(numbers & derived)]
     assert not typed, (f"markdown states numbers derived from the {preset_name} preset (they go stale when it "
-                       f"changes): print them from preset(...) in a code cell, or point to rubric_numbers(...): {typed}")
+                       "changes): print them from preset(...) in a code cell, or point to rubric_numbers(...): "
+                       f"{typed}")
 
 
 def test_no_markdown_about_the_browser_preset_types_its_fields():
@@ -71,7 +72,7 @@ def test_no_markdown_about_the_browser_preset_types_its_fields():
 
 def test_every_rubric_numbers_reference_exists_and_computes(capsys):
     named = set()
-    for notebook, index, text in _markdown():
+    for _, _, text in _markdown():
         named |= set(re.findall(r'rubric_numbers\("([a-z0-9_]+)"\)', text))
     assert named, "no model answer points to rubric_numbers"
     assert named <= set(NUMBERS), f"unknown rubric entries: {named - set(NUMBERS)}"

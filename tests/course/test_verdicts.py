@@ -7,8 +7,15 @@ import pytest
 
 import tinytorch as tt
 from tinytorch.course.badges import gradient_badges
-from tinytorch.course.exercises.verdicts import (ExerciseFailed, check_close, check_equal, check_shape,
-                                                 describe_difference, graph_ops, tripwire)
+from tinytorch.course.exercises.verdicts import (
+    ExerciseFailed,
+    check_close,
+    check_equal,
+    check_shape,
+    describe_difference,
+    graph_ops,
+    tripwire,
+)
 from tinytorch.course.exercises.verdicts import verdict as exercise
 
 

@@ -12,8 +12,14 @@ import pytest
 import tinytorch as tt
 from tinytorch.course import carry
 from tinytorch.course.exercises import check
-from tinytorch.course.your_gpt import (YourGPT, YourStepTrainer, library_parts, library_training_step,
-                                       with_your_step, your_parts)
+from tinytorch.course.your_gpt import (
+    YourGPT,
+    YourStepTrainer,
+    library_parts,
+    library_training_step,
+    with_your_step,
+    your_parts,
+)
 from tinytorch.models import TinyGPT, TinyGPTConfig
 from tinytorch.optim import CosineWarmup
 from tinytorch.training import LanguageModelTrainer, Validation
@@ -186,7 +192,8 @@ print(json.dumps({"model": type(model).__name__, "block": type(b).__name__, "att
         built = next(p for p in builds["instructor"] if p.stem == name)
         student = next(p for p in builds["student"] if p.stem == name)
         shutil.copy(built, tmp_path / built.name)
-        run = run_notebook(tmp_path / built.name, student, tmp_path, probe_code=probe if name.startswith("04") else None)
+        probe_code = probe if name.startswith("04") else None
+        run = run_notebook(tmp_path / built.name, student, tmp_path, probe_code=probe_code)
     p = run.probes
     assert p["all_yours"], p
     assert (p["model"], p["block"], p["attn"]) == ("MyGPT", "MyBlock", "MyMultiHeadAttention"), p

@@ -5,6 +5,7 @@ import html
 
 import numpy as np
 
+
 class Badges:
     """A row of pass/fail badges that renders as HTML in Jupyter (`.html` holds the markup)."""
 

@@ -5,5 +5,4 @@ test cell and the comparisons that name a mistake) and `tinytorch.course.badges`
 """
 
 from .badges import Badges, gradient_badge, gradient_badges  # noqa: F401
-from .exercises.verdicts import (ExerciseFailed, check_close, check_equal, check_shape, check_true,  # noqa: F401
-                                 verdict as exercise)
+from .exercises.verdicts import ExerciseFailed, check_close, check_equal, check_shape, check_true  # noqa: F401

@@ -23,9 +23,9 @@ from ..models.gpt import TinyGPT
 from ..nn.layers import Linear
 from ..nn.module import Module, ModuleList, Parameter, eval_mode
 from ..tensor import no_grad
+from ..text.batches import get_batch
 from ..training.history import StepRecord
 from ..training.trainer import LanguageModelTrainer
-from ..text.batches import get_batch
 from ..validation import token_ids
 from . import carry
 from .exercises.registry import passes

@@ -12,6 +12,6 @@ solutions (at least three); tests/course/test_exercises.py runs every check on t
 reference and each of them.
 """
 
+from . import nb0_welcome, nb1_tokens, nb2_attention, nb3_block, nb4_gpt, nb5_systems  # noqa: F401  (registers the exercises)
 from .registry import EXERCISES, Exercise, check, hint, use  # noqa: F401
 from .verdicts import ExerciseFailed  # noqa: F401
-from . import nb0_welcome, nb1_tokens, nb2_attention, nb3_block, nb4_gpt, nb5_systems  # noqa: F401,E402  registers

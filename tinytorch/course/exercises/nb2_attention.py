@@ -3,9 +3,22 @@
 import numpy as np
 
 from .registry import register
-from .verdicts import (backward_with, causal_mask_numpy, check_equal, check_shape, check_true, compare,
-                       compare_gradients, delegated, load_same_weights, needs_tensor, np_softmax, randomize,
-                       refuse_library, tripwire)
+from .verdicts import (
+    backward_with,
+    causal_mask_numpy,
+    check_equal,
+    check_shape,
+    check_true,
+    compare,
+    compare_gradients,
+    delegated,
+    load_same_weights,
+    needs_tensor,
+    np_softmax,
+    randomize,
+    refuse_library,
+    tripwire,
+)
 
 # --------------------------------------------------------------------------- 2.1 softmax
 
@@ -211,8 +224,9 @@ def check_attention(attention):
     _, wc = attention(q, k, v, causal=True)
     wc = np.asarray(wc, dtype=np.float64)
     future = causal_mask_numpy(5)
-    if wc.shape == (2, 3, 5, 5) and np.abs(wc[..., future]).max() > 1e-9:
-        raise AssertionError(f"with causal=True the future still gets weight (up to {np.abs(wc[..., future]).max():.3g}): "
+    leak = np.abs(wc[..., future]).max() if wc.shape == (2, 3, 5, 5) else 0.0
+    if leak > 1e-9:
+        raise AssertionError(f"with causal=True the future still gets weight (up to {leak:.3g}): "
                              "set the forbidden scores to -inf before the softmax, so that their weight is exactly 0 "
                              "(a score of 0 is still a score)")
     compare(wc, _np_attention(q, k, v)[1], "the causal weights", [
@@ -267,8 +281,8 @@ def _param_grads(module) -> dict:
 @register("2.4", "MySelfAttention.forward", HINTS_SELF_ATTENTION, WRONG_SELF_ATTENTION,
           library=_library_self_attention)
 def check_self_attention(MySelfAttention):
-    from ...nn import SelfAttention
     from ... import manual_seed
+    from ...nn import SelfAttention
     from ...tensor import Tensor
 
     C, d, B, T = 10, 6, 2, 7  # d_model, head size, batch and time all differ
@@ -355,8 +369,8 @@ def _library_mha():
 
 @register("2.5", "MyMultiHeadAttention.forward", HINTS_MHA, WRONG_MHA, library=_library_mha, keep=True)
 def check_multi_head(MyMultiHeadAttention):
-    from ...nn import MultiHeadAttention
     from ... import manual_seed
+    from ...nn import MultiHeadAttention
     from ...tensor import Tensor
 
     B, T, C, H = 2, 7, 12, 3  # head size d = 4: batch, time, width, heads and head size all differ

@@ -5,8 +5,21 @@ import math
 import numpy as np
 
 from .registry import register
-from .verdicts import (backward_with, check_shape, check_true, compare, compare_gradients, delegated, float64,
-                       load_same_weights, needs_tensor, randomize, refuse_library, tensor64, tripwire)
+from .verdicts import (
+    backward_with,
+    check_shape,
+    check_true,
+    compare,
+    compare_gradients,
+    delegated,
+    float64,
+    load_same_weights,
+    needs_tensor,
+    randomize,
+    refuse_library,
+    tensor64,
+    tripwire,
+)
 
 # --------------------------------------------------------------------------- 3.1 layer_norm
 
@@ -181,8 +194,8 @@ def _library_block():
 
 @register("3.3", "MyBlock.forward", HINTS_BLOCK, WRONG_BLOCK, library=_library_block, keep=True)
 def check_block(MyBlock):
-    from ...nn import TransformerBlock
     from ... import manual_seed
+    from ...nn import TransformerBlock
     from ...tensor import Tensor
 
     C, H, B, T = 12, 3, 2, 5

@@ -1,10 +1,26 @@
 """Notebook 4 · Train TinyGPT: the forward pass, cross-entropy, one training step, sampling."""
 
+import functools
+
 import numpy as np
 
 from .registry import register
-from .verdicts import (backward_with, check_shape, check_true, compare, compare_gradients, delegated, float64,
-                       load_same_weights, needs_tensor, np_softmax, randomize, refuse_library, tensor64, tripwire)
+from .verdicts import (
+    backward_with,
+    check_shape,
+    check_true,
+    compare,
+    compare_gradients,
+    delegated,
+    float64,
+    load_same_weights,
+    needs_tensor,
+    np_softmax,
+    randomize,
+    refuse_library,
+    tensor64,
+    tripwire,
+)
 
 
 def _small_config():
@@ -14,8 +30,8 @@ def _small_config():
 
 
 def _small_gpt(seed=0):
-    from ...models import TinyGPT
     from ... import manual_seed
+    from ...models import TinyGPT
 
     manual_seed(seed)
     return TinyGPT(_small_config())
@@ -344,7 +360,7 @@ def check_training_step(training_step):
              "parameters at once, so the update keeps its direction"),
         ]
         for kwargs, message in variants:
-            variant = lambda *a, **k: _library_training_step(*a, **k, **kwargs)  # noqa: E731
+            variant = functools.partial(_library_training_step, **kwargs)
             _, _, logs_v, _, _ = _run_steps(variant, batches, max_norm)
             if all(_same_grads(a, _step_grads(b)[0]) for a, b in zip(seen, logs_v)):
                 raise AssertionError(message)
