@@ -170,6 +170,11 @@ def test_every_update_of_the_trainer_is_the_students_step():
     assert seen == [((4, 8), 0.7)] * 30 and trainer.step == 30
     losses = [r.train_loss for r in trainer.history]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])  # the student's step trains
+    unclipped = with_your_step(LanguageModelTrainer(model, model.configure_optimizers(lr=1e-3), data, None,
+                                                    block_size=8, batch_size=4, grad_clip=None, progress=None),
+                               training_step)
+    unclipped.fit(2)
+    assert unclipped.step == 2 and seen[-1][1] > 1e300  # no clipping: a bound no gradient reaches
 
 
 @pytest.mark.slow

@@ -236,7 +236,8 @@ class YourStepTrainer(LanguageModelTrainer):
         if self.lr_schedule is not None:
             self.optimizer.lr = lr
         x, y = get_batch(self.train_data, self.batch_size, self.block_size)
-        max_norm = self.grad_clip if self.grad_clip is not None else math.inf
+        # No clipping in the recipe: a bound no gradient reaches (clip_grad_norm_ takes finite numbers only).
+        max_norm = self.grad_clip if self.grad_clip is not None else float(np.finfo(np.float64).max)
         loss_value = float(self.training_step(self.model, self.loss_fn, self.optimizer, x, y, max_norm=max_norm))
         if not math.isfinite(loss_value):
             self._diverged(f"the training loss became {loss_value}", lr, self._starts[0])
