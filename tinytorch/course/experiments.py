@@ -98,6 +98,19 @@ def compare_curves(runs: dict, ladder: dict = None, title: str = "Training loss"
     return View(f'<div class="tt-compare">{markup}</div>', svg=markup, title=title)
 
 
+class AttentionOnlyGPT(TinyGPT):
+    """The ladder's first rung above the bigram: embeddings, attention and the head, no MLP.
+
+    Built from a config with residual=False and layer_norm=False: each block is attention alone."""
+
+    def forward(self, idx, targets=None):
+        idx = np.asarray(idx, dtype=np.int64)
+        x = self.token_embedding(idx) + self.position_embedding.weight[: idx.shape[1]]
+        for block in self.blocks:
+            x = block.attn(x)
+        return self.lm_head(x)
+
+
 # --------------------------------------------------------------------------- mystery models
 
 
