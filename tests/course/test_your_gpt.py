@@ -97,6 +97,21 @@ def test_a_passing_test_cell_saves_the_piece_from_its_cell(passed_pieces):
     assert "class MyBlock(Module):" in text and "from tinytorch.nn import MLP" in text
 
 
+def test_a_helper_defined_beside_the_answer_comes_along(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    source = ("import numpy as np\n\n\ndef _cube(x):\n    return x * x * x\n\n\ndef gelu(x):\n"
+              "    inner = (x + _cube(x) * 0.044715) * float(np.sqrt(2.0 / np.pi))\n"
+              "    return x * 0.5 * (inner.tanh() + 1.0)\n\n\nprint('a test call that must not run again')\n")
+    filename = "<ipython-input-helper>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {}
+    exec(compile(source, filename, "exec"), namespace)
+    check("3.2", namespace["gelu"])
+    saved = (tmp_path / carry.FOLDER / "exercise_3_2.py").read_text()
+    assert "def _cube(x):" in saved and "print(" not in saved
+    assert your_parts(verbose=False).origin["GELU"].startswith("yours")
+
+
 def test_code_not_typed_in_a_cell_is_not_carried(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {}

@@ -8,7 +8,8 @@ saved with the student's files). `definitions()` reads them back into one namesp
 order, so that later pieces find earlier ones (the attention uses the student's mask).
 
 The source comes from the cell itself (IPython keeps every cell's text for tracebacks): the
-top-level imports of the cell plus the one definition with the answer's name. Code that was not
+top-level imports and definitions of the cell that defines the answer (its helpers come along;
+other top-level statements, such as a test call, do not run again). Code that was not
 typed into a notebook cell has no such source and is simply not carried (nothing is written).
 """
 
@@ -46,15 +47,16 @@ def definition(obj):
         tree = ast.parse(text)
     except SyntaxError:
         return None
-    found = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name]
-    if not found:
+    definitions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    if not any(node.name == name for node in definitions):
         return None
-    node = found[-1]
+    # Every definition of the cell comes along: the student's helpers beside the answer (a name defined
+    # twice keeps its last definition, as running the cell does).
     lines = text.splitlines()
-    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-    source = "\n".join(lines[first - 1:node.end_lineno])
+    parts = ["\n".join(lines[min([n.lineno] + [d.lineno for d in n.decorator_list]) - 1:n.end_lineno])
+             for n in definitions]
     imports = [ast.get_source_segment(text, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    return imports, source
+    return imports, "\n\n\n".join(parts)
 
 
 def path_for(exercise_id: str, folder=FOLDER) -> Path:
@@ -67,7 +69,7 @@ def keep(exercise_id: str, answers, folder=FOLDER) -> bool:
     if not parts or any(part is None for part in parts):
         return False
     imports = list(dict.fromkeys(line for part in parts for line in part[0]))
-    body = "\n\n\n".join(part[1] for part in parts)
+    body = "\n\n\n".join(dict.fromkeys(part[1] for part in parts))  # two answers of one cell: once
     text = (f'"""Your Exercise {exercise_id}, saved when its test cell passed: later notebooks build your GPT '
             f'from it."""\n' + "\n".join(imports) + ("\n\n\n" if imports else "\n") + body + "\n")
     path = path_for(exercise_id, folder)
