@@ -1,4 +1,5 @@
-"""`python -m coursetools build|serve|check`: build the course site, serve it on 127.0.0.1, check a built site."""
+"""`python -m coursetools build|serve|check|grade`: build the course site, serve it on 127.0.0.1, check a built site,
+grade hand-ins with nbgrader (coursetools/grading.py)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,15 @@ def main(argv=None) -> int:
     check = commands.add_parser("check", help="check a built site: numpy self-hosted, no solution shipped")
     check.add_argument("site", type=Path, nargs="?", default=DEFAULT_OUT, help="the built site (default: site/)")
     check.add_argument("--numpy-from-cdn", action="store_true", help="accept a site built with --numpy-from-cdn")
+    from .grading_cli import add_commands as add_grading
+
+    add_grading(commands)
     args = parser.parse_args(argv)
+
+    if args.command == "grade":
+        from .grading_cli import run as run_grading
+
+        return run_grading(args)
 
     if args.command == "check":
         from .site import CONTENT

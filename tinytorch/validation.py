@@ -13,7 +13,11 @@ live in `tinytorch/course/checks.py`.)
     token_ids(ids, vocab_size, who)    integer ids in 0..vocab_size-1, as int64
     integer_ids(ids, who)              the same without the range (targets with an ignore_index)
     tensor_data(data)                  numbers for a Tensor: never None, objects or text
+    check_allocation(who, sizes, shape, dtype)   an array from user-given sizes fits in MAX_ARRAY_BYTES
+    allocating(who, sizes, shape, dtype)         the same, and an out-of-memory inside names the sizes
 """
+
+import math
 
 import numpy as np
 
@@ -27,6 +31,10 @@ __all__ = [
     "token_ids",
     "integer_ids",
     "tensor_data",
+    "MAX_ARRAY_BYTES",
+    "AllocationError",
+    "check_allocation",
+    "allocating",
 ]
 
 
@@ -222,3 +230,94 @@ def tensor_data(data) -> np.ndarray:
         raise TypeError(f"Tensor data must be numbers, got text {array.reshape(-1)[:3].tolist()!r}: "
                         "encode text into token ids first (tokenizer.encode(text))")
     raise TypeError(f"Tensor data must be numbers (bool, int or float), got dtype {array.dtype}")
+
+
+# ----------------------------------------------------------------------------- allocations
+
+#: The most bytes one array built from user-given sizes may take (1 GiB). Far above what any
+#: course model or batch needs (the presets' largest arrays take a few MB), and well below what a
+#: browser tab can hold: Pyodide is 32-bit wasm, so all of its memory is at most 4 GiB (often 2),
+#: and numpy there cannot even describe an array of 2 GiB. Training needs several arrays of the
+#: largest size at once (weights, gradients, Adam's moments), so a bigger one would not train.
+#: Read at every check: set `tinytorch.validation.MAX_ARRAY_BYTES` to raise it on a big machine.
+MAX_ARRAY_BYTES = 2**30
+
+
+class AllocationError(MemoryError, ValueError):
+    """Sizes whose arrays cannot be allocated: refused up front (over MAX_ARRAY_BYTES), or the
+    machine ran out of memory while allocating them. A MemoryError (what numpy would raise) and
+    a ValueError (like every other wrong size); the message names the sizes to make smaller."""
+
+    def __init__(self, message: str, refused: bool = True):
+        super().__init__(message)
+        self.refused = refused  # False: under the limit, but the memory was not there
+
+
+def _readable_bytes(nbytes: int) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{nbytes / size:,.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
+def _describe(who: str, sizes: dict, shape, dtype, what: str):
+    """(the sizes and the array they make, the fix), shared by both errors."""
+    if isinstance(shape, (int, np.integer)):
+        count, form = int(shape), f"{int(shape):,} {np.dtype(dtype).name} values"  # a total, not one array
+    else:
+        count = math.prod(map(int, shape))
+        form = f"a {np.dtype(dtype).name} array of shape {tuple(int(n) for n in shape)}"
+    nbytes = count * np.dtype(dtype).itemsize
+    names = list(sizes)
+    given = [f"{name}={value!r}" for name, value in sizes.items()]
+    given = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
+    verb = "makes" if len(names) == 1 else "make"
+    said = f"{who}: {given} {verb} {what} {form}: {nbytes:,} bytes ({_readable_bytes(nbytes)})"
+    smaller = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return nbytes, said, f"use a smaller {smaller}"
+
+
+def check_allocation(who: str, sizes: dict, shape, dtype=np.float64, what: str = "it") -> int:
+    """Refuse an array built from user-given sizes before allocating it, if it needs more than
+    MAX_ARRAY_BYTES; return its bytes.
+
+    sizes: the arguments that set the shape, {name: value}; the message names each of them and
+    asks for a smaller one. shape: a tuple of ints, or one int (a count of values). The bytes
+    are counted with Python ints, so sizes whose product overflows int64 (or numpy's int32 in
+    the browser) are refused like any other. Costs a few integer operations: call it freely.
+    """
+    count = shape if isinstance(shape, (int, np.integer)) else math.prod(map(int, shape))  # never wraps
+    nbytes = int(count) * np.dtype(dtype).itemsize
+    if nbytes > MAX_ARRAY_BYTES:
+        _, said, fix = _describe(who, sizes, shape, dtype, what)
+        raise AllocationError(
+            f"{said}, more than MAX_ARRAY_BYTES ({_readable_bytes(MAX_ARRAY_BYTES)}; a browser tab has 2-4 GiB "
+            f"for everything): {fix}", refused=True)
+    return nbytes
+
+
+class allocating:
+    """`with allocating(who, sizes, shape, dtype, what):` around the code that allocates.
+
+    Checks the size up front (check_allocation), and turns a MemoryError raised inside (the
+    size was allowed but the machine had not that much free memory) into an AllocationError
+    naming the same sizes, the bytes and the fix. An out-of-memory from an inner `allocating`
+    is renamed by the outer one (its sizes are the ones the caller chose); refusals pass as they are.
+    """
+
+    __slots__ = ("who", "sizes", "shape", "dtype", "what")
+
+    def __init__(self, who: str, sizes: dict, shape, dtype=np.float64, what: str = "it"):
+        check_allocation(who, sizes, shape, dtype, what)
+        self.who, self.sizes, self.shape, self.dtype, self.what = who, sizes, shape, dtype, what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None or not issubclass(kind, MemoryError) or getattr(error, "refused", False):
+            return False
+        _, said, fix = _describe(self.who, self.sizes, self.shape, self.dtype, self.what)
+        raise AllocationError(
+            f"{said}, and there was not enough free memory for it: {fix}, or free memory "
+            "(delete big arrays you no longer need, or restart the kernel)", refused=False) from error

@@ -568,6 +568,118 @@
     return count;
   }
 
+  // ---------------------------------------------------------------- hand in (nbgrader)
+
+  // The hand-in format shared with tinytorch/course/handin.py and the instructor's grading tools:
+  // work_format.json["handin"] (file name pattern, student id rule, manifest name).
+  const HANDIN = FORMAT.handin;
+
+  /** The id as typed, trimmed; throws with the rule when the grader could not file it. */
+  function handInId(studentId) {
+    const id = String(studentId || '').trim();
+    if (!new RegExp(HANDIN.student_id).test(id)) {
+      throw new Error(`"${id}" cannot be used as a student id: use ${HANDIN.student_id_help}.`);
+    }
+    return id;
+  }
+
+  /** The zip's name, e.g. tinygpt-handin_s12345_20261206T090503Z_course.zip (time in UTC). */
+  function handInName(studentId, what, date = new Date()) {
+    const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+    return HANDIN.file_name
+      .replace('{prefix}', HANDIN.prefix)
+      .replace('{student_id}', handInId(studentId))
+      .replace('{stamp}', stamp)
+      .replace('{what}', what);
+  }
+
+  /** The course's notebooks at the top of the file list (shipped ones), sorted by path. */
+  async function courseNotebookPaths() {
+    const paths = new Set();
+    try {
+      const response = await fetch(new URL('api/contents/all.json', siteRoot()).href, { cache: 'no-cache' });
+      if (response.ok) {
+        for (const item of (await response.json()).content || []) {
+          if (item.type === 'notebook') {
+            paths.add(item.path || item.name);
+          }
+        }
+      }
+    } catch (err) {
+      // offline and never cached: the saved notebooks below still count
+    }
+    for (const { key, model } of await allSaved()) {
+      if (model.type === 'notebook' && !key.includes('/') && courseVersion(notebookContent(model))) {
+        paths.add(key);
+      }
+    }
+    return Array.from(paths).filter((p) => !p.includes(FORMAT.backup_infix) && !p.includes(' (updated v')).sort();
+  }
+
+  /**
+   * A notebook's bytes as the student has it now, without saving anything: the open editor's
+   * content if it has unsaved edits, else the saved copy, else the course's shipped file.
+   */
+  async function handInBytes(path) {
+    for (const widget of openDocumentsByPath()) {
+      const context = widget.context;
+      if (context.path.replace(/^[^/:]+:/, '') === path && context.model && context.model.dirty) {
+        return { bytes: encoder.encode(JSON.stringify(context.model.toJSON(), null, 1) + '\n'), source: 'editor' };
+      }
+    }
+    const saved = await getSaved(path);
+    if (saved && saved.type === 'notebook') {
+      return { bytes: modelBytes(saved), source: 'saved' };
+    }
+    const url = new URL('files/' + path.split('/').map(encodeURIComponent).join('/'), siteRoot());
+    const response = await fetch(url.href);
+    if (!response.ok) {
+      throw new Error(`${path} is neither saved in this browser nor shipped by the course.`);
+    }
+    return { bytes: new Uint8Array(await response.arrayBuffer()), source: 'course' };
+  }
+
+  /** {blob, filename, count}: the hand-in zip of one notebook (its path) or of the whole course (what = "course"). */
+  async function buildHandIn({ studentId, name = '', what = HANDIN.whole_course, date = new Date() }) {
+    const id = handInId(studentId);
+    const one = what.endsWith('.ipynb') ? what : `${what}.ipynb`;
+    const paths = what === HANDIN.whole_course ? await courseNotebookPaths() : [one];
+    if (!paths.length) {
+      throw new Error('No course notebooks found to hand in.');
+    }
+    const label = what === HANDIN.whole_course ? what : paths[0].replace(/\.ipynb$/, '');
+    const manifest = {
+      tinygpt_handin: HANDIN.version, student_id: id, student_name: String(name).trim(),
+      handed_in: date.toISOString().replace(/\.\d+Z$/, 'Z'), what: label, by: 'site', site: siteRoot().href,
+      notebooks: {},
+    };
+    const files = [];
+    for (const path of paths) {
+      const { bytes, source } = await handInBytes(path);
+      let meta = {};
+      try {
+        meta = (JSON.parse(new TextDecoder().decode(bytes)).metadata || {}).tinygpt || {};
+      } catch (err) {
+        throw new Error(`${path} is not a readable notebook (${err.message}); restore it from a backup first.`);
+      }
+      manifest.notebooks[path] = {
+        size: bytes.length, sha256: await sha256(bytes), course_version: meta.course_version || null,
+        release: meta.release || null, from: source,
+      };
+      files.push({ name: path, bytes, date });
+    }
+    files.push({ name: HANDIN.manifest, bytes: encoder.encode(JSON.stringify(manifest, null, 1)), date });
+    return { blob: writeZip(files), filename: handInName(id, label, date), count: paths.length };
+  }
+
+  /** Download the hand-in zip; nothing of the student's is written. Returns {filename, count}. */
+  async function handIn(options) {
+    const { blob, filename, count } = await buildHandIn(options);
+    downloadBlob(blob, filename);
+    localStorage.setItem(LS + 'last-handin', JSON.stringify({ filename, at: new Date().toISOString() }));
+    return { filename, count };
+  }
+
   /** A path for a backup copy of `path` that is free in `taken` (a Set of keys). */
   function backupPath(path, taken) {
     const slash = path.lastIndexOf('/');
@@ -934,12 +1046,14 @@
   // ---------------------------------------------------------------- UI
 
   // The button sits in the page's header row (free space between the notebook's name and the
-  // kernel logo): at the bottom right it covered the end of the notebook's cells.
+  // kernel logo): at the bottom right it covered the end of the notebook's cells. placeButton()
+  // moves it left of whatever the header shows at its right (the kernel logo, a user menu).
   const CSS = `
-  #tinygpt-work-button { position: fixed; right: 64px; top: 7px; z-index: 10000;
+  #tinygpt-work-button { position: fixed; right: 100px; top: 7px; z-index: 10000;
     font: 13px/1.2 system-ui, sans-serif; padding: 6px 10px; border-radius: 14px;
     border: 1px solid #888; background: #fff; color: #222; cursor: pointer; box-shadow: 0 1px 4px rgba(0,0,0,.2); }
   #tinygpt-work-button.due { border-color: #c62828; background: #fff3f0; }
+  #tinygpt-work-button.compact { top: 2px; padding: 3px 10px; font-size: 12px; }
   #tinygpt-work-panel { position: fixed; right: 14px; top: 44px; z-index: 10001; width: 380px;
     max-height: 70vh; overflow: auto; font: 13px/1.4 system-ui, sans-serif; color: #222;
     background: #fff; border: 1px solid #888; border-radius: 6px; padding: 10px 12px;
@@ -950,6 +1064,10 @@
   #tinygpt-work-panel .muted { color: #555; font-size: 12px; }
   #tinygpt-work-panel ul { padding-left: 16px; margin: 4px 0; }
   #tinygpt-work-reminder { color: #b71c1c; font-weight: 600; }
+  #tinygpt-handin { border-top: 1px solid #ddd; margin-top: 8px; padding-top: 4px; }
+  #tinygpt-handin h3 { font-size: 14px; margin: 4px 0; }
+  #tinygpt-handin label { display: block; margin: 3px 0; }
+  #tinygpt-handin input, #tinygpt-handin select { font: inherit; width: 220px; }
   #tinygpt-work-toast { position: fixed; right: 14px; top: 44px; z-index: 10000; max-width: 340px;
     font: 13px/1.4 system-ui, sans-serif; color: #222; background: #fff3f0; border: 1px solid #c62828;
     border-radius: 6px; padding: 6px 10px; box-shadow: 0 1px 6px rgba(0,0,0,.2); }
@@ -1022,6 +1140,7 @@
       ui.fileInput,
       ui.status,
       ui.notebooks,
+      buildHandInUi(),
       el(
         'p',
         { class: 'muted' },
@@ -1089,6 +1208,84 @@
     document.body.append(ui.button, ui.panel, ui.toast, ui.notice);
   }
 
+  /** The panel's "Hand in" section: id, name, what, and the button. */
+  function buildHandInUi() {
+    const remembered = (key) => localStorage.getItem(LS + key) || '';
+    ui.handInId = el('input', {
+      id: 'tinygpt-handin-id', type: 'text', autocomplete: 'off', spellcheck: 'false', value: remembered('handin-id'),
+    });
+    ui.handInName = el('input', {
+      id: 'tinygpt-handin-name', type: 'text', autocomplete: 'name', value: remembered('handin-name'),
+    });
+    const everything = el('option', { value: HANDIN.whole_course }, 'Every course notebook');
+    ui.handInWhat = el('select', { id: 'tinygpt-handin-what' }, everything);
+    ui.handInWhat.addEventListener('change', () => (ui.handInWhat.dataset.chosen = 'yes'));
+    return el(
+      'section',
+      { id: 'tinygpt-handin', 'aria-label': 'Hand in' },
+      el('h3', {}, 'Hand in'),
+      el('p', { class: 'muted' }, 'One zip for your course\u2019s grader. Upload it, with its name unchanged, '
+        + 'to your course\u2019s hand-in page. Your files are not changed.'),
+      el('label', {}, 'Student id ', ui.handInId),
+      el('label', {}, 'Your name ', ui.handInName),
+      el('label', {}, 'What ', ui.handInWhat),
+      el('button', { id: 'tinygpt-handin-button', type: 'button', onclick: action(onHandIn) }, 'Hand in (.zip)'),
+    );
+  }
+
+  /** Refill the "What" list with the course's notebooks; keep the choice, else pick the open notebook. */
+  async function refreshHandIn() {
+    const paths = await courseNotebookPaths();
+    const chosen = ui.handInWhat.value;
+    const options = [el('option', { value: HANDIN.whole_course }, 'Every course notebook')];
+    for (const path of paths) {
+      options.push(el('option', { value: path.replace(/\.ipynb$/, '') }, path));
+    }
+    ui.handInWhat.replaceChildren(...options);
+    const open = currentNotebookPath();
+    const fallback = open && paths.includes(open) ? open.replace(/\.ipynb$/, '') : HANDIN.whole_course;
+    const offered = Array.from(ui.handInWhat.options).some((o) => o.value === chosen);
+    const keep = ui.handInWhat.dataset.chosen === 'yes' && offered;
+    ui.handInWhat.value = keep ? chosen : fallback;
+  }
+
+  async function onHandIn() {
+    const studentId = ui.handInId.value;
+    handInId(studentId); // a clear message before anything else
+    localStorage.setItem(LS + 'handin-id', studentId.trim());
+    localStorage.setItem(LS + 'handin-name', ui.handInName.value.trim());
+    say('Preparing your hand-in zip\u2026');
+    const { filename, count } = await handIn({ studentId, name: ui.handInName.value, what: ui.handInWhat.value });
+    say(`Downloaded ${filename} (${count} notebook(s)). `
+      + 'Upload this file, with this name, to your course\u2019s hand-in page.');
+  }
+
+  /**
+   * Keep the button in the header's free space: left of every icon or button the header shows in
+   * the button's own band at the right (JupyterLab's lab page has a 28 px menu bar: smaller button there).
+   */
+  function placeButton() {
+    const bar = document.getElementById('top-panel') || document.getElementById('jp-top-panel');
+    if (!bar || !ui.button) {
+      return;
+    }
+    const barBox = bar.getBoundingClientRect();
+    ui.button.classList.toggle('compact', barBox.height > 0 && barBox.height < 36);
+    const own = ui.button.getBoundingClientRect();
+    const width = document.documentElement.clientWidth || window.innerWidth;
+    let left = width;
+    const icons = 'img, svg, button, [role="button"], .jp-NotebookKernelLogo, '
+      + '.jp-MenuBar-anonymousIcon, .jp-MenuBar-imageIcon';
+    for (const node of bar.querySelectorAll(icons)) {
+      const box = node.getBoundingClientRect();
+      const sameBand = box.top < own.bottom && box.bottom > own.top;
+      if (box.width > 0 && sameBand && box.left > width - 320 && node !== ui.button) {
+        left = Math.min(left, box.left);
+      }
+    }
+    ui.button.style.right = `${Math.max(14, width - left + 8)}px`;
+  }
+
   function closePanel() {
     ui.panel.hidden = true;
     ui.button.setAttribute('aria-expanded', 'false');
@@ -1123,6 +1320,7 @@
     if (ui.panel.hidden) {
       return;
     }
+    await refreshHandIn();
     const notebooks = saved.filter((item) => item.model.type === 'notebook');
     const rows = [];
     for (const { key, model } of notebooks) {
@@ -1200,14 +1398,22 @@
     await askPersistence().catch((err) => console.warn('student-work: persist()', err));
     await refreshPanel();
     // The notebook shown changes as the student opens tabs; checking is one small read.
-    const tick = () => refreshNotice().catch((err) => console.warn('student-work:', err));
+    placeButton();
+    window.addEventListener('resize', placeButton);
+    const tick = () => {
+      placeButton(); // the header is drawn after this script runs, and changes with the page
+      refreshNotice().catch((err) => console.warn('student-work:', err));
+    };
     tick();
     setInterval(tick, 2000);
     setInterval(() => refreshPanel().catch(() => undefined), 60000);
   }
 
   // A small API for a notebook cell's Javascript output and for tests.
-  window.tinygptWork = { exportWork, buildExport, importWork, resetNotebook, openAlongside, readZip, writeZip, allSaved, storageState };
+  window.tinygptWork = {
+    exportWork, buildExport, handIn, buildHandIn, handInName, importWork, resetNotebook, openAlongside,
+    readZip, writeZip, allSaved, storageState,
+  };
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', () => main());

@@ -8,14 +8,13 @@ guessing over 65 characters is ln 65 = 4.17); everything a transformer adds is m
 against this number.
 """
 
-import numpy as np
-
 from ..nn import functional as F
 from ..nn.layers import Embedding
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
-from ..validation import positive_int, token_ids
-from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
+from ..validation import allocating, check_allocation, positive_int, token_ids
+from .generation import (check_finite_weights, check_sampling, generate_text, output_ids, sample_next,
+                         sampling_generator)
 
 
 class BigramLanguageModel(Module):
@@ -27,11 +26,15 @@ class BigramLanguageModel(Module):
     def __init__(self, vocab_size: int):
         super().__init__()
         self.vocab_size = positive_int(vocab_size, "BigramLanguageModel: vocab_size")
-        self.token_logits = Embedding(self.vocab_size, self.vocab_size)
+        V = self.vocab_size
+        with allocating("BigramLanguageModel", {"vocab_size": V}, (V, V), what="its (V, V) table"):
+            self.token_logits = Embedding(V, V)
 
     def forward(self, idx, targets=None):
         """idx (B, T) ints -> logits (B, T, V); with targets (B, T) -> (logits, loss)."""
         ids = token_ids(idx, self.vocab_size, "BigramLanguageModel", ndims=(2,))
+        B, T = ids.shape
+        self._check_batch(B, T, {"idx's rows B": B, "its length T": T}, "BigramLanguageModel")
         logits = self.token_logits(ids)
         if targets is None:
             return logits
@@ -39,6 +42,10 @@ class BigramLanguageModel(Module):
         if targets.shape != ids.shape:
             raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
         return logits, F.cross_entropy(logits, targets)
+
+    def _check_batch(self, B: int, T: int, sizes: dict, who: str) -> None:
+        """Refuse a batch (B, T) whose logits (B, T, V) cannot be allocated, naming `sizes`."""
+        check_allocation(who, sizes, (B, T, self.vocab_size), self.token_logits.weight.dtype, "the logits")
 
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None, **unused):
         """Sample max_new_tokens tokens after idx ((B, T) or (T,)); each depends only on the one before."""
@@ -50,8 +57,7 @@ class BigramLanguageModel(Module):
         if ids.shape[1] == 0:
             raise ValueError("generate needs at least one token to start from")
         generator = sampling_generator(seed)
-        out = np.empty((ids.shape[0], ids.shape[1] + max_new_tokens), dtype=np.int64)
-        out[:, : ids.shape[1]] = ids
+        out = output_ids(ids, max_new_tokens, "BigramLanguageModel.generate")
         table = self.token_logits.weight.data
         with no_grad():
             for t in range(ids.shape[1], out.shape[1]):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..rng import rng as global_rng
 from ..tensor import Tensor
-from ..validation import non_negative_int, positive_int, real_number
+from ..validation import allocating, non_negative_int, positive_int, real_number
 
 
 #: Temperatures below this (0 included) are greedy: always the most likely token.
@@ -55,6 +55,17 @@ def check_finite_weights(model, who: str) -> None:
             f"{who}: the model's weights contain NaN or inf ({shown}), so its predictions are meaningless: "
             "training diverged. Load the last good checkpoint, or retrain with a smaller learning rate."
         )
+
+
+def output_ids(ids: np.ndarray, max_new_tokens: int, who: str) -> np.ndarray:
+    """The (B, T0 + max_new_tokens) int64 array generate fills, the prompt ids (B, T0) copied in;
+    refused up front, naming max_new_tokens and the prompt's rows, if it cannot be allocated."""
+    B, T0 = ids.shape
+    sizes = {"max_new_tokens": max_new_tokens, "the prompt's rows B": B}
+    with allocating(who, sizes, (B, T0 + max_new_tokens), np.int64, "the output ids"):
+        out = np.empty((B, T0 + max_new_tokens), dtype=np.int64)
+    out[:, :T0] = ids
+    return out
 
 
 def sampling_generator(seed) -> np.random.Generator:

@@ -21,15 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rng import rng
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor, get_default_dtype, no_grad
 from ..nn import functional as F
 from ..nn.attention import KVCache
 from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module, ModuleList, eval_mode
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import GPT_MLP_RATIO, TransformerBlock
-from ..validation import positive_int, real_number, token_ids
-from .generation import check_finite_weights, check_sampling, generate_text, sample_next, sampling_generator
+from ..validation import allocating, check_allocation, positive_int, real_number, token_ids
+from .generation import (check_finite_weights, check_sampling, generate_text, output_ids, sample_next,
+                         sampling_generator)
 
 POSITION_KINDS = ("learned", "sinusoidal")
 
@@ -50,6 +51,9 @@ class TinyGPTConfig:
     mlp_ratio    the MLP's hidden width in units of n_embd (GPT's 4; the browser preset's 3)
     init_std     spread of the initial weights (GPT-2's 0.02, chosen for 768 channels; narrower
                  models learn sooner from a wider start, see the browser preset)
+
+    Sizes whose weights cannot be allocated (one weight, or all parameters together, over
+    tinytorch.validation.MAX_ARRAY_BYTES) are refused here, naming the fields to make smaller.
     """
 
     vocab_size: int = 65
@@ -77,6 +81,30 @@ class TinyGPTConfig:
         self.init_std = real_number(self.init_std, "TinyGPTConfig.init_std", above=0.0)
         if self.positions not in POSITION_KINDS:
             raise ValueError(f"TinyGPTConfig.positions must be one of {POSITION_KINDS}, got {self.positions!r}")
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        """Refuse sizes whose weights cannot be allocated, before any layer is built: each weight
+        (initialised in float64) and all parameters together (in the default dtype; training holds
+        about 4x that, with the gradients and Adam's two moments)."""
+        C, V, T, hidden = self.n_embd, self.vocab_size, self.block_size, self.mlp_ratio * self.n_embd
+        who = "TinyGPTConfig"
+        check_allocation(who, {"vocab_size": V, "n_embd": C}, (V, C), what="the token embedding")
+        check_allocation(who, {"block_size": T, "n_embd": C}, (T, C), what="the position table")
+        check_allocation(who, {"n_embd": C}, (C, 3 * C), what="each block's q, k, v weight")
+        check_allocation(who, {"n_embd": C, "mlp_ratio": self.mlp_ratio}, (C, hidden), what="each MLP weight")
+        sizes = {"n_layer": self.n_layer, "n_embd": C, "vocab_size": V, "block_size": T, "mlp_ratio": self.mlp_ratio}
+        check_allocation(who, sizes, self._parameter_count(), get_default_dtype(), "all parameters together")
+
+    def _parameter_count(self) -> int:
+        """How many parameters a TinyGPT of this shape has (TinyGPT(config).num_parameters()),
+        computed from the sizes alone: nothing is allocated."""
+        C, V, hidden = self.n_embd, self.vocab_size, self.mlp_ratio * self.n_embd
+        norms = 2 * C if self.layer_norm else 0  # one LayerNorm: weight and bias
+        block = 2 * norms + (C * 3 * C + 3 * C) + (C * C + C) + (C * hidden + hidden) + (hidden * C + C)
+        positions = self.block_size * C if self.positions == "learned" else 0
+        head = 0 if self.tie_weights else C * V
+        return V * C + positions + self.n_layer * block + norms + head
 
     def to_dict(self) -> dict:
         """Plain dict of the fields (JSON-friendly), e.g. to store beside a checkpoint."""
@@ -122,23 +150,26 @@ class TinyGPT(Module):
             raise TypeError(f"TinyGPT needs a TinyGPTConfig, got {type(config).__name__}")
         self.config = config
         C = config.n_embd
-        self.token_embedding = Embedding(config.vocab_size, C)
-        if config.positions == "learned":
-            self.position_embedding = Embedding(config.block_size, C)
-        else:
-            self.position_encoding = PositionalEncoding(C, config.block_size)
-        self.drop = Dropout(config.dropout)
-        self.blocks = ModuleList(
-            TransformerBlock(C, config.n_head, config.dropout, residual=config.residual, layer_norm=config.layer_norm,
-                             mlp_hidden=config.mlp_ratio * C)
-            for _ in range(config.n_layer)
-        )
-        if config.layer_norm:
-            self.ln_f = LayerNorm(C)
-        if not config.tie_weights:
-            self.lm_head = Linear(C, config.vocab_size, bias=False)
-        if config.residual and config.layer_norm:
-            self._init_weights()
+        # The config refused sizes that cannot fit; this names its fields if memory runs out anyway.
+        sizes = {"n_layer": config.n_layer, "n_embd": C, "vocab_size": config.vocab_size}
+        with allocating("TinyGPT", sizes, config._parameter_count(), get_default_dtype(), "all parameters together"):
+            self.token_embedding = Embedding(config.vocab_size, C)
+            if config.positions == "learned":
+                self.position_embedding = Embedding(config.block_size, C)
+            else:
+                self.position_encoding = PositionalEncoding(C, config.block_size)
+            self.drop = Dropout(config.dropout)
+            self.blocks = ModuleList(
+                TransformerBlock(C, config.n_head, config.dropout, residual=config.residual,
+                                 layer_norm=config.layer_norm, mlp_hidden=config.mlp_ratio * C)
+                for _ in range(config.n_layer)
+            )
+            if config.layer_norm:
+                self.ln_f = LayerNorm(C)
+            if not config.tie_weights:
+                self.lm_head = Linear(C, config.vocab_size, bias=False)
+            if config.residual and config.layer_norm:
+                self._init_weights()
 
     def _init_weights(self) -> None:
         """GPT-2 initialisation (see the class docstring)."""
@@ -170,6 +201,8 @@ class TinyGPT(Module):
         cross-entropy of predicting targets[b, t] from idx[b, :t+1].
         """
         ids = self._token_ids(idx)
+        B, T = ids.shape
+        self._check_batch(B, T, {"idx's rows B": B, "its length T": T}, "TinyGPT")
         logits = self._logits(self._hidden(ids))
         if targets is None:
             return logits
@@ -177,6 +210,14 @@ class TinyGPT(Module):
         if targets.shape != ids.shape:
             raise ValueError(f"targets have shape {targets.shape} but idx has {ids.shape}: they must match")
         return logits, F.cross_entropy(logits, targets)
+
+    def _check_batch(self, B: int, T: int, sizes: dict, who: str) -> None:
+        """Refuse a batch (B, T) whose activations cannot be allocated, naming `sizes` (a few
+        integer operations: every forward and the trainer call it)."""
+        c, dtype = self.config, self.token_embedding.weight.dtype
+        check_allocation(who, sizes, (B, c.n_head, T, T), dtype, "each layer's attention weights")
+        check_allocation(who, sizes, (B, T, c.mlp_ratio * c.n_embd), dtype, "each MLP's hidden layer")
+        check_allocation(who, sizes, (B, T, c.vocab_size), dtype, "the logits")
 
     def _token_ids(self, idx, allow_1d=False) -> np.ndarray:
         ids = token_ids(idx, self.config.vocab_size, "TinyGPT", ndims=(1, 2) if allow_1d else (2,))
@@ -292,9 +333,15 @@ class TinyGPT(Module):
         if T0 == 0:
             raise ValueError("generate needs at least one token to start from (e.g. the id of '\\n')")
         generator = sampling_generator(seed)
-        out = np.empty((B, T0 + max_new_tokens), dtype=np.int64)
-        out[:, :T0] = ids
         block = self.config.block_size
+        # The first pass (the prompt, up to block_size tokens) and each layer's key/value cache are
+        # refused now, naming the prompt's rows, rather than part-way through the layers.
+        self._check_batch(B, min(T0, block), {"the prompt's rows B": B}, "TinyGPT.generate")
+        if use_cache:
+            check_allocation("TinyGPT.generate", {"the prompt's rows B": B, "block_size": block},
+                             (B, block, self.config.n_embd), self.token_embedding.weight.dtype,
+                             "each layer's key cache")
+        out = output_ids(ids, max_new_tokens, "TinyGPT.generate")
         keep = max(1, block - block // 4)  # tokens kept when the context restarts
         start = max(0, T0 - block)  # context = out[:, start:length]
         caches = [KVCache(block) for _ in self.blocks] if use_cache else None

@@ -19,7 +19,7 @@ import numpy as np
 from .. import kernels
 from ..rng import rng
 from ..tensor import Tensor, is_grad_enabled
-from ..validation import non_negative_int, positive_int, real_number
+from ..validation import allocating, check_allocation, non_negative_int, positive_int, real_number
 from ..wasm import elementwise
 from .layers import Dropout, Linear
 from .module import Module
@@ -41,9 +41,11 @@ def causal_mask(T: int, T_keys: int = None) -> np.ndarray:
     generation with a key/value cache): query i sits at position T_keys - T + i.
     """
     T = non_negative_int(T, "causal_mask: T")
-    T_keys = T if T_keys is None else non_negative_int(T_keys, "causal_mask: T_keys")
+    sizes = {"T": T} if T_keys is None else {"T": T, "T_keys": non_negative_int(T_keys, "causal_mask: T_keys")}
+    T_keys = sizes.get("T_keys", T)
     if T_keys < T:
         raise ValueError(f"causal_mask needs 0 <= T <= T_keys, got T={T}, T_keys={T_keys}")
+    check_allocation("causal_mask", sizes, (T, T_keys), bool, "the mask")
     return np.triu(np.ones((T, T_keys), dtype=bool), k=T_keys - T + 1)
 
 
@@ -98,6 +100,8 @@ class SelfAttention(Module):
         d_model = positive_int(d_model, "SelfAttention: d_model")
         head_size = d_model if head_size is None else positive_int(head_size, "SelfAttention: head_size")
         self.d_model, self.head_size, self.causal = d_model, head_size, bool(causal)
+        check_allocation("SelfAttention", {"d_model": d_model, "head_size": head_size}, (d_model, head_size),
+                         what="each projection's weight")
         self.query = Linear(self.d_model, head_size, bias=False)
         self.key = Linear(self.d_model, head_size, bias=False)
         self.value = Linear(self.d_model, head_size, bias=False)
@@ -208,9 +212,10 @@ class KVCache:
         """Add k, v (B, H, T_new, d); return views of all keys and values so far (B, H, length, d)."""
         B, H, T_new, d = k.shape
         if self.keys is None or self.keys.shape[:2] != (B, H) or self.keys.shape[3] != d:
-            self.keys = np.empty((B, H, self.capacity, d), dtype=k.dtype)
-            self.values = np.empty((B, H, self.capacity, d), dtype=v.dtype)
-            self.length = 0
+            sizes = {"capacity": self.capacity, "B (rows)": B, "H (heads)": H, "d (channels per head)": d}
+            with allocating("KVCache", sizes, (B, H, self.capacity, d), k.dtype, "its keys (and as much for values)"):
+                keys, values = np.empty((B, H, self.capacity, d), k.dtype), np.empty((B, H, self.capacity, d), v.dtype)
+            self.keys, self.values, self.length = keys, values, 0
         end = self.length + T_new
         if end > self.capacity:
             raise ValueError(
@@ -277,6 +282,7 @@ class MultiHeadAttention(Module):
             )
         self.d_model, self.num_heads, self.head_size = d_model, num_heads, d_model // num_heads
         self.dropout = real_number(dropout, "MultiHeadAttention: dropout", minimum=0.0, below=1.0)
+        check_allocation("MultiHeadAttention", {"d_model": d_model}, (d_model, 3 * d_model), what="the q, k, v weight")
         self.qkv = Linear(d_model, 3 * d_model)
         self.proj = Linear(d_model, d_model)
         self.resid_dropout = Dropout(self.dropout)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..rng import rng
 from ..tensor import Tensor
-from ..validation import positive_int, real_number
+from ..validation import allocating, positive_int, real_number
 from . import functional as F
 from .module import Module, ModuleList, Parameter
 
@@ -33,8 +33,11 @@ class Linear(Module):
         self.in_features = positive_int(in_features, "Linear: in_features")
         self.out_features = positive_int(out_features, "Linear: out_features")
         bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = Parameter(rng().uniform(-bound, bound, (self.in_features, self.out_features)))
-        self.bias = Parameter(rng().uniform(-bound, bound, self.out_features)) if bias else None
+        shape = (self.in_features, self.out_features)
+        sizes = {"in_features": self.in_features, "out_features": self.out_features}
+        with allocating("Linear", sizes, shape, what="its weight"):
+            self.weight = Parameter(rng().uniform(-bound, bound, shape))  # float64, then the default dtype
+            self.bias = Parameter(rng().uniform(-bound, bound, self.out_features)) if bias else None
 
     def forward(self, x) -> Tensor:
         """x (..., in_features) -> (..., out_features)."""
@@ -59,7 +62,10 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = positive_int(num_embeddings, "Embedding: num_embeddings")
         self.embedding_dim = positive_int(embedding_dim, "Embedding: embedding_dim")
-        self.weight = Parameter(rng().standard_normal((self.num_embeddings, self.embedding_dim)))
+        shape = (self.num_embeddings, self.embedding_dim)
+        sizes = {"num_embeddings": self.num_embeddings, "embedding_dim": self.embedding_dim}
+        with allocating("Embedding", sizes, shape, what="its table"):
+            self.weight = Parameter(rng().standard_normal(shape))
 
     def forward(self, ids) -> Tensor:
         """ids (...) integers -> (..., embedding_dim)."""
@@ -80,8 +86,9 @@ class LayerNorm(Module):
         super().__init__()
         self.dim = positive_int(dim, "LayerNorm: dim")
         self.eps = real_number(eps, "LayerNorm: eps", above=0.0)
-        self.weight = Parameter(np.ones(self.dim))
-        self.bias = Parameter(np.zeros(self.dim))
+        with allocating("LayerNorm", {"dim": self.dim}, (self.dim,), what="its weight"):
+            self.weight = Parameter(np.ones(self.dim))
+            self.bias = Parameter(np.zeros(self.dim))
 
     def forward(self, x) -> Tensor:
         """x (..., dim) -> (..., dim)."""

@@ -15,7 +15,7 @@ tell the start of a long text from its end). TinyGPT uses learned positions by d
 import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
-from ..validation import non_negative_int, positive_int
+from ..validation import allocating, check_allocation, non_negative_int, positive_int
 from .module import Module
 
 
@@ -27,6 +27,7 @@ def sinusoidal_positions(T: int, d_model: int) -> np.ndarray:
     """
     T = non_negative_int(T, "sinusoidal_positions: T")
     d_model = positive_int(d_model, "sinusoidal_positions: d_model")
+    check_allocation("sinusoidal_positions", {"T": T, "d_model": d_model}, (T, d_model), what="the table")
     position = np.arange(T, dtype=np.float64)[:, None]  # (T, 1)
     pair = np.arange(0, d_model, 2, dtype=np.float64)  # 2i for each (sin, cos) pair
     frequency = np.exp(-np.log(10000.0) * pair / d_model)  # 1 / 10000^(2i/d), (ceil(d/2),)
@@ -50,7 +51,9 @@ class PositionalEncoding(Module):
         self.d_model = positive_int(d_model, "PositionalEncoding: d_model")
         self.max_len = positive_int(max_len, "PositionalEncoding: max_len")
         # A plain array attribute, not a Tensor: it must not show up in parameters().
-        self.table = sinusoidal_positions(self.max_len, self.d_model).astype(get_default_dtype())
+        sizes = {"max_len": self.max_len, "d_model": self.d_model}
+        with allocating("PositionalEncoding", sizes, (self.max_len, self.d_model), what="its table"):
+            self.table = sinusoidal_positions(self.max_len, self.d_model).astype(get_default_dtype())
 
     def forward(self, x, start: int = 0) -> Tensor:
         """x (B, T, C) or (T, C) -> same shape, with positions start .. start+T-1 added."""

@@ -12,7 +12,7 @@ the course can *measure* what they buy (the loss ladder).
 """
 
 from ..tensor import Tensor
-from ..validation import positive_int, real_number
+from ..validation import check_allocation, positive_int, real_number
 from . import functional as F
 from .attention import KVCache, MultiHeadAttention
 from .layers import Dropout, LayerNorm, Linear
@@ -36,6 +36,8 @@ class MLP(Module):
         self.d_model = positive_int(d_model, "MLP: d_model")
         self.hidden = GPT_MLP_RATIO * self.d_model if hidden is None else positive_int(hidden, "MLP: hidden")
         self.dropout = real_number(dropout, "MLP: dropout", minimum=0.0, below=1.0)
+        sizes = {"d_model": self.d_model} if hidden is None else {"d_model": self.d_model, "hidden": self.hidden}
+        check_allocation("MLP", sizes, (self.d_model, self.hidden), what="each layer's weight")
         self.fc = Linear(self.d_model, self.hidden)
         self.proj = Linear(self.hidden, self.d_model)
         self.drop = Dropout(self.dropout)
@@ -71,6 +73,14 @@ class TransformerBlock(Module):
         self.d_model = positive_int(d_model, "TransformerBlock: d_model")
         self.num_heads = positive_int(num_heads, "TransformerBlock: num_heads")
         self.residual, self.layer_norm = bool(residual), bool(layer_norm)
+        # Checked here, before any layer is built, so a refusal names this block's own arguments.
+        if mlp_hidden is None:
+            sizes, hidden = {"d_model": self.d_model}, GPT_MLP_RATIO * self.d_model
+        else:
+            hidden = mlp_hidden = positive_int(mlp_hidden, "TransformerBlock: mlp_hidden")
+            sizes = {"d_model": self.d_model, "mlp_hidden": mlp_hidden}
+        check_allocation("TransformerBlock", sizes, (self.d_model, max(3 * self.d_model, hidden)),
+                         what="its largest weight")
         if self.layer_norm:
             self.ln1 = LayerNorm(self.d_model)
         self.attn = MultiHeadAttention(self.d_model, self.num_heads, dropout=dropout)

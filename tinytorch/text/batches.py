@@ -12,7 +12,7 @@ follows input[t], shifted by exactly one.
 import numpy as np
 
 from ..rng import rng as global_rng
-from ..validation import positive_int, real_number, token_ids
+from ..validation import allocating, positive_int, real_number, token_ids
 
 
 def as_id_array(ids, name="ids", vocab_size=None) -> np.ndarray:
@@ -39,6 +39,7 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
     """Sample a batch: x, y both np.int64 of shape (batch_size, block_size), y = x shifted by one.
 
     data: 1-D token ids (at least block_size + 1 of them).
+    A batch_size x (block_size + 1) too big to allocate is refused first, naming both.
     rng:  a numpy Generator; default tinytorch.rng.rng(), so manual_seed(s) fixes the batches.
     """
     array = as_id_array(data, "data")
@@ -52,13 +53,15 @@ def get_batch(data, batch_size: int, block_size: int, rng=None):
             f"(inputs plus the next-token target): use a longer text or a block_size of at most "
             f"{array.size - 1}"
         )
-    if rng is None:
-        rng = global_rng()
-    # A window starting at s covers data[s : s + block_size + 1]; the last valid start is
-    # len - block_size - 1, so `high` (exclusive) is len - block_size.
-    starts = rng.integers(0, array.size - block_size, size=batch_size)
-    windows = starts[:, None] + np.arange(block_size + 1, dtype=np.int64)[None, :]
-    chunk = array[windows]  # (B, T + 1), one gather instead of a Python loop
-    x = np.ascontiguousarray(chunk[:, :-1])
-    y = np.ascontiguousarray(chunk[:, 1:])
+    sizes = {"batch_size": batch_size, "block_size": block_size}
+    with allocating("get_batch", sizes, (batch_size, block_size + 1), np.int64, "the windows"):
+        if rng is None:
+            rng = global_rng()
+        # A window starting at s covers data[s : s + block_size + 1]; the last valid start is
+        # len - block_size - 1, so `high` (exclusive) is len - block_size.
+        starts = rng.integers(0, array.size - block_size, size=batch_size)
+        windows = starts[:, None] + np.arange(block_size + 1, dtype=np.int64)[None, :]
+        chunk = array[windows]  # (B, T + 1), one gather instead of a Python loop
+        x = np.ascontiguousarray(chunk[:, :-1])
+        y = np.ascontiguousarray(chunk[:, 1:])
     return x, y

@@ -4,7 +4,7 @@ message that names it and the fix, not at step 1 or after an hour of training.""
 import numpy as np
 
 from ..text.batches import as_id_array
-from ..validation import positive_int
+from ..validation import check_allocation, positive_int
 
 
 def _model_positions(model):
@@ -20,6 +20,18 @@ def check_block_size(model, block_size) -> int:
             f"(config.block_size): use block_size <= {limit} or build a model with more positions"
         )
     return block_size
+
+
+def check_batch_size(model, batch_size, block_size) -> int:
+    """batch_size as an int; refused now, naming batch_size and block_size, if one step's
+    arrays (the batch's windows, and the model's activations when it can tell) cannot be allocated."""
+    batch_size = positive_int(batch_size, "batch_size")
+    sizes = {"batch_size": batch_size, "block_size": block_size}
+    check_allocation("LanguageModelTrainer", sizes, (batch_size, block_size + 1), np.int64, "each batch's windows")
+    check_activations = getattr(model, "_check_batch", None)  # TinyGPT and the bigram model have one
+    if check_activations is not None:
+        check_activations(batch_size, block_size, sizes, "LanguageModelTrainer")
+    return batch_size
 
 
 def check_data(model, data, name, block_size) -> np.ndarray:

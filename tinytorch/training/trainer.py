@@ -6,7 +6,7 @@
     trainer.fit(200)      # 200 more, continuing where it stopped
     trainer.history[-1]   # StepRecord(step=400, train_loss=..., val_loss=..., lr=..., ...)
 
-One step (`_train_step`, read it first): set the learning rate, sample a batch (B, T),
+One step (`_train_step` and its `_update`, read them first): set the learning rate, sample a batch (B, T),
 forward, loss, backward, clip the gradient norm, update, record. Everything else --
 validation, the attention probe, checkpoints, the progress line, the live plot -- is a
 callback around the loop (callbacks.py).
@@ -74,7 +74,7 @@ class LanguageModelTrainer:
             old_names, validation, checkpoints, probe, callbacks)
         self.model, self.optimizer = model, optimizer
         self.block_size = checks.check_block_size(model, block_size)
-        self.batch_size = checks.positive_int(batch_size, "batch_size")
+        self.batch_size = checks.check_batch_size(model, batch_size, self.block_size)
         self.train_data = checks.check_data(model, train_data, "train_data", self.block_size)
         self.val_data = None if val_data is None else checks.check_data(model, val_data, "val_data", self.block_size)
         self.loss_fn = loss_fn if loss_fn is not None else LanguageModelLoss()
@@ -140,7 +140,7 @@ class LanguageModelTrainer:
         return self.history
 
     def _train_step(self) -> StepRecord:
-        """One update: lr, batch, forward, loss, backward, clip, step. Returns its record."""
+        """One step: learning rate, batch, update, record. Returns its record."""
         # Where an interrupt (to this step's start) or a NaN (to the previous step's) goes back to:
         self._starts = self._starts[-1:] + [self._snapshot()]
         started = time.perf_counter()
@@ -148,6 +148,21 @@ class LanguageModelTrainer:
         if self.lr_schedule is not None:
             self.optimizer.lr = lr
         x, y = get_batch(self.train_data, self.batch_size, self.block_size)
+        loss_value, grad_norm = self._update(x, y, lr)
+        seconds = time.perf_counter() - started
+        self.step += 1
+        record = StepRecord(
+            step=self.step,
+            train_loss=loss_value,
+            lr=lr,
+            tokens_per_sec=self.batch_size * self.block_size / seconds if seconds > 0 else None,
+            grad_norm=grad_norm,
+        )
+        self.history.append(record)
+        return record
+
+    def _update(self, x, y, lr) -> tuple:
+        """Forward, loss, backward, clip, optimizer step on one batch (B, T). Returns (loss, grad norm or None)."""
         loss = self.loss_fn(self.model(x), y)
         loss_value = float(loss.item())
         if not math.isfinite(loss_value):
@@ -162,17 +177,7 @@ class LanguageModelTrainer:
                 # The weights still give a finite loss: keep them, drop the broken gradient.
                 self._diverged(f"the gradient norm became {grad_norm}", lr, self._starts[-1])
         self.optimizer.step()
-        seconds = time.perf_counter() - started
-        self.step += 1
-        record = StepRecord(
-            step=self.step,
-            train_loss=loss_value,
-            lr=lr,
-            tokens_per_sec=self.batch_size * self.block_size / seconds if seconds > 0 else None,
-            grad_norm=grad_norm,
-        )
-        self.history.append(record)
-        return record
+        return loss_value, grad_norm
 
     def _notify(self, event: str, *args) -> None:
         for callback in self.callbacks:

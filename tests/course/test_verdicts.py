@@ -1,12 +1,22 @@
-"""Test-cell helpers: a stub, a wrong answer and a crash each become one ExerciseFailed with the
-hint; a right answer prints a pass line. Gradient badges run the real gradcheck."""
+"""Test-cell verdicts: a stub, a wrong answer and a crash each become one ExerciseFailed with the
+hint; a right answer prints a pass line; a wrong value is described by the kind of difference.
+Gradient badges run the real gradcheck."""
 
 import numpy as np
 import pytest
 
 import tinytorch as tt
-from tinytorch.course.checks import (ExerciseFailed, check_close, check_equal, check_shape, exercise,
-                                     gradient_badges)
+from tinytorch.course.badges import gradient_badges
+from tinytorch.course.exercises.verdicts import (
+    ExerciseFailed,
+    check_close,
+    check_equal,
+    check_shape,
+    describe_difference,
+    graph_ops,
+    tripwire,
+)
+from tinytorch.course.exercises.verdicts import verdict as exercise
 
 
 def test_stub_gives_not_implemented_message_with_hint():
@@ -26,6 +36,25 @@ def test_wrong_value_names_index_and_values():
             check_close(np.array([0.5, 0.2]), [0.5, 0.5], "softmax([1, 1])")
     message = str(info.value)
     assert "index (1,)" in message and "0.2" in message and "Hint: subtract the max" in message
+
+
+def test_differences_are_named_by_kind():
+    want = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert "opposite sign" in describe_difference(-want, want)
+    assert "2 times the expected" in describe_difference(2 * want, want)
+    assert "same +0.5" in describe_difference(want + 0.5, want)
+    assert "nan or inf" in describe_difference(np.full_like(want, np.nan), want)
+    square = np.arange(9.0).reshape(3, 3)
+    assert "transpose" in describe_difference(square.T, square)
+
+
+def test_graph_ops_and_tripwire_see_what_the_student_called():
+    x = tt.Tensor(np.ones((2, 3)), requires_grad=True)
+    assert {"gelu", "sum"} <= graph_ops(x.gelu().sum())
+    with tripwire({"F.gelu": (tt.nn.functional, "gelu")}) as called:
+        tt.nn.functional.gelu(x)
+    assert called == {"F.gelu"}
+    assert tt.nn.functional.gelu.__name__ == "gelu"  # restored
 
 
 def test_crash_in_student_code_is_reported_with_its_line():
