@@ -5,8 +5,11 @@
 //   TINYGPT_NUMPY_WHEEL=... node benchmarks/pyodide_run.mjs -c "python code"
 //
 // The repo is mounted read-write at /repo (NODEFS) and put first on sys.path, so the script
-// imports this worktree's tinytorch; the current directory becomes /repo. TINYGPT_CORPUS is
-// mounted at /corpus/<name> and passed on in the environment. stdout/stderr go straight through.
+// imports this worktree's tinytorch; the current directory becomes /repo. With
+// TINYGPT_TINYTORCH_WHEEL=<a tinytorch wheel> that wheel is installed instead and /repo is not
+// on sys.path (the script still runs from /repo): what a browser that installs the wheel gets.
+// TINYGPT_CORPUS is mounted at /corpus/<name> and passed on in the environment. stdout/stderr
+// go straight through.
 import { loadPyodide } from "pyodide";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +35,8 @@ const pyodide = await loadPyodide({
   stderr: (s) => process.stderr.write(s + "\n"),
 });
 const tLoad = performance.now();
-await pyodide.loadPackage([wheel], { messageCallback: () => {} });
+const tinytorchWheel = process.env.TINYGPT_TINYTORCH_WHEEL;
+await pyodide.loadPackage(tinytorchWheel ? [wheel, path.resolve(tinytorchWheel)] : [wheel], { messageCallback: () => {} });
 const tNumpy = performance.now();
 
 pyodide.FS.mkdirTree("/repo");
@@ -45,9 +49,10 @@ if (corpus) {
   env.TINYGPT_CORPUS = "/corpus/" + path.basename(corpus);
 }
 for (const [k, v] of Object.entries(process.env)) {
-  if (k === "TINYGPT_MATMUL" || k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;
+  if (k === "TINYGPT_MATMUL" || k === "TINYGPT_THREADS" || k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;
 }
 pyodide.globals.set("_env", pyodide.toPy(env));
+pyodide.globals.set("_from_repo", !tinytorchWheel);
 const inline = script === "-c";
 pyodide.globals.set("_code", inline ? args[0] : "");
 pyodide.globals.set("_argv", pyodide.toPy(inline ? ["-c", ...args.slice(1)] : [path.posix.join("/repo", script), ...args]));
@@ -57,10 +62,13 @@ try {
 import os, sys, runpy
 os.environ.update(_env)
 os.chdir("/repo")
-sys.path.insert(0, "/repo")
+if _from_repo:
+    sys.path.insert(0, "/repo")
+else:  # the current directory (/repo) must not shadow the installed wheel
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", "/repo")]
 sys.path.insert(1, "/repo/benchmarks")
 sys.argv, _source = list(_argv), _code
-del _env, _argv, _code
+del _env, _argv, _code, _from_repo
 try:
     if sys.argv[0] == "-c":
         exec(compile(_source, "<-c>", "exec"), {"__name__": "__main__"})

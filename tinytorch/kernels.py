@@ -14,10 +14,15 @@ so the wasm kernels copy the small operand (a weight) or both operands of a weig
 into that layout first; and for attention's small batched products numpy's own `@` loop beats
 einsum by 1.5-2x. A TinyGPT browser-preset step: 26-30% faster than the "einsum" family.
 
+In Pyodide the fourth family, "simd", is chosen whenever tinytorch's own WebAssembly module
+loads (tinytorch/wasm: SIMD128 products on numpy's buffers, 13-20 G multiply-adds/s against
+Pyodide numpy's 1-2.5); "wasm" is its fallback. `fused(...)` tells the elementwise ops when the
+same module runs them too. Only float32 goes to the module; float64 takes the "wasm" path.
+
 The choice is made at import from the platform and numpy's build configuration (no timing,
 so it is deterministic), can be forced with the environment variable
-TINYGPT_MATMUL=einsum|blas|wasm (tinytorch.settings), or changed at run time with
-`set_backend("einsum" | "blas" | "wasm" | "auto")`.
+TINYGPT_MATMUL=einsum|blas|wasm|simd (tinytorch.settings), or changed at run time with
+`set_backend("einsum" | "blas" | "wasm" | "simd" | "auto")`.
 
 Shapes: `matmul(a (..., K), b (K, N)) -> (..., N)` flattens the leading dims of `a` into one
 2-D product; `matmul_tn(a (..., I), b (..., O)) -> (I, O)` is `a.T @ b` over all leading dims
@@ -34,9 +39,10 @@ import sys
 
 import numpy as np
 
-from . import settings
+from . import settings, wasm
+from .wasm import elementwise, products
 
-BACKENDS = ("einsum", "blas", "wasm")
+BACKENDS = ("einsum", "blas", "wasm", "simd")
 
 
 def numpy_has_blas() -> bool:
@@ -48,14 +54,21 @@ def numpy_has_blas() -> bool:
     return bool(blas.get("found")) and str(blas.get("name", "")).lower() not in ("", "none")
 
 
+def simd_available() -> bool:
+    """True when tinytorch's WebAssembly SIMD module runs here (Pyodide only; tinytorch.wasm.reason() says why not)."""
+    return sys.platform == "emscripten" and wasm.load() is not None
+
+
 def _auto_backend() -> str:
     if sys.platform == "emscripten":
-        return "wasm"
+        return "simd" if simd_available() else "wasm"
     return "blas" if numpy_has_blas() else "einsum"
 
 
 def _initial_backend() -> str:
     forced = settings.matmul_backend()
+    if forced == "simd" and not simd_available():
+        return _auto_backend()  # asked for where it cannot run: the best that can
     if forced in BACKENDS:
         return forced
     return _auto_backend()
@@ -65,21 +78,36 @@ _backend = _initial_backend()
 
 
 def backend() -> str:
-    """The kernel family in use: "blas" (`@`), "einsum" (no BLAS) or "wasm" (Pyodide)."""
+    """The kernel family in use: "blas" (`@`), "einsum" (no BLAS), "wasm" (Pyodide's numpy) or "simd"
+    (Pyodide with tinytorch's WebAssembly module)."""
     return _backend
 
 
 def set_backend(name: str) -> str:
-    """Choose the matmul kernels: "blas", "einsum", "wasm", or "auto" (decide from platform and numpy)."""
+    """Choose the matmul kernels: "blas", "einsum", "wasm", "simd", or "auto" (decide from platform and numpy)."""
     global _backend
     name = str(name).lower()
     if name == "auto":
         _backend = _auto_backend()
+    elif name == "simd" and not simd_available():
+        raise ValueError(f"the 'simd' kernels cannot run here: {wasm.reason()}; use 'auto'")
     elif name in BACKENDS:
         _backend = name
     else:
-        raise ValueError(f"unknown matmul backend {name!r}: use 'blas', 'einsum', 'wasm' or 'auto'")
+        raise ValueError(f"unknown matmul backend {name!r}: use 'blas', 'einsum', 'wasm', 'simd' or 'auto'")
     return _backend
+
+
+def fused(*arrays) -> bool:
+    """True when the SIMD module's fused elementwise kernels (tinytorch.wasm.elementwise) should run on
+    these arrays: the backend is "simd" and every array is float32 and C-contiguous. Ops keep their
+    numpy code, the reference, for every other case."""
+    return _backend == "simd" and elementwise.ready(*arrays)
+
+
+def _simd(*arrays) -> bool:
+    """Use the SIMD module for this call: the backend is "simd" and every operand is float32."""
+    return _backend == "simd" and all(x.dtype == np.float32 for x in arrays)
 
 
 def _check(a, b, a_dim, b_dim, op):
@@ -95,9 +123,11 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     _check(a, b, -1, 0, "matmul")
     lead = a.shape[:-1]
     a2 = a.reshape(-1, a.shape[-1])
-    if _backend == "blas":
+    if _simd(a2, b):
+        out = products.nn(a2, b)
+    elif _backend == "blas":
         out = a2 @ b
-    elif _backend == "wasm":  # sum over the contiguous last axis of both: b.T copied (a weight, small)
+    elif _backend in ("wasm", "simd"):  # sum over the contiguous last axis of both: b.T copied (a weight, small)
         out = np.einsum("ik,nk->in", a2, np.ascontiguousarray(b.T))
     else:
         out = np.einsum("ik,kn->in", a2, b)
@@ -109,9 +139,11 @@ def matmul_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a2 = a.reshape(-1, a.shape[-1])
     b2 = b.reshape(-1, b.shape[-1])
     _check(a2, b2, 0, 0, "matmul_tn")
+    if _simd(a2, b2):
+        return products.nn(a2.T, b2)
     if _backend == "blas":
         return a2.T @ b2
-    if _backend == "wasm":  # both transposed copies (O(size)) so the long sum over rows is contiguous
+    if _backend in ("wasm", "simd"):  # both transposed copies (O(size)) so the long sum over rows is contiguous
         return np.einsum("in,on->io", np.ascontiguousarray(a2.T), np.ascontiguousarray(b2.T))
     return np.einsum("ni,no->io", a2, b2)
 
@@ -121,13 +153,18 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     _check(a, b, -1, -1, "matmul_nt")
     lead = a.shape[:-1]
     a2 = a.reshape(-1, a.shape[-1])
-    out = a2 @ b.T if _backend == "blas" else np.einsum("no,io->ni", a2, b)
+    if _simd(a2, b):
+        out = products.nt(a2, b)
+    else:
+        out = a2 @ b.T if _backend == "blas" else np.einsum("no,io->ni", a2, b)
     return out.reshape(*lead, b.shape[0])
 
 
 def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a @ b on the last two dims: (..., M, K), (..., K, N) -> (..., M, N)."""
     _check(a, b, -1, -2, "bmm")
+    if _simd(a, b):
+        return products.nn(a, b)
     if _backend != "einsum":
         return a @ b
     return np.einsum("...mk,...kn->...mn", np.ascontiguousarray(a), np.ascontiguousarray(b))
@@ -136,6 +173,8 @@ def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bmm_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a @ b^T: (..., M, K), (..., N, K) -> (..., M, N) (attention scores q k^T)."""
     _check(a, b, -1, -1, "bmm_nt")
+    if _simd(a, b):
+        return products.nt(a, b)
     if _backend != "einsum":
         return a @ np.swapaxes(b, -1, -2)
     return np.einsum("...mk,...nk->...mn", np.ascontiguousarray(a), np.ascontiguousarray(b))
@@ -144,6 +183,8 @@ def bmm_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bmm_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a^T @ b: (..., K, M), (..., K, N) -> (..., M, N)."""
     _check(a, b, -2, -2, "bmm_tn")
+    if _simd(a, b):
+        return products.nn(np.swapaxes(a, -1, -2), b)
     if _backend != "einsum":
         return np.swapaxes(a, -1, -2) @ b
     # einsum reading a transposed operand is ~1.6x slower than copying it first

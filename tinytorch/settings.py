@@ -4,7 +4,8 @@
 | ---------------- | ----------------------------------------------------- | ------------------------------- |
 | `TINYGPT_CORPUS` | the tinyshakespeare.txt to train on                   | look around, then download it   |
 | `TINYGPT_CACHE`  | the one download cache (corpus; the site build's too) | `~/.cache/tinytorch`            |
-| `TINYGPT_MATMUL` | force the matmul kernels: einsum, blas or wasm        | chosen from platform and numpy  |
+| `TINYGPT_MATMUL` | force the matmul kernels: einsum, blas, wasm or simd  | chosen from platform and numpy  |
+| `TINYGPT_THREADS`| `0`: no helper thread for large products in Pyodide   | one where SharedArrayBuffer is  |
 
 One prefix, `TINYGPT_`. The names of earlier versions, `TINYTORCH_CACHE` and `TINYTORCH_MATMUL`,
 still work, with a FutureWarning (shown by default). An empty variable counts as unset. Build
@@ -46,5 +47,10 @@ def cache_root() -> Path:
 
 
 def matmul_backend() -> str:
-    """$TINYGPT_MATMUL lower-cased ("einsum", "blas", "wasm"), or "auto"."""
+    """$TINYGPT_MATMUL lower-cased ("einsum", "blas", "wasm", "simd"), or "auto"."""
     return (setting("MATMUL") or "auto").lower()
+
+
+def wasm_threads() -> bool:
+    """False when $TINYGPT_THREADS is "0": then Pyodide never splits products over a helper thread (wasm/threads.py)."""
+    return setting("THREADS") != "0"

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import kernels
 from .validation import axes_tuple, axis_index, tensor_data
+from .wasm import elementwise
 
 # GELU's sqrt(2/pi) as a Python float: a np.float64 scalar would turn float32 arrays into float64 (NEP 50)
 _GELU_C = float(np.sqrt(2.0 / np.pi))
@@ -681,20 +682,26 @@ class Tensor:
         if self.dtype.kind != "f":
             raise TypeError(f"expected a float tensor, got dtype {self.dtype}")
         x = self.data  # an array, so the lines read like the formulas
-        # s = sigmoid(2u) = 1 / (1 + exp(-2 sqrt(2/pi) x (1 + 0.044715 x^2)));  y = x * s
-        y = x * x
-        y *= 0.044715
-        y += 1.0
-        s = x * (-2.0 * _GELU_C)
-        s *= y
-        with np.errstate(over="ignore"):  # exp overflows to inf for x << 0, and then s = 1 / inf = 0: right
-            np.exp(s, out=s)
-        s += 1.0
-        np.reciprocal(s, out=s)
-        np.multiply(x, s, out=y)
+        if kernels.fused(x):  # Pyodide: the same formulas in one SIMD pass (tinytorch/wasm)
+            y, s = elementwise.gelu_forward(x)
+        else:
+            # s = sigmoid(2u) = 1 / (1 + exp(-2 sqrt(2/pi) x (1 + 0.044715 x^2)));  y = x * s
+            y = x * x
+            y *= 0.044715
+            y += 1.0
+            s = x * (-2.0 * _GELU_C)
+            s *= y
+            with np.errstate(over="ignore"):  # exp overflows to inf for x << 0, and then s = 1 / inf = 0: right
+                np.exp(s, out=s)
+            s += 1.0
+            np.reciprocal(s, out=s)
+            np.multiply(x, s, out=y)
         out = Tensor._from_op(y, (self,), "gelu")
 
         def _backward(grad):
+            if kernels.fused(x, s, grad):
+                self._accumulate(elementwise.gelu_backward(x, s, grad))
+                return
             # local = s + x * s * (1 - s) * 2 sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)
             scratch = 1.0 - s
             scratch *= s

@@ -1,8 +1,10 @@
-"""tinytorch.kernels: both matmul backends compute the same numbers, and the choice is right.
+"""tinytorch.kernels: every matmul backend computes the same numbers, and the choice is right.
 
-The "wasm" backend is what the browser (Pyodide) runs, "einsum" what a native numpy without
-BLAS runs, "blas" what a normal numpy runs. All are tested here on every machine by forcing the
-backend, so a bug in the browser path cannot hide behind a BLAS install.
+The "wasm" backend is what the browser (Pyodide) runs without tinytorch's SIMD module, "einsum"
+what a native numpy without BLAS runs, "blas" what a normal numpy runs. All three are tested
+here on every machine by forcing the backend, so a bug in the browser path cannot hide behind a
+BLAS install. The fourth, "simd" (the WebAssembly module), runs only in Pyodide: its checks are
+in test_wasm_kernels.py.
 """
 
 import os
@@ -18,6 +20,8 @@ import tinytorch as tt
 from tinytorch import kernels
 
 REPO = Path(__file__).resolve().parents[2]
+#: the backends that run natively (numpy only)
+NUMPY_BACKENDS = [name for name in kernels.BACKENDS if name != "simd"]
 #: A Python whose numpy has no BLAS, like Pyodide's (optional; see benchmarks/README.md).
 NOBLAS_PYTHON = Path(os.environ.get("TINYGPT_NOBLAS_PYTHON", "no-BLAS python not configured"))
 
@@ -71,7 +75,7 @@ def test_backends_agree_with_reference_and_each_other(name, shape_a, shape_b, dt
     b = rng.standard_normal(shape_b).astype(dtype)
     want = reference(name, a, b)
     results = {}
-    for backend in kernels.BACKENDS:
+    for backend in NUMPY_BACKENDS:
         kernels.set_backend(backend)
         out = getattr(kernels, name)(a, b)
         assert out.shape == want.shape, (backend, out.shape, want.shape)
@@ -79,7 +83,7 @@ def test_backends_agree_with_reference_and_each_other(name, shape_a, shape_b, dt
         tol = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{name} on {backend}")
         results[backend] = out
-    for backend in kernels.BACKENDS:
+    for backend in NUMPY_BACKENDS:
         np.testing.assert_allclose(results["blas"], results[backend], rtol=tol, atol=tol, err_msg=backend)
 
 
@@ -88,7 +92,7 @@ def test_kernels_accept_strided_views(restore_backend):
     rng = np.random.default_rng(1)
     qkv = rng.standard_normal((2, 6, 3, 2, 4)).astype(np.float32)  # (B, T, 3, H, d)
     q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (B, H, T, d), not contiguous
-    for backend in kernels.BACKENDS:
+    for backend in NUMPY_BACKENDS:
         kernels.set_backend(backend)
         np.testing.assert_allclose(kernels.bmm_nt(q, k), reference("bmm_nt", q, k), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(kernels.bmm_tn(q, v), reference("bmm_tn", q, v), rtol=1e-5, atol=1e-6)
@@ -102,14 +106,14 @@ def test_tensor_matmul_gradients_identical_under_every_backend(restore_backend):
     x_data = rng.standard_normal((3, 4, 5))
     w_data = rng.standard_normal((5, 6))
     grads = {}
-    for backend in kernels.BACKENDS:
+    for backend in NUMPY_BACKENDS:
         kernels.set_backend(backend)
         x = tt.Tensor(x_data, requires_grad=True, dtype=np.float64)
         w = tt.Tensor(w_data, requires_grad=True, dtype=np.float64)
         out = x @ w
         (out * out).sum().backward()
         grads[backend] = (out.data, x.grad, w.grad)
-    for backend in kernels.BACKENDS:
+    for backend in NUMPY_BACKENDS:
         for blas_arr, other in zip(grads["blas"], grads[backend]):
             np.testing.assert_allclose(blas_arr, other, rtol=1e-12, atol=1e-12, err_msg=backend)
     np.testing.assert_allclose(grads["blas"][2], 2 * np.einsum("btk,btn->kn", x_data, x_data @ w_data))
@@ -127,12 +131,14 @@ def test_set_backend_switches_and_auto_follows_numpy_build(restore_backend):
 def test_auto_picks_wasm_kernels_in_pyodide(restore_backend, monkeypatch):
     """In the browser (sys.platform "emscripten") auto chooses the kernels measured there."""
     monkeypatch.setattr(sys, "platform", "emscripten")
-    assert kernels.set_backend("auto") == "wasm"
+    monkeypatch.setattr(kernels.wasm, "_reason", "not loaded yet")  # restored after: a real try to load
+    monkeypatch.setattr(kernels.wasm, "_exports", None)
+    assert kernels.set_backend("auto") == "wasm"  # the SIMD module cannot load here (no js): numpy's wasm kernels
 
 
 def test_unknown_backend_is_a_clear_error(restore_backend):
     before = kernels.backend()
-    with pytest.raises(ValueError, match="'blas', 'einsum', 'wasm' or 'auto'"):
+    with pytest.raises(ValueError, match="'blas', 'einsum', 'wasm', 'simd' or 'auto'"):
         kernels.set_backend("cuda")
     assert kernels.backend() == before
 
@@ -190,15 +196,18 @@ def test_auto_picks_einsum_on_a_numpy_without_blas():
 NODE_RUNNER = REPO / "benchmarks" / "pyodide_run.mjs"
 
 
-def test_in_real_pyodide_auto_picks_wasm_kernels_and_they_agree_with_float64():
-    """Run in Pyodide (Node + the browser's numpy wheel): the backend chosen there is "wasm" and
-    every kernel matches a float64 reference on the shapes the engine uses."""
+def test_in_real_pyodide_auto_picks_simd_kernels_and_wasm_ones_agree_with_float64():
+    """Run in Pyodide (Node + the browser's numpy wheel): the backend chosen there is "simd" (the
+    module; test_wasm_kernels.py checks it), and the numpy "wasm" kernels, its fallback, match
+    a float64 reference on the shapes the engine uses."""
     wheel = os.environ.get("TINYGPT_NUMPY_WHEEL", "")
     node = shutil.which("node")
     if not (node and wheel and Path(wheel).is_file() and (REPO / "node_modules" / "pyodide").is_dir()):
         pytest.skip("needs node, npm ci (node_modules/pyodide) and TINYGPT_NUMPY_WHEEL (Pyodide's numpy wheel)")
     code = (
         "import sys, numpy as np, tinytorch.kernels as k\n"
+        "auto = k.backend()\n"
+        "k.set_backend('wasm')\n"
         "r = np.random.default_rng(0)\n"
         "f = lambda *s: r.standard_normal(s).astype(np.float32)\n"
         "a, b, g, w = f(2, 6, 5), f(5, 3), f(2, 6, 3), f(4, 3)\n"
@@ -209,9 +218,9 @@ def test_in_real_pyodide_auto_picks_wasm_kernels_and_they_agree_with_float64():
         "          (k.bmm_tn(q, kk), D(q).swapaxes(-1, -2) @ D(kk)), (k.bmm(q, kk.swapaxes(-1, -2)), D(q) @ D(kk).swapaxes(-1, -2))]\n"
         "err = max(float(np.abs(got - want).max()) for got, want in checks)\n"
         "dtypes = {str(got.dtype) for got, _ in checks}\n"
-        "print(sys.platform, k.backend(), err < 1e-5, dtypes)\n"
+        "print(sys.platform, auto, k.backend(), err < 1e-5, dtypes)\n"
     )
     done = subprocess.run([node, str(NODE_RUNNER), "-c", code], capture_output=True, text=True, cwd=REPO,
                           timeout=300, env={k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split("\n")[-2].strip() == "emscripten wasm True {'float32'}", done.stdout
+    assert done.stdout.split("\n")[-2].strip() == "emscripten simd wasm True {'float32'}", done.stdout

@@ -20,6 +20,7 @@ from .. import kernels
 from ..rng import rng
 from ..tensor import Tensor, is_grad_enabled
 from ..validation import allocating, check_allocation, non_negative_int, positive_int, real_number
+from ..wasm import elementwise
 from .layers import Dropout, Linear
 from .module import Module
 
@@ -148,11 +149,14 @@ def causal_attention(qkv: Tensor, num_heads: int, dropout: float = 0.0):
     q, k, v = np.ascontiguousarray(data.reshape(B, T, 3, H, d).transpose(2, 0, 3, 1, 4))
 
     att = kernels.bmm_nt(q, k)  # (B, H, T, T) scores, updated in place to weights below
-    att *= scale
-    att += _additive_causal_mask(T, T, att.dtype)
-    att -= att.max(axis=-1, keepdims=True)  # stable softmax: the diagonal is never masked
-    np.exp(att, out=att)
-    att /= att.sum(axis=-1, keepdims=True)
+    if kernels.fused(att):  # Pyodide: scale, mask and softmax in one SIMD pass per row
+        elementwise.softmax_causal(att, scale)
+    else:
+        att *= scale
+        att += _additive_causal_mask(T, T, att.dtype)
+        att -= att.max(axis=-1, keepdims=True)  # stable softmax: the diagonal is never masked
+        np.exp(att, out=att)
+        att /= att.sum(axis=-1, keepdims=True)
 
     keep = None
     used = att
@@ -169,9 +173,12 @@ def causal_attention(qkv: Tensor, num_heads: int, dropout: float = 0.0):
         if keep is not None:
             datt *= keep
         ds = datt  # dS = P * (dP - sum_j(dP * P)), in dP's buffer: no (B, H, T, T) temporaries
-        ds -= (datt * att).sum(axis=-1, keepdims=True)
-        ds *= att
-        ds *= scale
+        if kernels.fused(ds, att):
+            elementwise.softmax_backward(ds, att, scale)
+        else:
+            ds -= (datt * att).sum(axis=-1, keepdims=True)
+            ds *= att
+            ds *= scale
         # Write dq, dk, dv straight into the (B, T, 3, H, d) layout of qkv: one copy each
         # (np.stack then reshape would copy everything twice).
         dqkv = np.empty((B, T, 3, H, d), dtype=ds.dtype)

@@ -16,6 +16,7 @@ from .. import kernels
 from ..rng import rng
 from ..tensor import Tensor, as_tensor
 from ..validation import integer_ids, real_number, token_ids
+from ..wasm import elementwise
 
 __all__ = [
     "linear",
@@ -109,7 +110,7 @@ def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
         if weight.requires_grad:
             weight._accumulate(kernels.matmul_tn(x2, dy2))
         if bias is not None and bias.requires_grad:
-            bias._accumulate(dy2.sum(axis=0))
+            bias._accumulate(elementwise.column_sums(dy2) if kernels.fused(dy2) else dy2.sum(axis=0))
 
     return out._with_backward(_backward)
 
@@ -133,30 +134,23 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
         if p is not None and p.shape != (C,):
             raise ValueError(f"layer_norm: {name} has shape {p.shape}, but the input's last dim is {C} (shape {x.shape})")
 
-    # Written with in-place updates of a few fresh arrays: on (B*T, C) activations each
-    # `a * b` allocates a new buffer, and those allocations cost about as much as the maths.
     data = x.data
     inv_c = 1.0 / C  # sums times 1/C: np.mean adds Python overhead on every call
-    mean = np.add.reduce(data, axis=-1, keepdims=True)
-    mean *= inv_c
-    xhat = data - mean
-    y = xhat * xhat
-    var = np.add.reduce(y, axis=-1, keepdims=True)
-    var *= inv_c
-    var += eps
-    rstd = np.sqrt(var, out=var)
-    np.divide(1.0, rstd, out=rstd)  # 1 / sqrt(var + eps), shape (..., 1)
-    xhat *= rstd
-    if weight is not None:
-        np.multiply(xhat, weight.data, out=y)
+    simd = weight is not None and bias is not None and kernels.fused(data, weight.data, bias.data)
+    if simd:  # Pyodide: the whole forward in one SIMD pass per row
+        y, xhat, rstd = elementwise.layer_norm(data, weight.data, bias.data, eps)
     else:
-        y[...] = xhat
-    if bias is not None:
-        y += bias.data
+        y, xhat, rstd = _layer_norm_forward(data, weight, bias, eps, inv_c)
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     out = Tensor._from_op(y, parents, "layer_norm")
 
     def _backward(grad):
+        if simd and kernels.fused(grad):
+            dx, dweight, dbias = elementwise.layer_norm_backward(grad, weight.data, xhat, rstd)
+            for t, g in ((weight, dweight), (bias, dbias), (x, dx)):
+                if t.requires_grad:
+                    t._accumulate(g)
+            return
         rows = tuple(range(grad.ndim - 1))
         if weight is not None and weight.requires_grad:
             weight._accumulate((grad * xhat).sum(axis=rows))
@@ -175,6 +169,29 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
             x._accumulate(g)
 
     return out._with_backward(_backward)
+
+
+def _layer_norm_forward(data, weight, bias, eps, inv_c):
+    """(y, xhat, rstd) of `layer_norm` in numpy."""
+    # Written with in-place updates of a few fresh arrays: on (B*T, C) activations each
+    # `a * b` allocates a new buffer, and those allocations cost about as much as the maths.
+    mean = np.add.reduce(data, axis=-1, keepdims=True)
+    mean *= inv_c
+    xhat = data - mean
+    y = xhat * xhat
+    var = np.add.reduce(y, axis=-1, keepdims=True)
+    var *= inv_c
+    var += eps
+    rstd = np.sqrt(var, out=var)
+    np.divide(1.0, rstd, out=rstd)  # 1 / sqrt(var + eps), shape (..., 1)
+    xhat *= rstd
+    if weight is not None:
+        np.multiply(xhat, weight.data, out=y)
+    else:
+        y[...] = xhat
+    if bias is not None:
+        y += bias.data
+    return y, xhat, rstd
 
 
 # ----------------------------------------------------------------------------- embedding

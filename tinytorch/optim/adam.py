@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .. import kernels
+from ..wasm import elementwise
 from .optimizer import Optimizer
 
 
@@ -35,6 +37,10 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        if kernels.fused(p.data, grad, m, v):  # Pyodide: the whole update below in one SIMD pass
+            decay, l2 = (1.0 - lr * wd, 0.0) if self.decoupled else (1.0, wd)
+            elementwise.adam_step(p.data, grad, m, v, lr / (1.0 - b1**t), b1, b2, 1.0 - b2**t, eps, decay, l2)
+            return
 
         if wd and self.decoupled:
             p.data *= 1.0 - lr * wd  # AdamW: shrink the weights directly, outside m and v

@@ -1,0 +1,238 @@
+"""Run inside Pyodide (tests/core/test_wasm_kernels.py starts it in Node): every SIMD kernel against numpy.
+
+Prints one JSON object as its last line: what was loaded from where, and a list of failures
+(empty when every check passed). Each check compares the "simd" backend with float64 numpy
+(products) or with the numpy path the same op runs without the module (elementwise ops and
+whole training steps, forward and gradients), on odd shapes, strided views and broadcasting.
+"""
+
+import json
+import sys
+
+import numpy as np
+
+import tinytorch
+from tinytorch import kernels, wasm
+from tinytorch.wasm import threads
+
+threads.enabled = False  # one thread first; the helper thread's products are checked on their own below
+
+failures = []
+report = {"platform": sys.platform, "tinytorch": tinytorch.__file__, "reason": wasm.reason(),
+          "backend": kernels.backend()}
+rng = np.random.default_rng(0)
+
+
+def f32(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def check(label, got, want, tol=2e-5):
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        failures.append(f"{label}: shape {got.shape} != {want.shape}")
+        return
+    if got.dtype != np.float32:
+        failures.append(f"{label}: dtype {got.dtype}")
+    scale = max(1.0, float(np.abs(want).max()) if want.size else 1.0)
+    err = float(np.abs(got.astype(np.float64) - want).max()) / scale if want.size else 0.0
+    if not err <= tol:
+        failures.append(f"{label}: max error {err:.3g} (relative to the largest value)")
+
+
+# ----------------------------------------------------------------------------- the memory the module shares
+
+memory = wasm.pyodide_memory()
+import js  # noqa: E402
+
+report["memory"] = str(js.Object.prototype.toString.call(memory))
+import pyodide_js  # noqa: E402
+
+report["memory_is_pyodides_heap"] = bool(memory.buffer == pyodide_js._module.HEAPU8.buffer)
+
+# ----------------------------------------------------------------------------- products
+
+D = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
+kernels.set_backend("simd")
+for M, K, N in [(1, 1, 1), (3, 5, 7), (4, 8, 8), (5, 3, 9), (13, 17, 12), (9, 33, 31), (64, 128, 65), (70, 96, 384)]:
+    a, b = f32(M, K), f32(K, N)
+    check(f"matmul {M}x{K}x{N}", kernels.matmul(a, b), D(a) @ D(b))
+    check(f"matmul_nt {M}x{K}x{N}", kernels.matmul_nt(a, b.T.copy()), D(a) @ D(b))
+    g = f32(M, N)
+    check(f"matmul_tn {M}x{K}x{N}", kernels.matmul_tn(a, g), D(a).T @ D(g))
+x3, w = f32(2, 7, 5), f32(5, 3)
+check("matmul with leading dims", kernels.matmul(x3, w), D(x3) @ D(w))
+g3 = f32(2, 7, 3)
+check("matmul_tn over leading dims", kernels.matmul_tn(x3, g3), np.einsum("bti,bto->io", D(x3), D(g3)))
+w2 = f32(5, 3)
+check("matmul_nt with leading dims", kernels.matmul_nt(g3, w2), D(g3) @ D(w2).T)
+
+# strided views: transposes, every other column (last axis not contiguous), reversed rows
+big = f32(12, 10)
+b6 = f32(12, 6)
+check("matmul of a transposed view and a column-strided view", kernels.matmul(big.T, b6[:, ::2]),
+      D(big).T @ D(b6[:, ::2]))
+b9 = f32(10, 9)
+check("matmul of reversed rows", kernels.matmul(big[::-1], b9[::-1]), D(big[::-1]) @ D(b9[::-1]))
+check("matmul_nt of column-strided views", kernels.matmul_nt(big[:, ::2], b9.T[:, ::2]),
+      D(big[:, ::2]) @ D(b9.T[:, ::2]).T)
+
+# batched attention shapes, views of one qkv array, broadcasting of batch dims
+qkv = f32(3, 11, 3, 2, 5)  # (B, T, 3, H, d)
+q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (B, H, T, d), strided
+check("bmm_nt on qkv views", kernels.bmm_nt(q, k), D(q) @ D(k).swapaxes(-1, -2))
+check("bmm_tn on qkv views", kernels.bmm_tn(q, v), D(q).swapaxes(-1, -2) @ D(v))
+att = f32(3, 2, 11, 11)
+check("bmm", kernels.bmm(att, v), D(att) @ D(v))
+check("bmm with a transposed view", kernels.bmm(q, k.swapaxes(-1, -2)), D(q) @ D(k).swapaxes(-1, -2))
+a_b, b_b = f32(2, 1, 4, 6), f32(1, 3, 6, 5)
+check("bmm broadcasting batch dims", kernels.bmm(a_b, b_b), D(a_b) @ D(b_b))
+b_nt = f32(3, 5, 6)
+check("bmm_nt broadcasting batch dims", kernels.bmm_nt(a_b, b_nt), D(a_b) @ D(b_nt).swapaxes(-1, -2))
+deep_a, deep_b = f32(2, 3, 2, 4, 5), f32(2, 3, 2, 5, 3)
+check("bmm over three batch dims", kernels.bmm(deep_a.transpose(1, 0, 2, 3, 4), deep_b.transpose(1, 0, 2, 3, 4)),
+      D(deep_a.transpose(1, 0, 2, 3, 4)) @ D(deep_b.transpose(1, 0, 2, 3, 4)))
+check("empty product", kernels.matmul(f32(0, 4), f32(4, 3)), np.zeros((0, 3)))
+check("K = 0", kernels.bmm(f32(2, 3, 0), f32(2, 0, 4)), np.zeros((2, 3, 4)))
+f64 = kernels.matmul(np.ones((3, 4)), np.ones((4, 2)))
+if f64.dtype != np.float64 or not np.allclose(f64, 4.0):
+    failures.append(f"float64 operands must fall back to numpy and stay float64, got {f64.dtype}")
+
+# the heap grows (numpy allocates more): the module still sees the same memory, and new arrays
+before = memory.buffer.byteLength
+ballast = np.ones(64 * 2**20 // 4, dtype=np.float32)
+report["heap_grew"] = memory.buffer.byteLength > before
+a, b = f32(37, 29), f32(29, 23)
+check("matmul after the heap grew", kernels.matmul(a, b), D(a) @ D(b))
+del ballast
+
+# ----------------------------------------------------------------------------- fused elementwise ops
+
+import tinytorch.nn.functional as F  # noqa: E402
+from tinytorch.nn.attention import causal_attention  # noqa: E402
+from tinytorch.optim import Adam, AdamW  # noqa: E402
+
+
+def both_backends(label, run, tol=2e-5):
+    """run() -> list of arrays, under the numpy ("wasm") backend and under "simd": they must agree."""
+    kernels.set_backend("wasm")
+    want = [np.asarray(r, dtype=np.float64) for r in run()]
+    kernels.set_backend("simd")
+    got = run()
+    for i, (g, w) in enumerate(zip(got, want)):
+        check(f"{label} [{i}]", g, w, tol)
+
+
+def op_and_grads(op, *shapes, scale=1.0, seed=3):
+    def run():
+        r = np.random.default_rng(seed)
+        inputs = [tinytorch.Tensor((scale * r.standard_normal(sh)).astype(np.float32), requires_grad=True)
+                  for sh in shapes]
+        out = op(*inputs)
+        out = out[0] if isinstance(out, tuple) else out
+        (out * tinytorch.Tensor(r.standard_normal(out.shape).astype(np.float32))).sum().backward()
+        return [out.data] + [t.grad for t in inputs]
+    return run
+
+
+for n in [(1,), (7,), (3, 1001), (2, 5, 64)]:
+    both_backends(f"gelu {n}", op_and_grads(F.gelu, n, scale=4.0))
+both_backends("gelu far out in both tails", lambda: [F.gelu(tinytorch.Tensor(np.array(
+    [-200, -90, -30, -5, 0, 5, 30, 90, 200], dtype=np.float32))).data])
+strided = f32(5, 7).T
+both_backends("gelu of a transposed view (numpy path)", lambda: [F.gelu(tinytorch.Tensor(strided)).data])
+for T, H, d in [(1, 1, 4), (7, 3, 5), (13, 2, 8), (64, 4, 32)]:
+    both_backends(f"causal attention T={T} H={H} d={d}",
+                  op_and_grads(lambda qkv, H=H: causal_attention(qkv, H), (2, T, 3 * H * d)))
+both_backends("causal attention with large scores",
+              op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0))
+for C in [1, 3, 7, 16, 130]:
+    both_backends(f"layer_norm C={C}", op_and_grads(lambda x, w, b: F.layer_norm(x, w, b), (3, 5, C), (C,), (C,)))
+both_backends("layer_norm without affine (numpy path)", op_and_grads(lambda x: F.layer_norm(x), (4, 9)))
+for rows, n_in, n_out in [(1, 3, 1), (5, 7, 3), (33, 16, 65)]:
+    both_backends(f"linear bias gradient {rows}x{n_in}x{n_out}",
+                  op_and_grads(lambda x, w, b: F.linear(x, w, b), (rows, n_in), (n_in, n_out), (n_out,)))
+
+
+def optimizer_steps(make):
+    def run():
+        r = np.random.default_rng(5)
+        params = [tinytorch.Tensor(r.standard_normal(sh).astype(np.float32), requires_grad=True)
+                  for sh in [(7,), (3, 5), (64,)]]
+        opt = make(params)
+        for _ in range(3):
+            for p in params:
+                p.grad = r.standard_normal(p.shape).astype(np.float32)
+            opt.step()
+        state = [opt.state[id(p)][k] for p in params for k in ("exp_avg", "exp_avg_sq")]
+        return [p.data for p in params] + state
+    return run
+
+
+both_backends("AdamW steps", optimizer_steps(lambda ps: AdamW(ps, lr=1e-2, weight_decay=0.1)), tol=1e-5)
+both_backends("Adam steps with L2 decay", optimizer_steps(lambda ps: Adam(ps, lr=1e-2, weight_decay=0.1)), tol=1e-5)
+both_backends("Adam steps without decay", optimizer_steps(lambda ps: Adam(ps, lr=3e-3, betas=(0.8, 0.99))), tol=1e-5)
+
+# ----------------------------------------------------------------------------- a helper thread for large products
+
+import time  # noqa: E402
+
+threads.enabled = True
+for _ in range(250):  # it starts in the background
+    if threads.pool() is not None:
+        break
+    time.sleep(0.02)
+report["threads"] = threads.pool() is not None
+report["threads_reason"] = threads.reason()
+if report["threads"]:
+    kernels.set_backend("simd")
+    for M, K, N in [(200, 150, 101), (97, 301, 129), (768, 128, 65)]:
+        a, b, g = f32(M, K), f32(K, N), f32(M, N)
+        check(f"two-thread matmul {M}x{K}x{N}", kernels.matmul(a, b), D(a) @ D(b))
+        check(f"two-thread matmul_tn {M}x{K}x{N}", kernels.matmul_tn(a, g), D(a).T @ D(g))
+        check(f"two-thread matmul_nt {M}x{K}x{N}", kernels.matmul_nt(g, b), D(g) @ D(b).T)
+    ballast = np.ones(32 * 2**20 // 4, dtype=np.float32)  # the heap grows between calls
+    a, b = f32(300, 257), f32(257, 99)
+    check("two-thread matmul after the heap grew", kernels.matmul(a, b), D(a) @ D(b))
+    del ballast
+threads.enabled = False
+
+# ----------------------------------------------------------------------------- whole training steps
+
+
+def train_step_grads(backend):
+    kernels.set_backend(backend)
+    from tinytorch.models import TinyGPT, TinyGPTConfig
+
+    tinytorch.manual_seed(0)
+    model = TinyGPT(TinyGPTConfig(vocab_size=13, block_size=11, n_layer=2, n_head=3, n_embd=18, mlp_ratio=3))
+    ids = np.random.default_rng(1).integers(0, 13, size=(3, 11))
+    _, loss = model(ids[:, :-1], ids[:, 1:])
+    loss.backward()
+    return float(loss.data), {name: p.grad.copy() for name, p in model.named_parameters()}
+
+
+loss_numpy, grads_numpy = train_step_grads("wasm")
+loss_simd, grads_simd = train_step_grads("simd")
+check("TinyGPT loss", np.float32(loss_simd), np.float64(loss_numpy), tol=1e-5)
+for name, grad in grads_numpy.items():
+    check(f"TinyGPT gradient of {name}", grads_simd[name], grad.astype(np.float64), tol=1e-4)
+
+# ----------------------------------------------------------------------------- falling back
+
+kernels.set_backend("auto")
+report["auto"] = kernels.backend()
+saved = wasm._exports, wasm._reason, wasm.pyodide_memory
+
+
+def no_memory():
+    raise RuntimeError("this Pyodide has no _module.memory to share with the kernels")
+
+
+wasm._exports, wasm._reason, wasm.pyodide_memory = None, "not loaded yet", no_memory
+report["without_memory"] = [kernels.set_backend("auto"), wasm.reason()]
+wasm._exports, wasm._reason, wasm.pyodide_memory = saved
+kernels.set_backend("auto")
+
+report["failures"] = failures
+print(json.dumps(report))
