@@ -33,10 +33,7 @@ def interleaved_medians(fns: dict, repeats: int, warmup: int = 2) -> dict:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {
-        name: {"median": statistics.median(ts), "min": min(ts), "times": ts}
-        for name, ts in times.items()
-    }
+    return {name: {"median": statistics.median(ts), "min": min(ts), "times": ts} for name, ts in times.items()}
 
 
 def peak_traced_bytes(fn) -> int:
@@ -136,7 +133,9 @@ def spawn(script, env_name, args, extra_env=None):
     Thread counts are set here, in the child's environment, never inside the library.
     """
     _, python, env_vars = ENVIRONMENTS[env_name]
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYGPT_MATMUL", "TINYTORCH_MATMUL")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "TINYGPT_MATMUL", "TINYTORCH_MATMUL")
+    }
     env.update(env_vars)
     env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
@@ -149,6 +148,8 @@ def spawn(script, env_name, args, extra_env=None):
 def noblas_ready() -> str:
     """Empty string when the no-BLAS numpy can be used, else why not."""
     if not NOBLAS_PYTHON.is_file():
-        return ("set TINYGPT_NOBLAS_PYTHON to the python of a venv whose numpy has no BLAS "
-                "(how to build one: benchmarks/README.md)")
+        return (
+            "set TINYGPT_NOBLAS_PYTHON to the python of a venv whose numpy has no BLAS "
+            "(how to build one: benchmarks/README.md)"
+        )
     return ""

@@ -70,17 +70,18 @@ def run_worker(preset_name, tokens, repeats, checkpoint=None, corpus=None):
     timings = interleaved_medians({"cache": run(True), "no cache": run(False)}, repeats=repeats, warmup=1)
     same = bool(np.array_equal(outputs[True], outputs[False]))
     result = {
-        "preset": preset_name, **numpy_description(), "kernels": kernels.backend(), "tokens": tokens,
-        "repeats": repeats, "identical": same,
+        "preset": preset_name,
+        **numpy_description(),
+        "kernels": kernels.backend(),
+        "tokens": tokens,
+        "repeats": repeats,
+        "identical": same,
     }
     for name, t in timings.items():
         result[name] = {"median_s": t["median"], "min_s": t["min"], "tokens_per_s": tokens / t["median"]}
     if tokenizer is not None:
         result["sample"] = tokenizer.decode(outputs[True][0])
     return result
-
-
-
 
 
 def main():
@@ -102,8 +103,10 @@ def main():
 
     results = []
     print(f"generate(): {args.tokens} tokens, batch 1, temperature 1.0, medians of {args.repeats} interleaved runs")
-    print(f"{'env':7s} {'preset':8s} {'kernels':7s} {'cache s':>8s} {'cache tok/s':>12s} "
-          f"{'no-cache s':>11s} {'no-cache tok/s':>15s} {'speed-up':>9s}  same tokens")
+    print(
+        f"{'env':7s} {'preset':8s} {'kernels':7s} {'cache s':>8s} {'cache tok/s':>12s} "
+        f"{'no-cache s':>11s} {'no-cache tok/s':>15s} {'speed-up':>9s}  same tokens"
+    )
     for env_name in args.envs.split(","):
         if env_name == "noblas" and noblas_ready():
             print(f"{env_name}: skipped, {noblas_ready()}")
@@ -118,8 +121,10 @@ def main():
             r["env"] = env_name
             results.append(r)
             c, n = r["cache"], r["no cache"]
-            print(f"{env_name:7s} {name:8s} {r['kernels']:7s} {c['median_s']:8.3f} {c['tokens_per_s']:12,.0f} "
-                  f"{n['median_s']:11.3f} {n['tokens_per_s']:15,.0f} {n['median_s'] / c['median_s']:8.1f}x  {r['identical']}")
+            print(
+                f"{env_name:7s} {name:8s} {r['kernels']:7s} {c['median_s']:8.3f} {c['tokens_per_s']:12,.0f} "
+                f"{n['median_s']:11.3f} {n['tokens_per_s']:15,.0f} {n['median_s'] / c['median_s']:8.1f}x  {r['identical']}"
+            )
             sys.stdout.flush()
             if "sample" in r:
                 print("sample:\n" + r["sample"][:300])

@@ -84,9 +84,11 @@ def main():
     base = dataclasses.replace(p.config, vocab_size=tokenizer.vocab_size)
     steps = args.steps or p.max_steps
     desc = numpy_description()
-    print(f"loss ladder: {args.preset} recipe ({base.n_layer} layers, {base.n_embd} embd, block {base.block_size}, "
-          f"batch {p.batch_size}, lr {p.lr}, cosine over {p.max_steps} steps), {steps} steps, seed {args.seed}; "
-          f"numpy {desc['numpy']} BLAS {desc['blas']}")
+    print(
+        f"loss ladder: {args.preset} recipe ({base.n_layer} layers, {base.n_embd} embd, block {base.block_size}, "
+        f"batch {p.batch_size}, lr {p.lr}, cosine over {p.max_steps} steps), {steps} steps, seed {args.seed}; "
+        f"numpy {desc['numpy']} BLAS {desc['blas']}"
+    )
     results = []
     for rung in args.rungs.split(","):
         tinytorch.manual_seed(args.seed)
@@ -95,7 +97,10 @@ def main():
         # every rung: the preset's recipe with its own peak; AdamW on all weights (a bigram has no configure_optimizers)
         recipe = p.replace(lr=lr)
         trainer = recipe.build_trainer(
-            model, train_ids, val_ids, progress=None,
+            model,
+            train_ids,
+            val_ids,
+            progress=None,
             optimizer=AdamW(model.parameters(), lr=lr, betas=p.betas, weight_decay=p.weight_decay),
             validation=Validation(every=p.eval_interval, batches=args.eval_batches),
         )
@@ -105,10 +110,20 @@ def main():
         seconds = time.perf_counter() - started
         val = trainer.history[-1]["val_loss"]
         params = sum(q.data.size for q in model.parameters())
-        results.append({"rung": rung, "label": RUNGS[rung][0], "val_loss": val, "parameters": params, "lr": lr,
-                        "seconds": seconds, "curve": [(h["step"], h["val_loss"]) for h in trainer.history
-                                                      if h["val_loss"] is not None]})
-        print(f"  {rung:11s} {RUNGS[rung][0]:32s} val loss {val:.4f}   {params:7,d} params   lr {lr:g}   {seconds:6.1f} s")
+        results.append(
+            {
+                "rung": rung,
+                "label": RUNGS[rung][0],
+                "val_loss": val,
+                "parameters": params,
+                "lr": lr,
+                "seconds": seconds,
+                "curve": [(h["step"], h["val_loss"]) for h in trainer.history if h["val_loss"] is not None],
+            }
+        )
+        print(
+            f"  {rung:11s} {RUNGS[rung][0]:32s} val loss {val:.4f}   {params:7,d} params   lr {lr:g}   {seconds:6.1f} s"
+        )
         sys.stdout.flush()
     print("\nladder = " + json.dumps({r["label"]: round(r["val_loss"], 3) for r in results}))
     if args.json:

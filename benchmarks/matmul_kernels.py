@@ -65,7 +65,8 @@ def candidates_bmm_nt(q, k):
         "q @ k^T": lambda: q @ k.swapaxes(-1, -2),
         "einsum": lambda: np.einsum("bhid,bhjd->bhij", q, k),
         "einsum(contiguous copies)": lambda: np.einsum(
-            "bhid,bhjd->bhij", np.ascontiguousarray(q), np.ascontiguousarray(k)),
+            "bhid,bhjd->bhij", np.ascontiguousarray(q), np.ascontiguousarray(k)
+        ),
     }
 
 
@@ -98,13 +99,13 @@ def cases(B, T, C, H, V):
     q, k, _ = r(N, 3 * C).reshape(B, T, 3, H, d).transpose(2, 0, 3, 1, 4)
     att = r(B, H, T, T)
     return [
-        (f"x ({N},{C}) @ W_qkv ({C},{3*C})", candidates_nn(x, r(C, 3 * C))),
-        (f"g ({N},{4*C}) @ W_fc2 ({4*C},{C})", candidates_nn(x4, r(4 * C, C))),
+        (f"x ({N},{C}) @ W_qkv ({C},{3 * C})", candidates_nn(x, r(C, 3 * C))),
+        (f"g ({N},{4 * C}) @ W_fc2 ({4 * C},{C})", candidates_nn(x4, r(4 * C, C))),
         (f"x ({N},{C}) @ W_head ({C},{V})", candidates_nn(x, r(C, V))),
-        (f"dW = x.T ({C},{N}) @ dY ({N},{3*C})", candidates_tn(x, r(N, 3 * C))),
-        (f"dW = g.T ({4*C},{N}) @ dY ({N},{C})", candidates_tn(x4, r(N, C))),
-        (f"dX = dY ({N},{4*C}) @ W.T ({4*C},{C})", candidates_nt(x4, r(C, 4 * C))),
-        (f"dX = dY ({N},{C}) @ W.T ({C},{4*C})", candidates_nt(x, r(4 * C, C))),
+        (f"dW = x.T ({C},{N}) @ dY ({N},{3 * C})", candidates_tn(x, r(N, 3 * C))),
+        (f"dW = g.T ({4 * C},{N}) @ dY ({N},{C})", candidates_tn(x4, r(N, C))),
+        (f"dX = dY ({N},{4 * C}) @ W.T ({4 * C},{C})", candidates_nt(x4, r(C, 4 * C))),
+        (f"dX = dY ({N},{C}) @ W.T ({C},{4 * C})", candidates_nt(x, r(4 * C, C))),
         (f"scores q@k^T ({B},{H},{T},{d}) strided", candidates_bmm_nt(q, k)),
         (f"att@v ({B},{H},{T},{T})@({T},{d})", candidates_bmm(att, r(B, H, T, d))),
         (f"dv = att^T @ dy ({B},{H},{T},{T})", candidates_bmm_tn(att, r(B, H, T, d))),
@@ -113,8 +114,16 @@ def cases(B, T, C, H, V):
 
 def main(repeats=30):
     info = numpy_description()
-    print("numpy", info["numpy"], "| BLAS:", info["blas"], "| OPENBLAS_NUM_THREADS:",
-          info["OPENBLAS_NUM_THREADS"], "| tinytorch.kernels backend:", tinytorch_backend())
+    print(
+        "numpy",
+        info["numpy"],
+        "| BLAS:",
+        info["blas"],
+        "| OPENBLAS_NUM_THREADS:",
+        info["OPENBLAS_NUM_THREADS"],
+        "| tinytorch.kernels backend:",
+        tinytorch_backend(),
+    )
     for name, cfg in (("nanoGPT CPU config", (12, 64, 128, 4, 65)), ("browser config", (16, 32, 64, 4, 65))):
         print(f"\n== {name}: B={cfg[0]} T={cfg[1]} C={cfg[2]} H={cfg[3]}")
         for label, fns in cases(*cfg):

@@ -152,7 +152,9 @@ def params_from_tinygpt(model) -> dict:
     named = dict(model.named_parameters())
     config = model.config
     floor_names = init_params(
-        FloorConfig(config.vocab_size, config.block_size, config.n_layer, config.n_head, config.n_embd, config.mlp_ratio),
+        FloorConfig(
+            config.vocab_size, config.block_size, config.n_layer, config.n_head, config.n_embd, config.mlp_ratio
+        ),
         dtype=np.float32,
     ).keys()
     missing = [tinygpt_name(n) for n in floor_names if tinygpt_name(n) not in named]
@@ -185,11 +187,7 @@ def _layer_norm_backward(dy, w, cache):
     """dy (N, C) -> (dx, dw, db)."""
     xhat, rstd = cache
     dxhat = dy * w
-    dx = rstd * (
-        dxhat
-        - dxhat.mean(axis=1, keepdims=True)
-        - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)
-    )
+    dx = rstd * (dxhat - dxhat.mean(axis=1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=1, keepdims=True))
     return dx, (dy * xhat).sum(axis=0), dy.sum(axis=0)
 
 
@@ -332,7 +330,9 @@ class NumpyGPT:
             dqkv = dqkv.transpose(0, 3, 2, 1, 4).reshape(N, 3 * C)
             G[p + "qkv.w"] = k.mm_tn(h1, dqkv)
             G[p + "qkv.b"] = dqkv.sum(axis=0)
-            dh1, G[p + "ln1.w"], G[p + "ln1.b"] = _layer_norm_backward(k.mm_nt(dqkv, P[p + "qkv.w"]), P[p + "ln1.w"], ln1)
+            dh1, G[p + "ln1.w"], G[p + "ln1.b"] = _layer_norm_backward(
+                k.mm_nt(dqkv, P[p + "qkv.w"]), P[p + "ln1.w"], ln1
+            )
             dx = dx + dh1
         # embeddings: scatter-add token rows, sum over the batch for positions
         G["wte"] = _scatter_add_rows(ids, dx, P["wte"].shape)

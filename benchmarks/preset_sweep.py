@@ -28,9 +28,23 @@ from tinytorch.models import preset  # noqa: E402
 from tinytorch.text import CharTokenizer, load_shakespeare, train_val_split  # noqa: E402
 from tinytorch.training import Validation  # noqa: E402
 
-KEYS = {"lr": float, "batch": int, "block": int, "embd": int, "layers": int, "heads": int, "mlp_ratio": int,
-        "init_std": float, "max_steps": int,
-        "warmup": int, "wd": float, "beta2": float, "clip": float, "seed": int, "steps": int}
+KEYS = {
+    "lr": float,
+    "batch": int,
+    "block": int,
+    "embd": int,
+    "layers": int,
+    "heads": int,
+    "mlp_ratio": int,
+    "init_std": float,
+    "max_steps": int,
+    "warmup": int,
+    "wd": float,
+    "beta2": float,
+    "clip": float,
+    "seed": int,
+    "steps": int,
+}
 
 
 def parse_run(text):
@@ -44,9 +58,20 @@ def parse_run(text):
 
 
 #: the sweep's short keys -> the preset's field (or its config's)
-FIELDS = {"lr": "lr", "batch": "batch_size", "block": "block_size", "embd": "n_embd", "layers": "n_layer",
-          "heads": "n_head", "mlp_ratio": "mlp_ratio", "init_std": "init_std", "max_steps": "max_steps",
-          "warmup": "warmup_steps", "wd": "weight_decay", "clip": "grad_clip"}
+FIELDS = {
+    "lr": "lr",
+    "batch": "batch_size",
+    "block": "block_size",
+    "embd": "n_embd",
+    "layers": "n_layer",
+    "heads": "n_head",
+    "mlp_ratio": "mlp_ratio",
+    "init_std": "init_std",
+    "max_steps": "max_steps",
+    "warmup": "warmup_steps",
+    "wd": "weight_decay",
+    "clip": "grad_clip",
+}
 
 
 def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batches=20):
@@ -58,8 +83,13 @@ def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batc
     p = p.replace(**changes)
     steps = overrides.get("steps", p.max_steps)
     tinytorch.manual_seed(overrides.get("seed", 0))
-    model, _, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids, progress=None,
-                                validation=Validation(every=eval_interval, batches=eval_batches))
+    model, _, trainer = p.build(
+        tokenizer.vocab_size,
+        train_ids,
+        val_ids,
+        progress=None,
+        validation=Validation(every=eval_interval, batches=eval_batches),
+    )
     config, batch, max_steps = model.config, p.batch_size, p.max_steps
     started = time.perf_counter()
     trainer.fit(steps)
@@ -67,11 +97,24 @@ def run(overrides, data, base="browser", target=2.0, eval_interval=50, eval_batc
     evals = [(h["step"], h["val_loss"]) for h in trainer.history if h["val_loss"] is not None]
     reached = next((s for s, v in evals if v <= target), None)
     final = trainer.evaluate("val", batches=50)
-    return {"run": overrides, "optimizer": "model.configure_optimizers", "batch": batch, "block": config.block_size, "embd": config.n_embd,
-            "layers": config.n_layer, "mlp_ratio": config.mlp_ratio, "init_std": config.init_std,
-            "max_steps": max_steps, "steps": steps, "target": target,
-            "target_step": reached, "final_val_50": round(final, 4), "wall_seconds": round(wall, 1),
-            "tokens_per_step": batch * config.block_size, "val_curve": [(s, round(v, 4)) for s, v in evals]}
+    return {
+        "run": overrides,
+        "optimizer": "model.configure_optimizers",
+        "batch": batch,
+        "block": config.block_size,
+        "embd": config.n_embd,
+        "layers": config.n_layer,
+        "mlp_ratio": config.mlp_ratio,
+        "init_std": config.init_std,
+        "max_steps": max_steps,
+        "steps": steps,
+        "target": target,
+        "target_step": reached,
+        "final_val_50": round(final, 4),
+        "wall_seconds": round(wall, 1),
+        "tokens_per_step": batch * config.block_size,
+        "val_curve": [(s, round(v, 4)) for s, v in evals],
+    }
 
 
 def main():
@@ -87,9 +130,12 @@ def main():
     data = (tokenizer, *train_val_split(tokenizer.encode(text), 0.9))
     for spec in args.run or [""]:
         result = run(parse_run(spec), data, target=args.target, eval_interval=args.eval_interval)
-        print(f"{spec or '(preset)':40s} B{result['batch']}xT{result['block']} C{result['embd']}: "
-              f"val<={args.target} at step {result['target_step']}, final val (50 batches) "
-              f"{result['final_val_50']} after {result['steps']} steps, {result['wall_seconds']} s", flush=True)
+        print(
+            f"{spec or '(preset)':40s} B{result['batch']}xT{result['block']} C{result['embd']}: "
+            f"val<={args.target} at step {result['target_step']}, final val (50 batches) "
+            f"{result['final_val_50']} after {result['steps']} steps, {result['wall_seconds']} s",
+            flush=True,
+        )
         if args.json:
             with args.json.open("a") as f:
                 f.write(json.dumps(result) + "\n")

@@ -81,8 +81,11 @@ def serve(folder: Path):
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".wasm": "application/wasm"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
     isolated = False  # --isolated: COOP/COEP headers, so the page may use SharedArrayBuffer (threads)
 
     def end_headers(self):
@@ -188,8 +191,12 @@ def main() -> int:
         shutil.copy2(numpy_wheel, root / "wheels" / numpy_wheel.name)
         files = {p.name: p.read_text() for p in (REPO / "benchmarks").glob("*.py")}
         files[script.name] = script.read_text()
-        config = {"wheels": [f"wheels/{numpy_wheel.name}", f"wheels/{tinytorch_wheel.name}"], "files": files,
-                  "argv": [f"/bench/{script.name}", *args], "corpus": None}
+        config = {
+            "wheels": [f"wheels/{numpy_wheel.name}", f"wheels/{tinytorch_wheel.name}"],
+            "files": files,
+            "argv": [f"/bench/{script.name}", *args],
+            "corpus": None,
+        }
         corpus = os.environ.get("TINYGPT_CORPUS")
         if corpus and Path(corpus).is_file():
             shutil.copy2(corpus, root / "corpus.txt")

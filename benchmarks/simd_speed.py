@@ -110,8 +110,13 @@ def full_run(target: float, eval_batches: int = 20) -> None:
     tokenizer = CharTokenizer().fit(text)
     train_ids, val_ids = train_val_split(tokenizer.encode(text), 0.9)
     tinytorch.manual_seed(0)
-    _, _, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids, progress=None,
-                            validation=Validation(every=p.eval_interval, batches=eval_batches))
+    _, _, trainer = p.build(
+        tokenizer.vocab_size,
+        train_ids,
+        val_ids,
+        progress=None,
+        validation=Validation(every=p.eval_interval, batches=eval_batches),
+    )
     reached, started = None, time.perf_counter()
     while trainer.step < p.max_steps:
         trainer.fit(min(p.eval_interval, p.max_steps - trainer.step))
@@ -121,10 +126,12 @@ def full_run(target: float, eval_batches: int = 20) -> None:
         if reached is None and val is not None and val <= target:
             reached = (trainer.step, elapsed)
     wall = time.perf_counter() - started
-    print(f"browser preset, full run ({p.max_steps} steps, validation every {p.eval_interval} on {eval_batches} "
-          f"batches, kernels {tinytorch.kernels.backend()}): val <= {target} at step {reached and reached[0]} after "
-          f"{reached and round(reached[1], 1)} s; whole run {wall:.1f} s ({1000 * wall / p.max_steps:.1f} ms/step "
-          f"with validations); final val (50 batches) {trainer.evaluate(batches=50):.4f}")
+    print(
+        f"browser preset, full run ({p.max_steps} steps, validation every {p.eval_interval} on {eval_batches} "
+        f"batches, kernels {tinytorch.kernels.backend()}): val <= {target} at step {reached and reached[0]} after "
+        f"{reached and round(reached[1], 1)} s; whole run {wall:.1f} s ({1000 * wall / p.max_steps:.1f} ms/step "
+        f"with validations); final val (50 batches) {trainer.evaluate(batches=50):.4f}"
+    )
 
 
 def main():
@@ -133,8 +140,11 @@ def main():
     parser.add_argument("--profile", action="store_true", help="also profile both backends")
     parser.add_argument("--full", action="store_true", help="only the browser preset's full run on the corpus")
     parser.add_argument("--target", type=float, default=1.90, help="the validation loss --full reports reaching")
-    parser.add_argument("--threads", action="store_true",
-                        help='in Pyodide, also "simd+2threads" (a helper thread for large products, threads.py)')
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help='in Pyodide, also "simd+2threads" (a helper thread for large products, threads.py)',
+    )
     args = parser.parse_args()
     from tinytorch import kernels
 
@@ -152,15 +162,18 @@ def main():
                 break
             time.sleep(0.02)
         backends.append("simd+2threads") if threads.pool() is not None else print("no helper thread:", threads.reason())
-    print(f"{sys.platform}, numpy {np.__version__}, backends {backends}; anchor (TinyGPT, 4 threads, M-series): "
-          f"{ANCHOR_TOKENS_PER_SECOND:,} tokens/s")
+    print(
+        f"{sys.platform}, numpy {np.__version__}, backends {backends}; anchor (TinyGPT, 4 threads, M-series): "
+        f"{ANCHOR_TOKENS_PER_SECOND:,} tokens/s"
+    )
     for label, p in models().items():
         times = time_backends(p, backends, args.steps)
         cells = []
         for b in backends:
             med, best = statistics.median(times[b]), min(times[b])
-            cells.append(f"{b}: {1000 * med:6.1f} ms/step (best {1000 * best:.1f}), "
-                         f"{p.tokens_per_step / med:7,.0f} tokens/s")
+            cells.append(
+                f"{b}: {1000 * med:6.1f} ms/step (best {1000 * best:.1f}), {p.tokens_per_step / med:7,.0f} tokens/s"
+            )
         for b in backends[1:]:
             cells.append(f"{b} speed-up {statistics.median(times['wasm']) / statistics.median(times[b]):.2f}x")
         print(f"{label:22s} " + " | ".join(cells), flush=True)

@@ -61,16 +61,30 @@ def train(preset_name, corpus, steps=None, seed=1337, eval_batches=50, progress=
     p = preset(preset_name).replace(**{key: value for key, value in changes.items() if value is not None})
     tokenizer, train_ids, val_ids = load_corpus(corpus)
     tinytorch.manual_seed(seed)
-    model, _, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids, progress=None if quiet else progress,
-                                validation=Validation(every=p.eval_interval, batches=eval_batches))
+    model, _, trainer = p.build(
+        tokenizer.vocab_size,
+        train_ids,
+        val_ids,
+        progress=None if quiet else progress,
+        validation=Validation(every=p.eval_interval, batches=eval_batches),
+    )
     config = model.config
     steps = p.max_steps if steps is None else steps
     started = time.perf_counter()
     trainer.fit(steps)
     wall = time.perf_counter() - started
-    return {"preset": preset_name, "config": config.to_dict(), "batch_size": p.batch_size, "lr": p.lr,
-            "steps": steps, "wall_seconds": wall, "model": model, "tokenizer": tokenizer, "trainer": trainer,
-            "parameters": model.num_parameters()}
+    return {
+        "preset": preset_name,
+        "config": config.to_dict(),
+        "batch_size": p.batch_size,
+        "lr": p.lr,
+        "steps": steps,
+        "wall_seconds": wall,
+        "model": model,
+        "tokenizer": tokenizer,
+        "trainer": trainer,
+        "parameters": model.num_parameters(),
+    }
 
 
 def summarise(result, target):
@@ -87,23 +101,34 @@ def summarise(result, target):
         print(f"{h['step']:6d} {np.mean(window):11.4f} {h['val_loss']:9.4f} {h['lr']:9.2e} {h['elapsed']:10.1f}")
     final = evals[-1]["val_loss"] if evals else None
     speed = len(history) * tokens_per_step / train_seconds if train_seconds else float("nan")
-    print(f"\n{result['preset']}: {result['parameters']:,} parameters, {result['steps']} steps of "
-          f"{result['batch_size']}x{result['config']['block_size']} tokens in {result['wall_seconds']:.1f} s "
-          f"(training steps alone {train_seconds:.1f} s, {1e3 * train_seconds / max(len(history), 1):.1f} ms/step, "
-          f"{speed:,.0f} tokens/s; the rest is validation)")
+    print(
+        f"\n{result['preset']}: {result['parameters']:,} parameters, {result['steps']} steps of "
+        f"{result['batch_size']}x{result['config']['block_size']} tokens in {result['wall_seconds']:.1f} s "
+        f"(training steps alone {train_seconds:.1f} s, {1e3 * train_seconds / max(len(history), 1):.1f} ms/step, "
+        f"{speed:,.0f} tokens/s; the rest is validation)"
+    )
     print(f"final val loss {final:.4f}" if final is not None else "no validation")
     if reached:
         print(f"val loss <= {target} first at step {reached['step']} ({reached['elapsed']:.1f} s into training)")
     else:
         print(f"val loss never reached {target} in {result['steps']} steps")
     return {
-        "preset": result["preset"], "config": result["config"], "batch_size": result["batch_size"],
-        "lr": result["lr"], "steps": result["steps"], "parameters": result["parameters"],
-        "final_val_loss": final, "wall_seconds": result["wall_seconds"], "train_seconds": train_seconds,
-        "ms_per_step": 1e3 * train_seconds / max(len(history), 1), "tokens_per_sec": speed,
-        "target": target, "target_step": reached["step"] if reached else None,
+        "preset": result["preset"],
+        "config": result["config"],
+        "batch_size": result["batch_size"],
+        "lr": result["lr"],
+        "steps": result["steps"],
+        "parameters": result["parameters"],
+        "final_val_loss": final,
+        "wall_seconds": result["wall_seconds"],
+        "train_seconds": train_seconds,
+        "ms_per_step": 1e3 * train_seconds / max(len(history), 1),
+        "tokens_per_sec": speed,
+        "target": target,
+        "target_step": reached["step"] if reached else None,
         "target_seconds": reached["elapsed"] if reached else None,
-        "val_curve": [(h["step"], h["val_loss"]) for h in evals], **numpy_description(),
+        "val_curve": [(h["step"], h["val_loss"]) for h in evals],
+        **numpy_description(),
         "kernels": tinytorch.kernels.backend(),
     }
 
@@ -128,11 +153,23 @@ def main():
     args = parser.parse_args()
 
     desc = numpy_description()
-    print(f"numpy {desc['numpy']} (BLAS: {desc['blas']}, OPENBLAS_NUM_THREADS={desc['OPENBLAS_NUM_THREADS']}), "
-          f"tinytorch kernels: {tinytorch.kernels.backend()}; the machine is shared, so times are +-20%")
-    result = train(args.preset, args.corpus, steps=args.steps, seed=args.seed, eval_batches=args.eval_batches,
-                   progress=None if args.progress == "none" else args.progress, eval_interval=args.eval_interval,
-                   lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay, block_size=args.block_size)
+    print(
+        f"numpy {desc['numpy']} (BLAS: {desc['blas']}, OPENBLAS_NUM_THREADS={desc['OPENBLAS_NUM_THREADS']}), "
+        f"tinytorch kernels: {tinytorch.kernels.backend()}; the machine is shared, so times are +-20%"
+    )
+    result = train(
+        args.preset,
+        args.corpus,
+        steps=args.steps,
+        seed=args.seed,
+        eval_batches=args.eval_batches,
+        progress=None if args.progress == "none" else args.progress,
+        eval_interval=args.eval_interval,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        weight_decay=args.weight_decay,
+        block_size=args.block_size,
+    )
     summary = summarise(result, args.target)
     if args.sample:
         started = time.perf_counter()

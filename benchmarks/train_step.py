@@ -79,8 +79,13 @@ def make_tinytorch_step(spec, x, y):
 
     tinytorch.manual_seed(0)
     config = TinyGPTConfig(
-        vocab_size=spec["vocab_size"], block_size=spec["block_size"], n_layer=spec["n_layer"],
-        n_head=spec["n_head"], n_embd=spec["n_embd"], mlp_ratio=spec["mlp_ratio"], dropout=0.0,
+        vocab_size=spec["vocab_size"],
+        block_size=spec["block_size"],
+        n_layer=spec["n_layer"],
+        n_head=spec["n_head"],
+        n_embd=spec["n_embd"],
+        mlp_ratio=spec["mlp_ratio"],
+        dropout=0.0,
     )
     model = TinyGPT(config)
     model.train()
@@ -102,8 +107,12 @@ def make_floor_step(spec, x, y, params=None):
     import numpy_floor as floor
 
     config = floor.FloorConfig(
-        vocab_size=spec["vocab_size"], block_size=spec["block_size"], n_layer=spec["n_layer"],
-        n_head=spec["n_head"], n_embd=spec["n_embd"], mlp_ratio=spec["mlp_ratio"],
+        vocab_size=spec["vocab_size"],
+        block_size=spec["block_size"],
+        n_layer=spec["n_layer"],
+        n_head=spec["n_head"],
+        n_embd=spec["n_embd"],
+        mlp_ratio=spec["mlp_ratio"],
     )
     model = floor.NumpyGPT(config, params=params)
     optimizer = floor.AdamW(model.params, lr=LR, weight_decay=WEIGHT_DECAY)
@@ -131,12 +140,17 @@ def run_timing(name, steps, warmup):
     for _ in range(warmup):
         floor_step(), tt_step()
     faults = {}
-    fns = {"floor": counting_faults(floor_step, faults, "floor"), "tinytorch": counting_faults(tt_step, faults, "tinytorch")}
+    fns = {
+        "floor": counting_faults(floor_step, faults, "floor"),
+        "tinytorch": counting_faults(tt_step, faults, "tinytorch"),
+    }
     timings = interleaved_medians(fns, repeats=steps, warmup=0)
     tokens = spec["batch_size"] * spec["block_size"]
     for impl, t in timings.items():
         result[impl] = {
-            "median_ms": 1e3 * t["median"], "min_ms": 1e3 * t["min"], "tokens_per_s": tokens / t["median"],
+            "median_ms": 1e3 * t["median"],
+            "min_ms": 1e3 * t["min"],
+            "tokens_per_s": tokens / t["median"],
             "page_faults_per_step": faults[impl] / steps,
         }
     result["ratio"] = timings["tinytorch"]["median"] / timings["floor"]["median"]
@@ -156,21 +170,27 @@ def run_rss(name, impl, steps=3):
 # ----------------------------------------------------------------------------- parent process
 
 
-
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", default="nanogpt,browser", help="comma list of: " + ",".join(CONFIGS))
     parser.add_argument("--envs", default="blas1,blas,noblas", help="comma list of: " + ",".join(ENVIRONMENTS))
-    parser.add_argument("--steps", type=int, default=None, help="timed steps per implementation (default 30, 10 on noblas)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps per implementation (default 30, 10 on noblas)"
+    )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="8 timed steps, no RSS processes")
-    parser.add_argument("--malloc", choices=("default", "tuned", "both"), default="both",
-                        help="glibc malloc settings of the child processes (tuned: no heap trimming)")
+    parser.add_argument(
+        "--malloc",
+        choices=("default", "tuned", "both"),
+        default="both",
+        help="glibc malloc settings of the child processes (tuned: no heap trimming)",
+    )
     parser.add_argument("--json", type=Path, help="also write all results to this file")
-    parser.add_argument("--worker", action="store_true",
-                        help="time one config in this interpreter only and print one JSON line (how it runs in Pyodide)")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="time one config in this interpreter only and print one JSON line (how it runs in Pyodide)",
+    )
     parser.add_argument("--rss", choices=("floor", "tinytorch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -196,7 +216,12 @@ def main():
                 r["env"], r["malloc"] = env_name, malloc
                 if not args.quick:
                     r["max_rss"] = {
-                        impl: spawn(__file__, env_name, ["--configs", name, "--rss", impl], TUNED_MALLOC if malloc == "tuned" else None)["max_rss"]
+                        impl: spawn(
+                            __file__,
+                            env_name,
+                            ["--configs", name, "--rss", impl],
+                            TUNED_MALLOC if malloc == "tuned" else None,
+                        )["max_rss"]
                         for impl in ("floor", "tinytorch")
                     }
                 rows.append(r)
@@ -210,10 +235,14 @@ def print_table(label, rows):
     if not rows:
         return
     r0 = rows[0]
-    print(f"\n## {label}: numpy {r0['numpy']} (BLAS: {r0['blas']}), OPENBLAS_NUM_THREADS={r0['OPENBLAS_NUM_THREADS']}, "
-          f"tinytorch kernels: {r0['kernels']}, {r0['steps']} timed steps, interleaved medians")
-    print(f"{'config':8s} {'floor ms':>9s} {'tinytorch ms':>13s} {'ratio':>6s} {'floor tok/s':>12s} {'tt tok/s':>9s}"
-          f" {'faults/step floor/tt':>21s} {'step peak floor/tt':>20s} {'max RSS floor/tt':>20s}  first loss floor/tt")
+    print(
+        f"\n## {label}: numpy {r0['numpy']} (BLAS: {r0['blas']}), OPENBLAS_NUM_THREADS={r0['OPENBLAS_NUM_THREADS']}, "
+        f"tinytorch kernels: {r0['kernels']}, {r0['steps']} timed steps, interleaved medians"
+    )
+    print(
+        f"{'config':8s} {'floor ms':>9s} {'tinytorch ms':>13s} {'ratio':>6s} {'floor tok/s':>12s} {'tt tok/s':>9s}"
+        f" {'faults/step floor/tt':>21s} {'step peak floor/tt':>20s} {'max RSS floor/tt':>20s}  first loss floor/tt"
+    )
     for r in rows:
         f, t = r["floor"], r["tinytorch"]
         faults = f"{f['page_faults_per_step']:,.0f} / {t['page_faults_per_step']:,.0f}"
@@ -221,8 +250,10 @@ def print_table(label, rows):
         rss = r.get("max_rss")
         rss = f"{fmt_mib(rss['floor'])} / {fmt_mib(rss['tinytorch'])}" if rss else "-"
         loss = f"{r['first_loss']['floor']:.5f} / {r['first_loss']['tinytorch']:.5f}"
-        print(f"{r['config']:8s} {f['median_ms']:9.1f} {t['median_ms']:13.1f} {r['ratio']:5.2f}x "
-              f"{f['tokens_per_s']:12,.0f} {t['tokens_per_s']:9,.0f} {faults:>21s} {peak:>20s} {rss:>20s}  {loss}")
+        print(
+            f"{r['config']:8s} {f['median_ms']:9.1f} {t['median_ms']:13.1f} {r['ratio']:5.2f}x "
+            f"{f['tokens_per_s']:12,.0f} {t['tokens_per_s']:9,.0f} {faults:>21s} {peak:>20s} {rss:>20s}  {loss}"
+        )
     sys.stdout.flush()
 
 

@@ -45,8 +45,10 @@ def naive_rect_grid(w: np.ndarray) -> str:
             q = S.quantize(w[l, h], 0.0, top, 256)
             for i in range(T):
                 for j in range(T):
-                    out.append(f'<rect x="{h * T * 4 + j * 4}" y="{l * T * 4 + i * 4}" width="4" height="4" '
-                               f'fill="{S.hex_color(table[q[i, j]])}"/>')
+                    out.append(
+                        f'<rect x="{h * T * 4 + j * 4}" y="{l * T * 4 + i * 4}" width="4" height="4" '
+                        f'fill="{S.hex_color(table[q[i, j]])}"/>'
+                    )
     out.append("</svg>")
     return "".join(out)
 
@@ -54,8 +56,15 @@ def naive_rect_grid(w: np.ndarray) -> str:
 def main(repeats: int = 5):
     w = attention(0)
     snapshots = [(step, attention(k, sharpness=0.3 * k)) for k, step in enumerate(range(0, 2400, 200))]
-    history = [{"step": s, "train_loss": 4.2 * np.exp(-s / 800) + 1.5, "elapsed": 0.2 * s,
-                "val_loss": 4.2 * np.exp(-s / 800) + 1.6 if s % 100 == 0 else None} for s in range(1, 3001)]
+    history = [
+        {
+            "step": s,
+            "train_loss": 4.2 * np.exp(-s / 800) + 1.5,
+            "elapsed": 0.2 * s,
+            "val_loss": 4.2 * np.exp(-s / 800) + 1.6 if s % 100 == 0 else None,
+        }
+        for s in range(1, 3001)
+    ]
     logits = np.random.default_rng(1).normal(size=65) * 2
     vocab = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     views = {
@@ -67,8 +76,9 @@ def main(repeats: int = 5):
         "timelapse_small_multiples (6 x 4)": lambda: viz.timelapse_small_multiples(snapshots, TEXT).html,
         "loss_curves (3000 steps, ladder)": lambda: viz.loss_curves(history, ladder={"bigram": 2.5}).html,
         "positional_view (64 x 64)": lambda: viz.positional_view(T=T, d_model=64).html,
-        "next_token_view (3 temperatures)": lambda: viz.next_token_view(
-            logits, prompt=TEXT, labels=vocab, temperature=[0.5, 1.0, 2.0]).html,
+        "next_token_view (3 temperatures)": lambda: (
+            viz.next_token_view(logits, prompt=TEXT, labels=vocab, temperature=[0.5, 1.0, 2.0]).html
+        ),
     }
     times = {name: [] for name in views}
     sizes = {}
@@ -82,8 +92,10 @@ def main(repeats: int = 5):
 
     ref_t = statistics.median(times["reference: naive <rect> grid"])
     ref_s = sizes["reference: naive <rect> grid"]
-    print(f"numpy {np.__version__}, python {sys.version.split()[0]}, T={T}, {L} layers x {H} heads, "
-          f"median of {repeats} interleaved runs")
+    print(
+        f"numpy {np.__version__}, python {sys.version.split()[0]}, T={T}, {L} layers x {H} heads, "
+        f"median of {repeats} interleaved runs"
+    )
     print(f"{'view':42s} {'time ms':>9s} {'x naive':>8s} {'size KB':>9s} {'x naive':>8s}  target")
     ok = True
     for name in views:
@@ -91,8 +103,10 @@ def main(repeats: int = 5):
         reference = name.startswith("reference")
         good = reference or (t <= TIME_LIMIT and s <= SIZE_LIMIT)
         ok &= good
-        print(f"{name:42s} {t * 1e3:9.1f} {t / ref_t:8.3f} {s / 1e3:9.1f} {s / ref_s:8.3f}  "
-              f"{'-' if reference else ('ok' if good else 'OVER')}")
+        print(
+            f"{name:42s} {t * 1e3:9.1f} {t / ref_t:8.3f} {s / 1e3:9.1f} {s / ref_s:8.3f}  "
+            f"{'-' if reference else ('ok' if good else 'OVER')}"
+        )
     print("all views within 1 s and 300 KB" if ok else "SOME VIEWS ARE OVER BUDGET")
     return 0 if ok else 1
 

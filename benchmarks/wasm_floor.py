@@ -48,7 +48,11 @@ def main():
     macs = a.shape[0] * a.shape[1] * b.shape[1]
     ns = 1e9
     rows = [  # (what, value, unit)
-        ("einsum ik,nk->in (sum over the contiguous axis of both)", fastest(lambda: np.einsum("ik,nk->in", a, bt), 3) * ns / macs, "ns/MAC"),
+        (
+            "einsum ik,nk->in (sum over the contiguous axis of both)",
+            fastest(lambda: np.einsum("ik,nk->in", a, bt), 3) * ns / macs,
+            "ns/MAC",
+        ),
         ("einsum ik,kn->in", fastest(lambda: np.einsum("ik,kn->in", a, b), 3) * ns / macs, "ns/MAC"),
         ("a @ b", fastest(lambda: a @ b, 2) * ns / macs, "ns/MAC"),
     ]
@@ -56,7 +60,9 @@ def main():
     x, y = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     out = np.empty_like(x)
     for name, op in (("multiply", np.multiply), ("add", np.add)):
-        rows.append((f"np.{name}(x, y, out=out), float32", fastest(lambda op=op: op(x, y, out=out)) * ns / n, "ns/element"))
+        rows.append(
+            (f"np.{name}(x, y, out=out), float32", fastest(lambda op=op: op(x, y, out=out)) * ns / n, "ns/element")
+        )
     for name, op in (("exp", np.exp), ("tanh", np.tanh)):
         rows.append((f"np.{name}(x, out=out), float32", fastest(lambda op=op: op(x, out=out)) * ns / n, "ns/element"))
 
@@ -68,9 +74,16 @@ def main():
 
     small = np.ones((4, 4), dtype=np.float32)
     rows.append(("a pure-Python loop, 2M iterations", fastest(python_loop, 3), "s"))
-    rows.append(("a tiny numpy call (4x4 add)", fastest(lambda: [small + small for _ in range(10_000)], 3) * ns / 10_000, "ns/call"))
+    rows.append(
+        (
+            "a tiny numpy call (4x4 add)",
+            fastest(lambda: [small + small for _ in range(10_000)], 3) * ns / 10_000,
+            "ns/call",
+        )
+    )
     for what, value, unit in rows:
         print(f"{what:60s} {value:10.3f} {unit}")
+
 
 if __name__ == "__main__":
     main()

@@ -24,8 +24,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CHROMIUM_HELP = (f"the browser tests need Chromium: apt-get install chromium (or set {CHROMIUM_ENV} "
-                 f"to a Chromium/Chrome executable)")
+CHROMIUM_HELP = (
+    f"the browser tests need Chromium: apt-get install chromium (or set {CHROMIUM_ENV} to a Chromium/Chrome executable)"
+)
 
 # Firefox and WebKit (Safari's engine) are for tests/site/test_engines.py. Debian packages:
 # firefox-esr (driven by npm puppeteer-core) and webkit2gtk-driver (WebKitWebDriver + MiniBrowser).

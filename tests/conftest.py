@@ -11,7 +11,6 @@ quick loop; CI runs everything.
 """
 
 import pytest
-
 from _browsers import CHROMIUM, CHROMIUM_HELP
 
 

@@ -14,6 +14,7 @@ Where things live:
     course/           helpers the notebooks use in the browser (imported only when used)
 """
 
+
 class NumpyUnavailableError(ImportError):
     """numpy could not be imported: one short explanation instead of a traceback.
 
@@ -29,9 +30,12 @@ def _require_numpy() -> None:
 
     try:
         import numpy
+
         if getattr(numpy, "__file__", None) is None:  # a folder named numpy with no numpy in it
-            raise ImportError(f"'numpy' in {list(numpy.__path__)} holds no numpy (only other files, such as "
-                              "its bytecode), so Python made it an empty namespace package")
+            raise ImportError(
+                f"'numpy' in {list(numpy.__path__)} holds no numpy (only other files, such as "
+                "its bytecode), so Python made it an empty namespace package"
+            )
     except ImportError as error:
         if sys.platform == "emscripten":  # the browser course: numpy comes from the course site
             advice = (
@@ -47,6 +51,9 @@ def _require_numpy() -> None:
 
 _require_numpy()
 
+from . import kernels, models, nn, optim, text, training
+from .rng import manual_seed
+from .serialization import load, save
 from .tensor import (
     Tensor,
     cat,
@@ -59,10 +66,6 @@ from .tensor import (
     stack,
     tensor,
 )
-from .rng import manual_seed
-from .serialization import load, save
-from . import kernels, nn, optim
-from . import models, text, training
 
 __version__ = "0.1.0"
 

@@ -78,7 +78,7 @@ def _flatten(obj):
         if isinstance(value, (list, tuple)):
             kind = "list" if isinstance(value, list) else "tuple"
             return {kind: [visit(v, f"{path}/{i}" if path else str(i)) for i, v in enumerate(value)]}
-        hint = f" (save its .state_dict() instead)" if hasattr(value, "state_dict") else ""
+        hint = " (save its .state_dict() instead)" if hasattr(value, "state_dict") else ""
         raise TypeError(
             f"save: cannot store a {type(value).__name__} at {path or 'the top level'!r}{hint}; "
             "use arrays, Tensors, numbers, strings, bools, None, and dicts/lists of them"
@@ -140,7 +140,9 @@ def load(path, max_bytes: int = MAX_LOAD_BYTES):
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"load: no file at {str(path)!r} (check the name and folder; save one with tinytorch.save(obj, path))")
+        raise FileNotFoundError(
+            f"load: no file at {str(path)!r} (check the name and folder; save one with tinytorch.save(obj, path))"
+        )
     if path.is_dir():
         raise IsADirectoryError(f"load: {str(path)!r} is a folder, not a saved file")
     with open(path, "rb") as f:
@@ -148,13 +150,20 @@ def load(path, max_bytes: int = MAX_LOAD_BYTES):
     if not head:
         raise _corrupt(path, "is empty (0 bytes): the save was probably interrupted; save it again")
     if head[:2] != b"PK":
-        hint = " (it looks like a pickle file: tinytorch never loads pickles, they can run code)" if head[:1] == b"\x80" else ""
+        hint = (
+            " (it looks like a pickle file: tinytorch never loads pickles, they can run code)"
+            if head[:1] == b"\x80"
+            else ""
+        )
         raise _corrupt(path, f"is not an .npz file (it starts with {head!r}){hint}")
 
     try:
         arrays = _read_arrays(path, max_bytes)
     except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error, NotImplementedError) as error:
-        raise _corrupt(path, f"is truncated or corrupt and cannot be read ({type(error).__name__}: {error}); save it again or use an earlier copy") from None
+        raise _corrupt(
+            path,
+            f"is truncated or corrupt and cannot be read ({type(error).__name__}: {error}); save it again or use an earlier copy",
+        ) from None
     if not arrays:
         raise _corrupt(path, "holds no arrays at all (an empty zip file)")
     if META_KEY not in arrays:
@@ -194,8 +203,9 @@ def _read_arrays(path: Path, max_bytes: int) -> dict:
     return arrays
 
 
-def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str, budget: int,
-                limit: int) -> np.ndarray:
+def _read_array(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str, budget: int, limit: int
+) -> np.ndarray:
     """One member as an array: magic, header, then exactly the bytes the header declares."""
     fmt = np.lib.format
     with archive.open(info) as member:
@@ -222,15 +232,20 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key
         nbytes = count * dtype.itemsize
         holds = info.file_size - member.tell()
         if nbytes > budget:
-            raise _corrupt(path, f"has the array {key!r} of shape {shape} ({nbytes:,} bytes), past the limit of "
-                                 f"{limit:,} bytes for all arrays together (load(path, max_bytes=...) raises it)")
+            raise _corrupt(
+                path,
+                f"has the array {key!r} of shape {shape} ({nbytes:,} bytes), past the limit of "
+                f"{limit:,} bytes for all arrays together (load(path, max_bytes=...) raises it)",
+            )
         if nbytes != holds:
-            raise _corrupt(path, f"is corrupt: the array {key!r} declares shape {shape} ({nbytes:,} bytes) but holds "
-                                 f"{holds:,} bytes")
+            raise _corrupt(
+                path,
+                f"is corrupt: the array {key!r} declares shape {shape} ({nbytes:,} bytes) but holds {holds:,} bytes",
+            )
         array = np.empty(count, dtype=dtype)
         view, done = memoryview(array).cast("B"), 0
         while done < nbytes:
-            got = member.readinto(view[done:done + _READ_CHUNK])
+            got = member.readinto(view[done : done + _READ_CHUNK])
             if not got:
                 raise _corrupt(path, f"is truncated: the array {key!r} stops after {done:,} of {nbytes:,} bytes")
             done += got
@@ -244,7 +259,7 @@ def _rebuild(node, arrays, path, where: str, depth: int):
         raise _corrupt(path, f"has a damaged description: it nests deeper than {MAX_DEPTH} levels at {at!r}")
     if not isinstance(node, dict) or len(node) != 1:
         raise _corrupt(path, f"has a damaged description at {at!r}: unknown entry {str(node)[:80]}")
-    (kind, value), = node.items()
+    ((kind, value),) = node.items()
     if kind == "array":
         if not isinstance(value, str) or value not in arrays:
             raise _corrupt(path, f"is corrupt: the array {value!r} (for {at!r}) is missing")
@@ -256,8 +271,12 @@ def _rebuild(node, arrays, path, where: str, depth: int):
     if kind == "dict" and isinstance(value, list):
         out = {}
         for item in value:
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
-                    and not isinstance(item[0], bool)):
+            if not (
+                isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], (str, int))
+                and not isinstance(item[0], bool)
+            ):
                 raise _corrupt(path, f"has a damaged description at {at!r}: a dict item {str(item)[:80]}")
             k = item[0]
             out[k] = _rebuild(item[1], arrays, path, f"{where}/{k}" if where else str(k), depth + 1)

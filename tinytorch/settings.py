@@ -29,8 +29,11 @@ def setting(name: str, default: str | None = None) -> str | None:
         return value
     old = os.environ.get(OLD_PREFIX + name, "").strip()
     if old:
-        warnings.warn(f"{OLD_PREFIX}{name} is now called {PREFIX}{name}: rename the environment variable",
-                      FutureWarning, stacklevel=3)  # shown by default: whoever set it should see this
+        warnings.warn(
+            f"{OLD_PREFIX}{name} is now called {PREFIX}{name}: rename the environment variable",
+            FutureWarning,
+            stacklevel=3,
+        )  # shown by default: whoever set it should see this
         return old
     return default
 

@@ -133,8 +133,10 @@ def _check_not_empty(shape, axes, op) -> None:
     """A max or softmax over an axis of length 0 has no value: say so (numpy's message is about 'identity')."""
     for a in axes:
         if shape[a] == 0:
-            raise ValueError(f"{op}: axis {a} of shape {tuple(shape)} is empty (length 0), so there is nothing to "
-                             "take it over: is the sequence or batch empty?")
+            raise ValueError(
+                f"{op}: axis {a} of shape {tuple(shape)} is empty (length 0), so there is nothing to "
+                "take it over: is the sequence or batch empty?"
+            )
 
 
 def _has_advanced_index(index) -> bool:
@@ -749,8 +751,10 @@ class Tensor:
         if mask.dtype != bool:  # 0/1 numbers are a mask; anything else would be silently cast to True
             odd = mask[(mask != 0) & (mask != 1)]
             if odd.size:
-                raise ValueError(f"masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value "
-                                 f"{odd.reshape(-1)[0].item()!r} (dtype {mask.dtype})")
+                raise ValueError(
+                    f"masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value "
+                    f"{odd.reshape(-1)[0].item()!r} (dtype {mask.dtype})"
+                )
             mask = mask.astype(bool)
         try:
             data = np.where(mask, np.asarray(value, dtype=self.dtype), self.data)

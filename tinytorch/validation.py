@@ -101,8 +101,10 @@ def real_number(value, name: str, *, minimum=None, maximum=None, below=None, abo
     None, text, bools and NaN are ValueErrors naming the value: `lr=None` or `temperature="hot"`
     get our message, not one from float() or numpy.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) and not (
-        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        and not (isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
     ):
         raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__}){hint}")
     number = float(value)
@@ -117,8 +119,11 @@ def real_number(value, name: str, *, minimum=None, maximum=None, below=None, abo
         if minimum is not None and maximum is not None:
             bounds = [f"between {minimum:g} and {maximum:g}"]
         else:
-            bounds = [f"{op} {bound:g}" for op, bound in ((">=", minimum), (">", above), ("<=", maximum), ("<", below))
-                      if bound is not None]
+            bounds = [
+                f"{op} {bound:g}"
+                for op, bound in ((">=", minimum), (">", above), ("<=", maximum), ("<", below))
+                if bound is not None
+            ]
         wanted = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
         raise ValueError(f"{name} must be {wanted}, got {value!r}{hint}")
     return number
@@ -131,8 +136,9 @@ class TokenIdError(IndexError, ValueError):
     """A token id outside the vocabulary (an IndexError, as for a table lookup, and a ValueError)."""
 
 
-def token_ids(ids, vocab_size, who: str, ndims=None, noun: str = "token id", unit: str = "tokens",
-              hint: str = "") -> np.ndarray:
+def token_ids(
+    ids, vocab_size, who: str, ndims=None, noun: str = "token id", unit: str = "tokens", hint: str = ""
+) -> np.ndarray:
     """ids (list, ndarray or Tensor of ints) checked against a vocabulary of `vocab_size`, as int64.
 
     vocab_size: None checks only that no id is negative (data before a model exists).
@@ -149,11 +155,15 @@ def token_ids(ids, vocab_size, who: str, ndims=None, noun: str = "token id", uni
             flat = int(np.argmax(array.reshape(-1) == bad))
             where = flat if array.ndim <= 1 else tuple(int(i) for i in np.unravel_index(flat, array.shape))
             if bad < 0:
-                fix = (f"ids start at 0 ({bad} often marks a character the tokenizer did not know); "
-                       f"if the data really has more {unit}, build with a bigger vocab_size")
+                fix = (
+                    f"ids start at 0 ({bad} often marks a character the tokenizer did not know); "
+                    f"if the data really has more {unit}, build with a bigger vocab_size"
+                )
             else:
-                fix = (f"was the text encoded with a different tokenizer? Otherwise build with a bigger "
-                       f"vocab_size (at least {bad + 1})")
+                fix = (
+                    f"was the text encoded with a different tokenizer? Otherwise build with a bigger "
+                    f"vocab_size (at least {bad + 1})"
+                )
             if vocab_size is None:
                 raise TokenIdError(f"{who}: {noun} {bad} (at position {where}) is negative: {fix}")
             raise TokenIdError(
@@ -171,11 +181,15 @@ def integer_ids(ids, who: str, ndims=None, noun: str = "token id") -> np.ndarray
     try:
         array = np.asarray(data)
     except ValueError:
-        raise TypeError(f"{who}: token ids must form a rectangular array, got {type(data).__name__} of ragged rows") from None
+        raise TypeError(
+            f"{who}: token ids must form a rectangular array, got {type(data).__name__} of ragged rows"
+        ) from None
     if array.dtype.kind not in "iu":
         if array.dtype.kind in "USO":
-            raise TypeError(f"{who} takes token ids, not text or objects (got dtype {array.dtype}): "
-                            "encode it first, e.g. tokenizer.encode(text)")
+            raise TypeError(
+                f"{who} takes token ids, not text or objects (got dtype {array.dtype}): "
+                "encode it first, e.g. tokenizer.encode(text)"
+            )
         if array.size == 0 and array.dtype.kind == "f":
             array = array.astype(np.int64)  # [] is float64 in numpy: an empty list is fine
         else:
@@ -184,7 +198,9 @@ def integer_ids(ids, who: str, ndims=None, noun: str = "token id") -> np.ndarray
             if array.dtype.kind == "f" and len(odd) == 0:
                 hint = " (they look like integers: convert with .astype(np.int64))"
             elif len(odd):
-                hint = f" ({flat[odd[0]].item()!r} at position {int(odd[0])} is not a whole number: no token has that id)"
+                hint = (
+                    f" ({flat[odd[0]].item()!r} at position {int(odd[0])} is not a whole number: no token has that id)"
+                )
             else:
                 hint = ""
             raise TypeError(f"{who} takes integer {noun}s, got dtype {array.dtype}{hint}")
@@ -227,8 +243,10 @@ def tensor_data(data) -> np.ndarray:
             raise TypeError(f"Tensor data must be numbers, got a mix of {', '.join(kinds)}") from None
         return converted
     if array.dtype.kind in "US":
-        raise TypeError(f"Tensor data must be numbers, got text {array.reshape(-1)[:3].tolist()!r}: "
-                        "encode text into token ids first (tokenizer.encode(text))")
+        raise TypeError(
+            f"Tensor data must be numbers, got text {array.reshape(-1)[:3].tolist()!r}: "
+            "encode text into token ids first (tokenizer.encode(text))"
+        )
     raise TypeError(f"Tensor data must be numbers (bool, int or float), got dtype {array.dtype}")
 
 
@@ -292,7 +310,9 @@ def check_allocation(who: str, sizes: dict, shape, dtype=np.float64, what: str =
         _, said, fix = _describe(who, sizes, shape, dtype, what)
         raise AllocationError(
             f"{said}, more than MAX_ARRAY_BYTES ({_readable_bytes(MAX_ARRAY_BYTES)}; a browser tab has 2-4 GiB "
-            f"for everything): {fix}", refused=True)
+            f"for everything): {fix}",
+            refused=True,
+        )
     return nbytes
 
 
@@ -320,4 +340,6 @@ class allocating:
         _, said, fix = _describe(self.who, self.sizes, self.shape, self.dtype, self.what)
         raise AllocationError(
             f"{said}, and there was not enough free memory for it: {fix}, or free memory "
-            "(delete big arrays you no longer need, or restart the kernel)", refused=False) from error
+            "(delete big arrays you no longer need, or restart the kernel)",
+            refused=False,
+        ) from error

@@ -36,8 +36,14 @@ REPO = Path(__file__).resolve().parents[2]
 # 2**31 and 2**32 + 1 overflow int32, 2**63 and up do not fit int64 (no numpy integer holds them).
 HUGE = [2**28, 2**31 - 1, 2**31, 2**32 + 1, 2**63 - 1, 2**63, 2**64 + 3, 10**30]
 # Pairs whose product overflows int32 (2**31) or int64 (2**63) although each fits.
-OVERFLOWING_PAIRS = [(2**16, 2**16), (2**16 + 1, 2**15), (46341, 46341), (2**32, 2**32), (3037000500, 3037000500),
-                     (2**62, 3)]
+OVERFLOWING_PAIRS = [
+    (2**16, 2**16),
+    (2**16 + 1, 2**15),
+    (46341, 46341),
+    (2**32, 2**32),
+    (3037000500, 3037000500),
+    (2**62, 3),
+]
 
 SMALL = TinyGPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8)
 
@@ -121,15 +127,22 @@ def test_a_huge_size_is_refused_by_name(call, names, n):
 
 
 @pytest.mark.parametrize("a, b", OVERFLOWING_PAIRS)
-@pytest.mark.parametrize("make, names, nbytes", [
-    (lambda a, b: nn.Linear(a, b), ["in_features", "out_features"], lambda a, b: a * b * 8),
-    (lambda a, b: nn.Embedding(a, b), ["num_embeddings", "embedding_dim"], lambda a, b: a * b * 8),
-    (lambda a, b: PositionalEncoding(b, max_len=a), ["max_len", "d_model"], lambda a, b: a * b * 8),
-    (lambda a, b: causal_mask(b, a), ["T", "T_keys"], lambda a, b: a * b),
-    # a batch_size that makes batch_size * (block_size + 1) at least a * b:
-    (lambda a, b: get_batch(np.arange(60) % 7, a * b // 51 + 1, 50), ["batch_size", "block_size"],
-     lambda a, b: (a * b // 51 + 1) * 51 * 8),
-], ids=["Linear", "Embedding", "PositionalEncoding", "causal_mask", "get_batch"])
+@pytest.mark.parametrize(
+    "make, names, nbytes",
+    [
+        (lambda a, b: nn.Linear(a, b), ["in_features", "out_features"], lambda a, b: a * b * 8),
+        (lambda a, b: nn.Embedding(a, b), ["num_embeddings", "embedding_dim"], lambda a, b: a * b * 8),
+        (lambda a, b: PositionalEncoding(b, max_len=a), ["max_len", "d_model"], lambda a, b: a * b * 8),
+        (lambda a, b: causal_mask(b, a), ["T", "T_keys"], lambda a, b: a * b),
+        # a batch_size that makes batch_size * (block_size + 1) at least a * b:
+        (
+            lambda a, b: get_batch(np.arange(60) % 7, a * b // 51 + 1, 50),
+            ["batch_size", "block_size"],
+            lambda a, b: (a * b // 51 + 1) * 51 * 8,
+        ),
+    ],
+    ids=["Linear", "Embedding", "PositionalEncoding", "causal_mask", "get_batch"],
+)
 def test_sizes_whose_product_overflows_int32_or_int64_are_refused(make, names, nbytes, a, b):
     assert a * b >= 2**31  # numpy in the browser (32-bit wasm) cannot even describe such an array
     text = refused(lambda: make(a, b), *names)
@@ -167,13 +180,16 @@ def test_the_course_sizes_pass():
     assert TinyGPTConfig()._parameter_count() == TinyGPT(TinyGPTConfig()).num_parameters()
 
 
-@pytest.mark.parametrize("fields", [
-    dict(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8),
-    dict(vocab_size=5, block_size=3, n_layer=2, n_head=1, n_embd=6, positions="sinusoidal", tie_weights=True),
-    dict(vocab_size=7, block_size=5, n_layer=3, n_head=3, n_embd=9, layer_norm=False, mlp_ratio=3),
-    dict(vocab_size=65, block_size=24, n_layer=1, n_head=4, n_embd=96, mlp_ratio=3, residual=False),
-    dict(vocab_size=3, block_size=2, n_layer=2, n_head=2, n_embd=4, tie_weights=True, layer_norm=False),
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8),
+        dict(vocab_size=5, block_size=3, n_layer=2, n_head=1, n_embd=6, positions="sinusoidal", tie_weights=True),
+        dict(vocab_size=7, block_size=5, n_layer=3, n_head=3, n_embd=9, layer_norm=False, mlp_ratio=3),
+        dict(vocab_size=65, block_size=24, n_layer=1, n_head=4, n_embd=96, mlp_ratio=3, residual=False),
+        dict(vocab_size=3, block_size=2, n_layer=2, n_head=2, n_embd=4, tie_weights=True, layer_norm=False),
+    ],
+)
 def test_the_config_counts_parameters_without_building(fields):
     config = TinyGPTConfig(**fields)
     assert config._parameter_count() == TinyGPT(config).num_parameters()
@@ -200,8 +216,11 @@ def test_the_trainer_refuses_a_huge_batch_when_built_and_changes_nothing(batch_s
     optimizer = model.configure_optimizers(lr=1e-2)
     data = np.arange(200) % SMALL.vocab_size
     before, generator_state = _state(model, optimizer), tt.rng.rng().bit_generator.state
-    refused(lambda: LanguageModelTrainer(model, optimizer, data, data, block_size=8, batch_size=batch_size,
-                                         progress=None), "batch_size", "block_size")
+    refused(
+        lambda: LanguageModelTrainer(model, optimizer, data, data, block_size=8, batch_size=batch_size, progress=None),
+        "batch_size",
+        "block_size",
+    )
     after = _state(model, optimizer)
     assert after[1] == before[1] and tt.rng.rng().bit_generator.state == generator_state
     assert all(np.array_equal(after[0][k], v) for k, v in before[0].items())
@@ -214,8 +233,13 @@ def test_the_trainer_names_the_attention_a_long_block_would_need():
     tt.manual_seed(0)
     model = TinyGPT(config)
     data = np.arange(5000) % 11
-    text = refused(lambda: LanguageModelTrainer(model, model.configure_optimizers(), data, None, block_size=4096,
-                                                batch_size=8, progress=None), "batch_size", "block_size")
+    text = refused(
+        lambda: LanguageModelTrainer(
+            model, model.configure_optimizers(), data, None, block_size=4096, batch_size=8, progress=None
+        ),
+        "batch_size",
+        "block_size",
+    )
     assert "attention weights" in text and "(8, 4, 4096, 4096)" in text
 
 
@@ -247,8 +271,11 @@ def test_generate_refuses_rows_times_tokens_that_do_not_fit(make, rows):
     tt.manual_seed(0)
     model = make()
     generator_state = tt.rng.rng().bit_generator.state
-    refused(lambda: model.generate(np.zeros((rows, 1), dtype=np.int64), MAX_NEW_TOKENS),
-            "max_new_tokens", "the prompt's rows B")
+    refused(
+        lambda: model.generate(np.zeros((rows, 1), dtype=np.int64), MAX_NEW_TOKENS),
+        "max_new_tokens",
+        "the prompt's rows B",
+    )
     assert tt.rng.rng().bit_generator.state == generator_state
 
 
@@ -262,8 +289,11 @@ def test_a_kv_cache_too_big_is_refused_and_keeps_what_it_had(capacity):
     small = KVCache(2**20)  # 16 MiB of keys for one row: allowed
     small.append(k, k)
     keys = small.keys
-    refused(lambda: small.append(np.zeros((64, 2, 1, 4), np.float32), np.zeros((64, 2, 1, 4), np.float32)),
-            "capacity", "B (rows)")
+    refused(
+        lambda: small.append(np.zeros((64, 2, 1, 4), np.float32), np.zeros((64, 2, 1, 4), np.float32)),
+        "capacity",
+        "B (rows)",
+    )
     assert small.keys is keys and small.length == 1
 
 
@@ -310,8 +340,14 @@ OUT_OF_MEMORY = textwrap.dedent("""
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
 def test_a_real_out_of_memory_below_the_limit_names_the_arguments():
-    done = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY], capture_output=True, text=True, timeout=120,
-                          cwd=REPO, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    done = subprocess.run(
+        [sys.executable, "-c", OUT_OF_MEMORY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     linear, gpt = done.stdout.strip().splitlines()
     assert linear.startswith("False Linear: in_features=8192 and out_features=8192") and "not enough free" in linear
@@ -361,8 +397,13 @@ def test_in_real_pyodide_every_entry_point_is_refused_by_name_and_an_out_of_memo
     if not (node and wheel and Path(wheel).is_file() and (REPO / "node_modules" / "pyodide").is_dir()):
         pytest.skip("needs node, npm ci (node_modules/pyodide) and TINYGPT_NUMPY_WHEEL (Pyodide's numpy wheel)")
     calls = [call for call, _ in ENTRY_POINTS]
-    done = subprocess.run([node, str(REPO / "benchmarks" / "pyodide_run.mjs"), "-c", PYODIDE_SCRIPT, json.dumps(calls)],
-                          capture_output=True, text=True, cwd=REPO, timeout=600)
+    done = subprocess.run(
+        [node, str(REPO / "benchmarks" / "pyodide_run.mjs"), "-c", PYODIDE_SCRIPT, json.dumps(calls)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.split("RESULT ", 1)[1])
     names = dict(ENTRY_POINTS)

@@ -138,7 +138,9 @@ def test_cross_entropy_value_2d_and_3d():
 
 
 def test_cross_entropy_of_uniform_logits_is_log_v():
-    assert F.cross_entropy(Tensor(np.zeros((3, 65))), np.array([0, 5, 64])).item() == pytest.approx(np.log(65), rel=1e-6)
+    assert F.cross_entropy(Tensor(np.zeros((3, 65))), np.array([0, 5, 64])).item() == pytest.approx(
+        np.log(65), rel=1e-6
+    )
 
 
 def test_cross_entropy_gradients():

@@ -143,14 +143,17 @@ def test_unknown_backend_is_a_clear_error(restore_backend):
     assert kernels.backend() == before
 
 
-@pytest.mark.parametrize("name, shape_a, shape_b", [
-    ("matmul", (4, 5), (6, 3)),
-    ("matmul_tn", (4, 5), (7, 3)),
-    ("matmul_nt", (4, 5), (3, 6)),
-    ("bmm", (2, 4, 5), (2, 6, 3)),
-    ("bmm_nt", (2, 4, 5), (2, 3, 6)),
-    ("bmm_tn", (2, 4, 5), (2, 6, 3)),
-])
+@pytest.mark.parametrize(
+    "name, shape_a, shape_b",
+    [
+        ("matmul", (4, 5), (6, 3)),
+        ("matmul_tn", (4, 5), (7, 3)),
+        ("matmul_nt", (4, 5), (3, 6)),
+        ("bmm", (2, 4, 5), (2, 6, 3)),
+        ("bmm_nt", (2, 4, 5), (2, 3, 6)),
+        ("bmm_tn", (2, 4, 5), (2, 6, 3)),
+    ],
+)
 def test_shape_mismatch_names_both_shapes(name, shape_a, shape_b):
     with pytest.raises(ValueError) as info:
         getattr(kernels, name)(np.ones(shape_a, np.float32), np.ones(shape_b, np.float32))
@@ -182,8 +185,10 @@ def test_auto_picks_blas_on_this_numpy_with_blas():
 
 def test_auto_picks_einsum_on_a_numpy_without_blas():
     if not NOBLAS_PYTHON.is_file():
-        pytest.skip("set TINYGPT_NOBLAS_PYTHON to a python whose numpy has no BLAS (benchmarks/README.md "
-                    "says how to build one) to test that choice natively; Pyodide's own numpy is tested below")
+        pytest.skip(
+            "set TINYGPT_NOBLAS_PYTHON to a python whose numpy has no BLAS (benchmarks/README.md "
+            "says how to build one) to test that choice natively; Pyodide's own numpy is tested below"
+        )
     code = (
         "import numpy as np, tinytorch.kernels as k;"
         "print(np.__config__.CONFIG['Build Dependencies']['blas'].get('name'), k.numpy_has_blas(), k.backend())"
@@ -220,7 +225,13 @@ def test_in_real_pyodide_auto_picks_simd_kernels_and_wasm_ones_agree_with_float6
         "dtypes = {str(got.dtype) for got, _ in checks}\n"
         "print(sys.platform, auto, k.backend(), err < 1e-5, dtypes)\n"
     )
-    done = subprocess.run([node, str(NODE_RUNNER), "-c", code], capture_output=True, text=True, cwd=REPO,
-                          timeout=300, env={k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")})
+    done = subprocess.run(
+        [node, str(NODE_RUNNER), "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k not in ("TINYGPT_MATMUL", "TINYTORCH_MATMUL")},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2].strip() == "emscripten simd wasm True {'float32'}", done.stdout

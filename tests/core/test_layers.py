@@ -113,7 +113,14 @@ def test_sequential_gradients_and_indexing():
     with tt.default_dtype(np.float64):
         model = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.LayerNorm(4), nn.Linear(4, 2))
     assert len(model) == 4 and isinstance(model[1], nn.GELU)
-    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias"]
+    assert [n for n, _ in model.named_parameters()] == [
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+        "3.weight",
+        "3.bias",
+    ]
     gradcheck(lambda x, *params: model(x), [f64(2, 3), *model.parameters()])
     assert len(model[:2]) == 2
 

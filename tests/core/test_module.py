@@ -38,8 +38,14 @@ class Net(Module):
 
 EXPECTED_NAMES = [
     "embed.weight",
-    "blocks.0.ln.weight", "blocks.0.ln.bias", "blocks.0.fc.weight", "blocks.0.fc.bias",
-    "blocks.1.ln.weight", "blocks.1.ln.bias", "blocks.1.fc.weight", "blocks.1.fc.bias",
+    "blocks.0.ln.weight",
+    "blocks.0.ln.bias",
+    "blocks.0.fc.weight",
+    "blocks.0.fc.bias",
+    "blocks.1.ln.weight",
+    "blocks.1.ln.bias",
+    "blocks.1.fc.weight",
+    "blocks.1.fc.bias",
     "scale",
     "head.weight",
 ]
@@ -73,7 +79,14 @@ def test_lists_grown_after_assignment_are_seen():
             self.extra.append(nn.Linear(2, 1))
 
     names = [n for n, _ in Grows(2).named_parameters()]
-    assert names == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "extra.0.weight", "extra.0.bias"]
+    assert names == [
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.1.weight",
+        "layers.1.bias",
+        "extra.0.weight",
+        "extra.0.bias",
+    ]
 
 
 def test_module_list_and_tied_parameters():
@@ -170,7 +183,16 @@ def test_load_state_dict_lists_every_problem_and_changes_nothing():
     with pytest.raises(ValueError) as error:
         net.load_state_dict(bad)
     message = str(error.value)
-    for text in ("missing", "scale", "blocks.1.fc.bias", "unexpected", "extra.weight", "head.weight", "(5, 3)", "(4, 3)"):
+    for text in (
+        "missing",
+        "scale",
+        "blocks.1.fc.bias",
+        "unexpected",
+        "extra.weight",
+        "head.weight",
+        "(5, 3)",
+        "(4, 3)",
+    ):
         assert text in message, text
     assert "nothing was changed" in message
     for k, v in net.state_dict().items():

@@ -89,8 +89,16 @@ def tinygpt_and_floor(dtype=np.float64, seed=0):
 
     tt.manual_seed(seed)
     with tt.default_dtype(dtype):
-        model = TinyGPT(TinyGPTConfig(vocab_size=TINY.vocab_size, block_size=TINY.block_size, n_layer=TINY.n_layer,
-                                      n_head=TINY.n_head, n_embd=TINY.n_embd, dropout=0.0))
+        model = TinyGPT(
+            TinyGPTConfig(
+                vocab_size=TINY.vocab_size,
+                block_size=TINY.block_size,
+                n_layer=TINY.n_layer,
+                n_head=TINY.n_head,
+                n_embd=TINY.n_embd,
+                dropout=0.0,
+            )
+        )
     # non-trivial LayerNorm parameters and biases, the same in both
     rng = np.random.default_rng(seed + 7)
     for _, p in model.named_parameters():
@@ -135,4 +143,6 @@ def test_floor_adamw_matches_tinytorch_adamw():
         ours.step()
         mine.step(grads)
         for n in start:
-            np.testing.assert_allclose(tensors[n].data, mine.params[n], rtol=1e-12, atol=1e-14, err_msg=f"{n} step {step}")
+            np.testing.assert_allclose(
+                tensors[n].data, mine.params[n], rtol=1e-12, atol=1e-14, err_msg=f"{n} step {step}"
+            )

@@ -124,7 +124,9 @@ OPS = [
     Op("__rmatmul__", lambda x: CONSTANT @ x, lambda x: CONSTANT @ x, [(3, 5)]),
     # reductions
     Op("sum", lambda x: x.sum(), lambda x: x.sum(), [(3, 4)], note="all"),
-    Op("sum", lambda x: x.sum(axis=-1, keepdims=True), lambda x: x.sum(-1, keepdims=True), [(2, 3, 4)], note="keepdims"),
+    Op(
+        "sum", lambda x: x.sum(axis=-1, keepdims=True), lambda x: x.sum(-1, keepdims=True), [(2, 3, 4)], note="keepdims"
+    ),
     Op("mean", lambda x: x.mean(axis=(0, 2)), lambda x: x.mean((0, 2)), [(2, 3, 4)]),
     Op("max", lambda x: x.max(axis=1), lambda x: x.max(1), [(3, 4)]),
     Op("min", lambda x: x.min(axis=0), lambda x: x.min(0), [(3, 4)]),
@@ -156,23 +158,60 @@ OPS = [
     Op("functional.linear", F.linear, lambda x, w, b: x @ w + b, [(2, 3, 4), (4, 5), (5,)]),
     Op("functional.layer_norm", F.layer_norm, np_layer_norm, [(2, 3, 6), (6,), (6,)]),
     Op("functional.embedding", lambda w: F.embedding(IDS, w), lambda w: w[IDS], [(5, 3)]),
-    Op("functional.cross_entropy", lambda z: F.cross_entropy(z, TARGETS), lambda z: np_cross_entropy(z, TARGETS), [(4, 5)]),
+    Op(
+        "functional.cross_entropy",
+        lambda z: F.cross_entropy(z, TARGETS),
+        lambda z: np_cross_entropy(z, TARGETS),
+        [(4, 5)],
+    ),
     Op("functional.softmax", lambda x: F.softmax(x, axis=-1), np_softmax, [(3, 4)]),
     Op("functional.log_softmax", lambda x: F.log_softmax(x, axis=0), lambda x: np.log(np_softmax(x, 0)), [(3, 4)]),
     Op("functional.relu", F.relu, lambda x: np.maximum(x, 0), [(3, 4)]),
     Op("functional.gelu", F.gelu, np_gelu, [(3, 4)]),
     Op("functional.tanh", F.tanh, np.tanh, [(3, 4)]),
     Op("functional.dropout", seeded_dropout, lambda x: np_dropout(x, 0.3), [(3, 4)]),
-    Op("causal_attention", lambda qkv: causal_attention(qkv, 2)[0], lambda qkv: np_causal_attention(qkv, 2), [(2, 4, 12)]),
+    Op(
+        "causal_attention",
+        lambda qkv: causal_attention(qkv, 2)[0],
+        lambda qkv: np_causal_attention(qkv, 2),
+        [(2, 4, 12)],
+    ),
 ]
 
 # Public names of Tensor that are not ops (accessors, the engine itself).
-NOT_OPS = {"backward", "detach", "numpy", "item", "tolist", "zero_grad", "numel", "shape", "ndim", "dtype",
-           "size", "data", "grad", "requires_grad"}
+NOT_OPS = {
+    "backward",
+    "detach",
+    "numpy",
+    "item",
+    "tolist",
+    "zero_grad",
+    "numel",
+    "shape",
+    "ndim",
+    "dtype",
+    "size",
+    "data",
+    "grad",
+    "requires_grad",
+}
 # Dunders of Tensor that are not ops.
-NOT_OP_DUNDERS = {"__init__", "__slots__", "__array_ufunc__", "__len__", "__array__", "__repr__", "__setitem__",
-                  "__doc__", "__module__", "__weakref__", "__dict__", "__qualname__", "__firstlineno__",
-                  "__static_attributes__"}
+NOT_OP_DUNDERS = {
+    "__init__",
+    "__slots__",
+    "__array_ufunc__",
+    "__len__",
+    "__array__",
+    "__repr__",
+    "__setitem__",
+    "__doc__",
+    "__module__",
+    "__weakref__",
+    "__dict__",
+    "__qualname__",
+    "__firstlineno__",
+    "__static_attributes__",
+}
 
 
 def public_ops() -> set:
@@ -240,7 +279,9 @@ def test_float32_in_float32_out(op):
     assert out.dtype == np.float32, f"{op.id}: float32 inputs gave a {out.dtype} output"
     loss_of(out).backward()
     for i, x in enumerate(inputs):
-        assert x.grad is not None and x.grad.dtype == np.float32, f"{op.id}: input {i} got a {getattr(x.grad, 'dtype', None)} gradient"
+        assert x.grad is not None and x.grad.dtype == np.float32, (
+            f"{op.id}: input {i} got a {getattr(x.grad, 'dtype', None)} gradient"
+        )
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.id)
@@ -256,9 +297,11 @@ def test_graph_is_freed_by_reference_counting(op):
         assert nodes, f"{op.id}: built no graph"
         del out, loss
         alive = [ref() for ref in nodes if ref() is not None]
-        assert not alive, f"{op.id}: {len(alive)} graph node(s) outlived their last reference: " + ", ".join(
-            repr(node._op) for node in alive
-        ) + " (a backward closure that references its own output makes a cycle)"
+        assert not alive, (
+            f"{op.id}: {len(alive)} graph node(s) outlived their last reference: "
+            + ", ".join(repr(node._op) for node in alive)
+            + " (a backward closure that references its own output makes a cycle)"
+        )
     finally:
         gc.enable()
 

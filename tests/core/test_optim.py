@@ -146,7 +146,9 @@ def run(opt, params, grads):
         opt.step()
 
 
-@pytest.mark.parametrize("make", [lambda ps: AdamW(ps, lr=0.05, weight_decay=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9)])
+@pytest.mark.parametrize(
+    "make", [lambda ps: AdamW(ps, lr=0.05, weight_decay=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9)]
+)
 def test_optimizer_state_dict_restores_moments_and_steps_exactly(make, tmp_path):
     rng = np.random.default_rng(0)
     start = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
@@ -234,7 +236,8 @@ def test_old_names_of_the_peak_and_the_length_still_work():
 def test_cosine_warmup_is_the_formula_with_its_settings():
     schedule = CosineWarmup(lr=2.0, max_steps=20, warmup_steps=4)
     assert [schedule(s) for s in range(25)] == [
-        cosine_with_warmup(s, lr=2.0, warmup_steps=4, max_steps=20, min_lr=0.2) for s in range(25)]  # floor: lr / 10
+        cosine_with_warmup(s, lr=2.0, warmup_steps=4, max_steps=20, min_lr=0.2) for s in range(25)
+    ]  # floor: lr / 10
     assert schedule(3) == 2.0 and schedule(20) == pytest.approx(0.2)
     assert CosineWarmup(2.0, 20, min_lr=0.0)(20) == 0.0
     assert schedule.settings() == {"lr_schedule": "cosine", "warmup_steps": 4, "max_steps": 20, "min_lr": 0.2}

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
-from tinytorch import Tensor, nn
-from tinytorch import serialization
+from tinytorch import Tensor, nn, serialization
 from tinytorch.optim import AdamW
 
 
@@ -62,7 +61,14 @@ def test_nested_checkpoint_round_trip(tmp_path):
     tt.save(checkpoint, tmp_path / "ckpt.npz")
     back = tt.load(tmp_path / "ckpt.npz")
     assert back["step"] == 120 and isinstance(back["step"], int)
-    assert back["config"] == {"n_layer": 2, "dropout": 0.1, "name": "tiny", "tied": False, "note": None, "shape": (2, 3)}
+    assert back["config"] == {
+        "n_layer": 2,
+        "dropout": 0.1,
+        "name": "tiny",
+        "tied": False,
+        "note": None,
+        "shape": (2, 3),
+    }
     assert back["history"][0] == {"step": 1, "loss": 4.2} and np.isnan(back["history"][1]["loss"])
     assert back["weird/key"] == float("inf")
     assert list(back["optimizer"]["state"]) == [0, 1]  # int keys stay ints

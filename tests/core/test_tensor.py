@@ -87,7 +87,15 @@ def test_masked_softmax_gives_zero_weight_and_zero_grad_to_masked_entries(rand):
 
 @pytest.mark.parametrize(
     "shape_a, shape_b",
-    [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 2, 3, 4), (2, 2, 4, 3)), ((3, 4), (2, 4, 5)), ((4,), (4, 3)), ((3, 4), (4,))],
+    [
+        ((3, 4), (4, 5)),
+        ((2, 3, 4), (4, 5)),
+        ((2, 3, 4), (2, 4, 5)),
+        ((2, 2, 3, 4), (2, 2, 4, 3)),
+        ((3, 4), (2, 4, 5)),
+        ((4,), (4, 3)),
+        ((3, 4), (4,)),
+    ],
 )
 @pytest.mark.parametrize("backend", ["blas", "einsum"])
 def test_matmul(rand, shape_a, shape_b, backend):

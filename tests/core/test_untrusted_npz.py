@@ -66,8 +66,10 @@ def test_a_header_declaring_a_huge_array_is_refused_before_allocating(tmp_path, 
 
 @pytest.mark.parametrize("declared, held", [((100,), 50), ((10, 10), 101), ((0,), 8), ((5,), 0), ((2, 3), 47)])
 def test_a_header_that_does_not_fit_its_bytes_is_refused(tmp_path, declared, held):
-    path = _npz(tmp_path / "mismatch.npz", {"w.npy": _npy({"descr": "<f8", "fortran_order": False, "shape": declared},
-                                                          b"\1" * held)})
+    path = _npz(
+        tmp_path / "mismatch.npz",
+        {"w.npy": _npy({"descr": "<f8", "fortran_order": False, "shape": declared}, b"\1" * held)},
+    )
     _load_refused(path, "'w'", f"{held:,} bytes")
 
 
@@ -89,15 +91,18 @@ def test_too_many_members_are_refused(tmp_path, monkeypatch):
     _load_refused(path, "11 members", "10")
 
 
-@pytest.mark.parametrize("header", [
-    b"{'descr': '<f8', 'fortran_order': False, 'shape': (2,), " + b"'x': 1, " * 2000 + b"}",  # too long
-    b"{'descr': '<f8', 'fortran_order': False}",  # no shape
-    b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
-    b"{'descr': '<f8', 'fortran_order': False, 'shape': (2.5,)}",
-    b"{'descr': 'nonsense', 'fortran_order': False, 'shape': (2,)}",
-    b"[1, 2, 3]",
-    b"__import__('os')",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"{'descr': '<f8', 'fortran_order': False, 'shape': (2,), " + b"'x': 1, " * 2000 + b"}",  # too long
+        b"{'descr': '<f8', 'fortran_order': False}",  # no shape
+        b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
+        b"{'descr': '<f8', 'fortran_order': False, 'shape': (2.5,)}",
+        b"{'descr': 'nonsense', 'fortran_order': False, 'shape': (2,)}",
+        b"[1, 2, 3]",
+        b"__import__('os')",
+    ],
+)
 def test_a_damaged_header_is_refused_naming_the_array(tmp_path, header):
     raw = np.lib.format.MAGIC_PREFIX + b"\x01\x00" + len(header + b"\n").to_bytes(2, "little") + header + b"\n"
     if len(header) > 60000:
@@ -108,8 +113,10 @@ def test_a_damaged_header_is_refused_naming_the_array(tmp_path, header):
 
 @pytest.mark.parametrize("descr", ["|O", "<U4", "|S4", [("a", "<f4"), ("b", "<i4")], "|V8", "<M8[s]", "<m8[s]"])
 def test_arrays_that_are_not_numbers_are_refused_naming_the_array(tmp_path, descr):
-    path = _npz(tmp_path / "kinds.npz", {"weights.npy": _npy({"descr": descr, "fortran_order": False, "shape": (2,)},
-                                                              b"\0" * 64)})
+    path = _npz(
+        tmp_path / "kinds.npz",
+        {"weights.npy": _npy({"descr": descr, "fortran_order": False, "shape": (2,)}, b"\0" * 64)},
+    )
     _load_refused(path, "'weights'")
 
 
@@ -118,8 +125,10 @@ def test_arrays_that_are_not_numbers_are_refused_naming_the_array(tmp_path, desc
 
 def _with_description(path: Path, meta, arrays=None) -> Path:
     text = meta if isinstance(meta, bytes) else json.dumps(meta).encode()
-    members = {f"{key}.npy": _npy({"descr": "<f8", "fortran_order": False, "shape": a.shape}, a.tobytes())
-               for key, a in (arrays or {"w": np.arange(3.0)}).items()}
+    members = {
+        f"{key}.npy": _npy({"descr": "<f8", "fortran_order": False, "shape": a.shape}, a.tobytes())
+        for key, a in (arrays or {"w": np.arange(3.0)}).items()
+    }
     members[f"{META_KEY}.npy"] = _npy({"descr": "|u1", "fortran_order": False, "shape": (len(text),)}, text)
     return _npz(path, members)
 
@@ -164,15 +173,27 @@ def test_a_damaged_description_names_the_file_and_key(tmp_path, case):
 
 
 def test_a_description_that_is_not_text_is_refused(tmp_path):
-    path = _npz(tmp_path / "meta.npz", {f"{META_KEY}.npy": _npy({"descr": "<f8", "fortran_order": False, "shape": (2,)},
-                                                                  b"\0" * 16)})
+    path = _npz(
+        tmp_path / "meta.npz",
+        {f"{META_KEY}.npy": _npy({"descr": "<f8", "fortran_order": False, "shape": (2,)}, b"\0" * 16)},
+    )
     _load_refused(path, "description")
 
 
 def test_every_value_kind_still_round_trips(tmp_path):
-    state = {"model": {"w": np.arange(6.0).reshape(2, 3), "f": np.asfortranarray(np.eye(3, dtype=np.float32))},
-             "step": 3, "lr": float("nan"), "name": "run", "flag": True, "none": None, "t": (1, [2.0, {"x": "y"}]),
-             "big": np.zeros(0), "c": np.array([1 + 2j]), "b": np.array([True, False]), 7: "int key"}
+    state = {
+        "model": {"w": np.arange(6.0).reshape(2, 3), "f": np.asfortranarray(np.eye(3, dtype=np.float32))},
+        "step": 3,
+        "lr": float("nan"),
+        "name": "run",
+        "flag": True,
+        "none": None,
+        "t": (1, [2.0, {"x": "y"}]),
+        "big": np.zeros(0),
+        "c": np.array([1 + 2j]),
+        "b": np.array([True, False]),
+        7: "int key",
+    }
     back = tt.load(tt.save(state, tmp_path / "all.npz"))
     assert list(back) == list(state) and back["t"] == (1, [2.0, {"x": "y"}]) and np.isnan(back["lr"])
     for key in ("big", "c", "b"):

@@ -64,7 +64,8 @@ def test_out_of_range_axis_is_an_error_naming_axis_and_ndim(op):
 def test_stack_axis_counts_the_new_dim():
     assert tt.stack([x23, x23], axis=2).shape == (2, 3, 2)
     assert "stack (the result has one more dim): axis 3 is out of range for a tensor with 3 dims" in message(
-        lambda: tt.stack([x23, x23], axis=3))
+        lambda: tt.stack([x23, x23], axis=3)
+    )
 
 
 def test_same_axis_twice_is_an_error():
@@ -76,9 +77,11 @@ def test_same_axis_twice_is_an_error():
 
 def test_none_is_an_error_that_suspects_a_missing_return():
     assert message(lambda: Tensor(None)) == (
-        "Tensor(None): there is no data. Did a function forget to `return` its result?")
+        "Tensor(None): there is no data. Did a function forget to `return` its result?"
+    )
     assert message(lambda: Tensor([1.0, None])) == (
-        "Tensor data contains None at position 1: did a function forget to `return` its result?")
+        "Tensor data contains None at position 1: did a function forget to `return` its result?"
+    )
     assert "None at position (1, 0)" in message(lambda: Tensor([[1.0, 2.0], [None, 3.0]]))
     assert "None at position 0" in message(lambda: x23 + np.array([None], dtype=object))
     assert "Tensor data contains None at position 2" in message(lambda: nn.Parameter([1.0, 2.0, None]))
@@ -95,7 +98,8 @@ def test_masked_fill_takes_booleans_or_zero_one_only():
     x = Tensor(np.zeros((2, 2)))
     np.testing.assert_array_equal(x.masked_fill(np.array([[0.0, 1.0], [1, 0]]), 5.0).data, [[0, 5], [5, 0]])
     assert message(lambda: x.masked_fill(np.array([[0.0, 0.3], [1, 0]]), 5.0)) == (
-        "masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value 0.3 (dtype float64)")
+        "masked_fill: the mask must be booleans (True where to fill) or 0/1, got the value 0.3 (dtype float64)"
+    )
 
 
 # --- batched matmul --------------------------------------------------------------------------
@@ -105,7 +109,8 @@ def test_batched_matmul_names_the_batch_dims():
     a, b = Tensor(np.ones((2, 3, 4))), Tensor(np.ones((3, 4, 5)))
     assert message(lambda: a @ b) == (
         "matmul batch dims do not match: (2, 3, 4) @ (3, 4, 5) — the leading (batch) dims (2,) and (3,) "
-        "must be equal or 1 (broadcastable)")
+        "must be equal or 1 (broadcastable)"
+    )
 
 
 # --- positive ints: one rule, every size parameter --------------------------------------------
@@ -135,7 +140,8 @@ def test_sizes_must_be_positive_ints_and_the_message_names_the_value(name):
 
 def test_a_whole_float_size_gets_the_int_to_write():
     assert message(lambda: TinyGPTConfig(n_layer=2.0)) == (
-        "TinyGPTConfig.n_layer must be a positive int (at least 1), got 2.0 (float): write 2")
+        "TinyGPTConfig.n_layer must be a positive int (at least 1), got 2.0 (float): write 2"
+    )
 
 
 # --- numbers: lr, temperature, dropout, ... ------------------------------------------------------
@@ -144,10 +150,14 @@ def test_a_whole_float_size_gets_the_int_to_write():
 def test_learning_rate_none_or_text_is_named():
     params = nn.Linear(2, 2).parameters()
     assert message(lambda: Adam(params, lr=None)) == (
-        "Adam: the learning rate lr must be a number, got None (NoneType) (e.g. lr=1e-3)")
-    assert message(lambda: SGD(params, lr="0.1")).startswith("SGD: the learning rate lr must be a number, got '0.1' (str)")
+        "Adam: the learning rate lr must be a number, got None (NoneType) (e.g. lr=1e-3)"
+    )
+    assert message(lambda: SGD(params, lr="0.1")).startswith(
+        "SGD: the learning rate lr must be a number, got '0.1' (str)"
+    )
     assert message(lambda: AdamW(params, lr=float("nan"))) == (
-        "AdamW: the learning rate lr must be a finite number >= 0, got nan (e.g. lr=1e-3)")
+        "AdamW: the learning rate lr must be a finite number >= 0, got nan (e.g. lr=1e-3)"
+    )
     opt = SGD(params, lr=0.1)
     with pytest.raises(ValueError, match="SGD: the learning rate lr must be a number, got None"):
         opt.lr = None
@@ -155,13 +165,18 @@ def test_learning_rate_none_or_text_is_named():
 
 def test_other_hyperparameters_are_named():
     params = nn.Linear(2, 2).parameters()
-    assert "SGD: momentum must be a finite number >= 0 and < 1, got 1.0" in message(lambda: SGD(params, 0.1, momentum=1.0))
+    assert "SGD: momentum must be a finite number >= 0 and < 1, got 1.0" in message(
+        lambda: SGD(params, 0.1, momentum=1.0)
+    )
     assert "Adam: betas must be a finite number >= 0 and < 1, got 1.5 in betas=(0.9, 1.5)" in message(
-        lambda: Adam(params, betas=(0.9, 1.5)))
+        lambda: Adam(params, betas=(0.9, 1.5))
+    )
     assert "betas must be a pair" in message(lambda: Adam(params, betas=0.9))
     assert "clip_grad_norm_: max_norm must be a finite number > 0, got 0" in message(lambda: clip_grad_norm_(params, 0))
-    assert "Dropout: p (the probability of dropping a value) must be a finite number between 0 and 1, got 1.5" in message(
-        lambda: nn.Dropout(1.5))
+    assert (
+        "Dropout: p (the probability of dropping a value) must be a finite number between 0 and 1, got 1.5"
+        in message(lambda: nn.Dropout(1.5))
+    )
     assert "TinyGPTConfig.dropout must be a number, got 'high'" in message(lambda: TinyGPTConfig(dropout="high"))
 
 
@@ -169,19 +184,25 @@ def test_schedule_mask_split_and_eps_are_checked_too():
     from tinytorch.optim import cosine_with_warmup
 
     assert "cosine_with_warmup: warmup_steps must be a non-negative int (at least 0), got 10.5" in message(
-        lambda: cosine_with_warmup(0, lr=1e-3, warmup_steps=10.5, max_steps=100))
+        lambda: cosine_with_warmup(0, lr=1e-3, warmup_steps=10.5, max_steps=100)
+    )
     assert "cosine_with_warmup: lr must be a number, got None" in message(
-        lambda: cosine_with_warmup(0, lr=None, warmup_steps=1, max_steps=100))
+        lambda: cosine_with_warmup(0, lr=None, warmup_steps=1, max_steps=100)
+    )
     assert "causal_mask: T must be a non-negative int (at least 0), got 2.5" in message(lambda: nn.causal_mask(2.5))
     assert "train_val_split: train_fraction must be a finite number > 0 and < 1, got 1.0" in message(
-        lambda: train_val_split(np.arange(10), 1.0))
+        lambda: train_val_split(np.arange(10), 1.0)
+    )
     assert "LayerNorm: eps must be a finite number > 0, got 0" in message(lambda: nn.LayerNorm(4, eps=0))
 
 
 def test_temperature_hot_is_named():
     assert message(lambda: gpt().generate(np.array([1]), 3, temperature="hot")) == (
-        "temperature must be a number, got 'hot' (str) (0 means always take the most likely token)")
-    assert "temperature must be a finite number >= 0, got -1" in message(lambda: gpt().generate(np.array([1]), 3, temperature=-1))
+        "temperature must be a number, got 'hot' (str) (0 means always take the most likely token)"
+    )
+    assert "temperature must be a finite number >= 0, got -1" in message(
+        lambda: gpt().generate(np.array([1]), 3, temperature=-1)
+    )
 
 
 # --- token ids: one check behind every door -----------------------------------------------------
@@ -192,7 +213,8 @@ def test_too_large_id_names_it_its_position_and_the_largest_valid_id():
     assert text == (
         "TinyGPT: token id 11 is outside the vocabulary of 11 tokens (at position (0, 2); valid: 0..10, the "
         "largest valid id is 10): was the text encoded with a different tokenizer? Otherwise build with a "
-        "bigger vocab_size (at least 12)")
+        "bigger vocab_size (at least 12)"
+    )
 
 
 ID_DOORS = {
@@ -202,8 +224,9 @@ ID_DOORS = {
     "BigramLanguageModel": lambda ids: BigramLanguageModel(11)(ids[None]),
     "embedding": lambda ids: F.embedding(ids, nn.Embedding(11, 4).weight),
     "decode": lambda ids: CharTokenizer().fit("abcdefghijk").decode(ids),
-    "train_data": lambda ids: LanguageModelTrainer(gpt(), SGD(gpt().parameters(), 0.1), np.tile(ids, 5),
-                                                   np.arange(10), block_size=4, batch_size=2, progress=None),
+    "train_data": lambda ids: LanguageModelTrainer(
+        gpt(), SGD(gpt().parameters(), 0.1), np.tile(ids, 5), np.arange(10), block_size=4, batch_size=2, progress=None
+    ),
 }
 
 
@@ -220,15 +243,18 @@ def test_a_minus_one_gets_the_same_message_at_every_door(door):
 def test_cross_entropy_targets_use_the_same_check_and_mention_ignore_index():
     logits = Tensor(np.zeros((3, 5)))
     assert message(lambda: F.cross_entropy(logits, np.array([0, 5, 1]))).startswith(
-        "cross_entropy: target 5 is outside the vocabulary of 5 classes (at position 1; valid: 0..4")
+        "cross_entropy: target 5 is outside the vocabulary of 5 classes (at position 1; valid: 0..4"
+    )
     assert message(lambda: F.cross_entropy(logits, np.array([0, 7, -100]), ignore_index=-100)).endswith(
-        "(or ignore_index=-100)")
+        "(or ignore_index=-100)"
+    )
     assert F.cross_entropy(logits, np.array([0, -100, 1]), ignore_index=-100).item() == pytest.approx(np.log(5))
 
 
 def test_fractional_ids_are_named_never_truncated():
     assert message(lambda: gpt()(np.array([[1.0, 1.5]]))) == (
-        "TinyGPT takes integer token ids, got dtype float64 (1.5 at position 1 is not a whole number: no token has that id)")
+        "TinyGPT takes integer token ids, got dtype float64 (1.5 at position 1 is not a whole number: no token has that id)"
+    )
     assert "they look like integers: convert with .astype(np.int64)" in message(lambda: gpt()(np.array([[1.0, 2.0]])))
     assert "takes token ids, not text" in message(lambda: gpt()("hello"))
 
@@ -238,11 +264,13 @@ def test_views_reject_float_ids_and_non_finite_or_empty_attention():
 
     model = gpt()
     assert "tokens takes integer token ids, got dtype float64 (1.5 at position 0" in message(
-        lambda: attention_source(model, tokens=np.array([1.5, 2.0])))
+        lambda: attention_source(model, tokens=np.array([1.5, 2.0]))
+    )
     weights = np.full((2, 3, 3), 1 / 3)
     weights[1, 2, 0] = np.nan
     assert message(lambda: attention_source(weights)).startswith(
-        "the attention weights contain NaN or inf (1 entries, the first at layer 0, head 1, query 2, key 0)")
+        "the attention weights contain NaN or inf (1 entries, the first at layer 0, head 1, query 2, key 0)"
+    )
     assert "the attention weights are empty" in message(lambda: attention_source(np.zeros((0, 0))))
 
 
@@ -250,13 +278,17 @@ def test_views_reject_float_ids_and_non_finite_or_empty_attention():
 
 
 def test_empty_sequences_are_named():
-    assert message(lambda: gpt()(np.zeros((1, 0), np.int64))).startswith("TinyGPT: the sequence is empty (ids of shape (1, 0))")
+    assert message(lambda: gpt()(np.zeros((1, 0), np.int64))).startswith(
+        "TinyGPT: the sequence is empty (ids of shape (1, 0))"
+    )
     assert message(lambda: gpt().attention_maps(np.zeros(0, np.int64))).startswith("TinyGPT: the sequence is empty")
     assert message(lambda: nn.MultiHeadAttention(4, 2)(np.zeros((1, 0, 4)))).startswith(
-        "MultiHeadAttention: the sequence is empty (T=0, input shape (1, 0, 4))")
+        "MultiHeadAttention: the sequence is empty (T=0, input shape (1, 0, 4))"
+    )
     assert message(lambda: nn.SelfAttention(4)(np.zeros((2, 0, 4)))).startswith("SelfAttention: the sequence is empty")
     assert message(lambda: Tensor(np.zeros((2, 0))).softmax()).startswith(
-        "softmax: axis 1 of shape (2, 0) is empty (length 0)")
+        "softmax: axis 1 of shape (2, 0) is empty (length 0)"
+    )
     assert "generate needs at least one token" in message(lambda: gpt().generate(np.zeros(0, np.int64), 3))
     # where an empty result means something, it is returned
     assert Tensor(np.zeros((0, 4))).softmax(axis=-1).shape == (0, 4)
@@ -273,7 +305,8 @@ def test_generate_with_non_finite_weights_stops_and_names_them():
         model.generate(np.array([1, 2]), 5)
     assert str(error.value) == (
         "TinyGPT.generate: the model's weights contain NaN or inf (lm_head.weight), so its predictions are "
-        "meaningless: training diverged. Load the last good checkpoint, or retrain with a smaller learning rate.")
+        "meaningless: training diverged. Load the last good checkpoint, or retrain with a smaller learning rate."
+    )
     bigram = BigramLanguageModel(4)
     bigram.token_logits.weight.data[:] = np.inf
     assert "token_logits.weight" in message(lambda: bigram.generate(np.array([1]), 2))
@@ -329,8 +362,10 @@ def test_state_dict_missing_lm_head_names_the_key_not_tie_weights():
     del state["lm_head.weight"]
     text = message(lambda: model.load_state_dict(state))
     assert "missing keys (in the model, not in the state dict): lm_head.weight" in text
-    assert ("the checkpoint has no lm_head.weight: it was saved from a model with tie_weights=True, "
-            "or the file is incomplete") in text
+    assert (
+        "the checkpoint has no lm_head.weight: it was saved from a model with tie_weights=True, "
+        "or the file is incomplete"
+    ) in text
     assert "tie_weights: checkpoint has" not in text
     assert model.state_dict_problems(state) == ["missing keys (in the model, not in the state dict): lm_head.weight"]
     assert model.state_dict_problems(model.state_dict()) == []

@@ -42,10 +42,13 @@ def test_shipped_module_is_exactly_what_its_source_builds():
     if major is None:
         pytest.skip("clang and lld are not installed (apt-get install clang lld): cannot rebuild kernels.wasm")
     if major != build.CLANG_MAJOR:
-        pytest.skip(f"clang {major} here; the shipped kernels.wasm is clang {build.CLANG_MAJOR}'s output, and "
-                    "other versions emit other (valid) bytes")
+        pytest.skip(
+            f"clang {major} here; the shipped kernels.wasm is clang {build.CLANG_MAJOR}'s output, and "
+            "other versions emit other (valid) bytes"
+        )
     assert build.compile_module() == SHIPPED.read_bytes(), (
-        "kernels.wasm is stale: run python tinytorch/wasm/source/build.py and commit the result")
+        "kernels.wasm is stale: run python tinytorch/wasm/source/build.py and commit the result"
+    )
 
 
 def test_the_helper_threads_copy_imports_a_shared_memory_and_is_otherwise_the_same():
@@ -55,8 +58,9 @@ def test_the_helper_threads_copy_imports_a_shared_memory_and_is_otherwise_the_sa
     shared = shared_variant(binary)
     import_payload = build.sections(shared)[build.IMPORT]
     assert import_payload.endswith(b"memory\x02\x03" + bytes([2]) + b"\x80\x80\x02") and MAX_PAGES == 32768
-    assert {k: v for k, v in build.sections(shared).items() if k != build.IMPORT} == \
-        {k: v for k, v in build.sections(binary).items() if k != build.IMPORT}
+    assert {k: v for k, v in build.sections(shared).items() if k != build.IMPORT} == {
+        k: v for k, v in build.sections(binary).items() if k != build.IMPORT
+    }
 
 
 def test_the_wheel_ships_the_module_but_not_its_source():

@@ -45,8 +45,14 @@ def pyodide_report(tmp_path_factory):
     wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}
     env["TINYGPT_TINYTORCH_WHEEL"] = str(wheel)
-    done = subprocess.run(["node", str(RUNNER), "tests/core/wasm_checks.py"], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=600)
+    done = subprocess.run(
+        ["node", str(RUNNER), "tests/core/wasm_checks.py"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -81,8 +87,10 @@ def test_without_pyodides_memory_numpy_runs_as_before(pyodide_report):
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.parametrize("browser, isolated", [("chromium", False), ("chromium", True), ("firefox", False),
-                                               ("firefox", True), ("webkit", False)])
+@pytest.mark.parametrize(
+    "browser, isolated",
+    [("chromium", False), ("chromium", True), ("firefox", False), ("firefox", True), ("webkit", False)],
+)
 def test_every_kernel_agrees_with_numpy_in_a_browser_worker(browser, isolated):
     """The same checks in Pyodide inside a real browser's Worker (where the course's kernel runs);
     on a cross-origin isolated page the helper thread starts and its products are checked too."""
@@ -101,8 +109,9 @@ def test_every_kernel_agrees_with_numpy_in_a_browser_worker(browser, isolated):
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}
     command = [sys.executable, str(REPO / "benchmarks" / "pyodide_browser.py"), "--browser", browser]
     command += ["--isolated"] if isolated else []
-    done = subprocess.run(command + ["tests/core/wasm_checks.py"], capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=900)
+    done = subprocess.run(
+        command + ["tests/core/wasm_checks.py"], capture_output=True, text=True, cwd=REPO, env=env, timeout=900
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     report = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
     assert report["platform"] == "emscripten" and "site-packages" in report["tinytorch"]
@@ -124,20 +133,32 @@ def test_natively_the_module_is_never_loaded(monkeypatch):
     with pytest.raises(ValueError, match="cannot run here.*only in Pyodide"):
         kernels.set_backend("simd")
     assert kernels.backend() == before
-    code = ("import sys, numpy as np, tinytorch as tt, tinytorch.nn.functional as F\n"
-            "x = tt.Tensor(np.ones((4, 8), np.float32), requires_grad=True)\n"
-            "F.gelu(F.layer_norm(x @ tt.Tensor(np.ones((8, 8), np.float32)))).sum().backward()\n"
-            "print(sorted(m for m in ('js', 'pyodide', 'pyodide_js') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys, numpy as np, tinytorch as tt, tinytorch.nn.functional as F\n"
+        "x = tt.Tensor(np.ones((4, 8), np.float32), requires_grad=True)\n"
+        "F.gelu(F.layer_norm(x @ tt.Tensor(np.ones((8, 8), np.float32)))).sum().backward()\n"
+        "print(sorted(m for m in ('js', 'pyodide', 'pyodide_js') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # natively nothing of Pyodide is even imported
 
 
 def test_asking_for_simd_natively_falls_back_to_the_best_numpy_backend():
     env = {**os.environ, "PYTHONPATH": str(REPO), "TINYGPT_MATMUL": "simd"}
-    done = subprocess.run([sys.executable, "-c", "import tinytorch.kernels as k; print(k.backend())"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", "import tinytorch.kernels as k; print(k.backend())"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ("blas" if kernels.numpy_has_blas() else "einsum")
     np.testing.assert_equal(kernels.matmul(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32)), np.eye(2))

@@ -18,8 +18,12 @@ from tinytorch.wasm import threads
 threads.enabled = False  # one thread first; the helper thread's products are checked on their own below
 
 failures = []
-report = {"platform": sys.platform, "tinytorch": tinytorch.__file__, "reason": wasm.reason(),
-          "backend": kernels.backend()}
+report = {
+    "platform": sys.platform,
+    "tinytorch": tinytorch.__file__,
+    "reason": wasm.reason(),
+    "backend": kernels.backend(),
+}
 rng = np.random.default_rng(0)
 
 
@@ -70,12 +74,16 @@ check("matmul_nt with leading dims", kernels.matmul_nt(g3, w2), D(g3) @ D(w2).T)
 # strided views: transposes, every other column (last axis not contiguous), reversed rows
 big = f32(12, 10)
 b6 = f32(12, 6)
-check("matmul of a transposed view and a column-strided view", kernels.matmul(big.T, b6[:, ::2]),
-      D(big).T @ D(b6[:, ::2]))
+check(
+    "matmul of a transposed view and a column-strided view", kernels.matmul(big.T, b6[:, ::2]), D(big).T @ D(b6[:, ::2])
+)
 b9 = f32(10, 9)
 check("matmul of reversed rows", kernels.matmul(big[::-1], b9[::-1]), D(big[::-1]) @ D(b9[::-1]))
-check("matmul_nt of column-strided views", kernels.matmul_nt(big[:, ::2], b9.T[:, ::2]),
-      D(big[:, ::2]) @ D(b9.T[:, ::2]).T)
+check(
+    "matmul_nt of column-strided views",
+    kernels.matmul_nt(big[:, ::2], b9.T[:, ::2]),
+    D(big[:, ::2]) @ D(b9.T[:, ::2]).T,
+)
 
 # batched attention shapes, views of one qkv array, broadcasting of batch dims
 qkv = f32(3, 11, 3, 2, 5)  # (B, T, 3, H, d)
@@ -90,8 +98,11 @@ check("bmm broadcasting batch dims", kernels.bmm(a_b, b_b), D(a_b) @ D(b_b))
 b_nt = f32(3, 5, 6)
 check("bmm_nt broadcasting batch dims", kernels.bmm_nt(a_b, b_nt), D(a_b) @ D(b_nt).swapaxes(-1, -2))
 deep_a, deep_b = f32(2, 3, 2, 4, 5), f32(2, 3, 2, 5, 3)
-check("bmm over three batch dims", kernels.bmm(deep_a.transpose(1, 0, 2, 3, 4), deep_b.transpose(1, 0, 2, 3, 4)),
-      D(deep_a.transpose(1, 0, 2, 3, 4)) @ D(deep_b.transpose(1, 0, 2, 3, 4)))
+check(
+    "bmm over three batch dims",
+    kernels.bmm(deep_a.transpose(1, 0, 2, 3, 4), deep_b.transpose(1, 0, 2, 3, 4)),
+    D(deep_a.transpose(1, 0, 2, 3, 4)) @ D(deep_b.transpose(1, 0, 2, 3, 4)),
+)
 check("empty product", kernels.matmul(f32(0, 4), f32(4, 3)), np.zeros((0, 3)))
 check("K = 0", kernels.bmm(f32(2, 3, 0), f32(2, 0, 4)), np.zeros((2, 3, 4)))
 f64 = kernels.matmul(np.ones((3, 4)), np.ones((4, 2)))
@@ -126,39 +137,50 @@ def both_backends(label, run, tol=2e-5):
 def op_and_grads(op, *shapes, scale=1.0, seed=3):
     def run():
         r = np.random.default_rng(seed)
-        inputs = [tinytorch.Tensor((scale * r.standard_normal(sh)).astype(np.float32), requires_grad=True)
-                  for sh in shapes]
+        inputs = [
+            tinytorch.Tensor((scale * r.standard_normal(sh)).astype(np.float32), requires_grad=True) for sh in shapes
+        ]
         out = op(*inputs)
         out = out[0] if isinstance(out, tuple) else out
         (out * tinytorch.Tensor(r.standard_normal(out.shape).astype(np.float32))).sum().backward()
         return [out.data] + [t.grad for t in inputs]
+
     return run
 
 
 for n in [(1,), (7,), (3, 1001), (2, 5, 64)]:
     both_backends(f"gelu {n}", op_and_grads(F.gelu, n, scale=4.0))
-both_backends("gelu far out in both tails", lambda: [F.gelu(tinytorch.Tensor(np.array(
-    [-200, -90, -30, -5, 0, 5, 30, 90, 200], dtype=np.float32))).data])
+both_backends(
+    "gelu far out in both tails",
+    lambda: [F.gelu(tinytorch.Tensor(np.array([-200, -90, -30, -5, 0, 5, 30, 90, 200], dtype=np.float32))).data],
+)
 strided = f32(5, 7).T
 both_backends("gelu of a transposed view (numpy path)", lambda: [F.gelu(tinytorch.Tensor(strided)).data])
 for T, H, d in [(1, 1, 4), (7, 3, 5), (13, 2, 8), (64, 4, 32)]:
-    both_backends(f"causal attention T={T} H={H} d={d}",
-                  op_and_grads(lambda qkv, H=H: causal_attention(qkv, H), (2, T, 3 * H * d)))
-both_backends("causal attention with large scores",
-              op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0))
+    both_backends(
+        f"causal attention T={T} H={H} d={d}",
+        op_and_grads(lambda qkv, H=H: causal_attention(qkv, H), (2, T, 3 * H * d)),
+    )
+both_backends(
+    "causal attention with large scores", op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0)
+)
 for C in [1, 3, 7, 16, 130]:
     both_backends(f"layer_norm C={C}", op_and_grads(lambda x, w, b: F.layer_norm(x, w, b), (3, 5, C), (C,), (C,)))
 both_backends("layer_norm without affine (numpy path)", op_and_grads(lambda x: F.layer_norm(x), (4, 9)))
 for rows, n_in, n_out in [(1, 3, 1), (5, 7, 3), (33, 16, 65)]:
-    both_backends(f"linear bias gradient {rows}x{n_in}x{n_out}",
-                  op_and_grads(lambda x, w, b: F.linear(x, w, b), (rows, n_in), (n_in, n_out), (n_out,)))
+    both_backends(
+        f"linear bias gradient {rows}x{n_in}x{n_out}",
+        op_and_grads(lambda x, w, b: F.linear(x, w, b), (rows, n_in), (n_in, n_out), (n_out,)),
+    )
 
 
 def optimizer_steps(make):
     def run():
         r = np.random.default_rng(5)
-        params = [tinytorch.Tensor(r.standard_normal(sh).astype(np.float32), requires_grad=True)
-                  for sh in [(7,), (3, 5), (64,)]]
+        params = [
+            tinytorch.Tensor(r.standard_normal(sh).astype(np.float32), requires_grad=True)
+            for sh in [(7,), (3, 5), (64,)]
+        ]
         opt = make(params)
         for _ in range(3):
             for p in params:
@@ -166,6 +188,7 @@ def optimizer_steps(make):
             opt.step()
         state = [opt.state[id(p)][k] for p in params for k in ("exp_avg", "exp_avg_sq")]
         return [p.data for p in params] + state
+
     return run
 
 

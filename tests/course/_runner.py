@@ -8,13 +8,11 @@ notebook plus all stub checks cost about one execution.
 """
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT = REPO / "content"
@@ -101,8 +99,13 @@ def run_notebook(instructor_path, student_path, workdir, probe_code=None, timeou
     student = nbformat.read(student_path, as_version=4)
     assert len(instructor.cells) == len(student.cells)
     workdir = Path(workdir)
-    client = NotebookClient(instructor, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}}, allow_errors=True)
+    client = NotebookClient(
+        instructor,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        allow_errors=True,
+    )
     run = Run(instructor)
     cells = instructor.cells
     with client.setup_kernel(env=kernel_env(), cwd=str(workdir)):
@@ -115,8 +118,9 @@ def run_notebook(instructor_path, student_path, workdir, probe_code=None, timeou
             name = f"{Path(instructor_path).name} cell {index}"
             if is_exercise(cell):
                 test_index = index + 1
-                assert test_index < len(cells) and is_test(cells[test_index]), \
+                assert test_index < len(cells) and is_test(cells[test_index]), (
                     f"{name}: an exercise must be followed directly by its test cell"
+                )
                 stub = nbformat.from_dict(dict(student.cells[index]))
                 assert "raise NotImplementedError()" in stub.source, f"{name}: student version has no stub"
                 client.execute_cell(stub, index)
@@ -128,15 +132,18 @@ def run_notebook(instructor_path, student_path, workdir, probe_code=None, timeou
                 assert not _error_of(cell), f"{name}: the reference solution fails: {_text_of(cell)}"
                 client.execute_cell(cells[test_index], test_index)
                 passed_error = _error_of(cells[test_index])
-                run.exercises.append((nbgrader_meta(cell)["grade_id"], stub_error, passed_error,
-                                      _text_of(cells[test_index])))
+                run.exercises.append(
+                    (nbgrader_meta(cell)["grade_id"], stub_error, passed_error, _text_of(cells[test_index]))
+                )
                 index = test_index + 1
                 continue
             client.execute_cell(cell, index)
             error = _error_of(cell)
             if error:
-                raise AssertionError(f"{name} failed:\n{cell.source}\n---\n{error.get('ename')}: "
-                                     f"{error.get('evalue')}\n" + _strip_ansi("\n".join(error.get("traceback", [])))[-3000:])
+                raise AssertionError(
+                    f"{name} failed:\n{cell.source}\n---\n{error.get('ename')}: "
+                    f"{error.get('evalue')}\n" + _strip_ansi("\n".join(error.get("traceback", [])))[-3000:]
+                )
             index += 1
         if probe_code:
             probe = nbformat.v4.new_code_cell(probe_code)
@@ -153,8 +160,13 @@ def run_student_notebook(student_path, workdir, timeout=300) -> list:
     Returns [(index, cell, error output)] for every cell that raised."""
     student = nbformat.read(student_path, as_version=4)
     workdir = Path(workdir)
-    client = NotebookClient(student, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}}, allow_errors=True)
+    client = NotebookClient(
+        student,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        allow_errors=True,
+    )
     failed = []
     with client.setup_kernel(env=kernel_env(), cwd=str(workdir)):
         for index, cell in enumerate(student.cells):

@@ -5,8 +5,8 @@ import shutil
 
 import nbformat
 import pytest
-
 from _runner import CONTENT
+
 from tinytorch.course.answers import count_words, export_answers, read_answers, word_guide
 
 

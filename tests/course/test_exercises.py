@@ -34,7 +34,7 @@ def _exercises():
             meta = cell["metadata"].get("nbgrader", {})
             if cell["cell_type"] == "code" and meta.get("solution"):
                 match = CHECK_CALL.search(_source(cells[index + 1]))
-                assert match, f"{path.name} cell {index + 1}: a test cell must call check(\"<id>\", ...)"
+                assert match, f'{path.name} cell {index + 1}: a test cell must call check("<id>", ...)'
                 found.append((match.group(1), path, index, [n.strip() for n in match.group(2).split(",")]))
     return found
 

@@ -31,9 +31,11 @@ PREFIXES = ["### ", "#", "# ", "//", ""]
 
 
 def spellings(edge: str, kinds=KINDS, limit=None) -> list[str]:
-    found = [f"{prefix}{e}{sep}{kind}" for prefix, e, sep, kind
-             in itertools.product(PREFIXES, EDGES[edge], SEPARATORS, kinds)]
-    return found[::max(1, len(found) // limit)] if limit else found
+    found = [
+        f"{prefix}{e}{sep}{kind}"
+        for prefix, e, sep, kind in itertools.product(PREFIXES, EDGES[edge], SEPARATORS, kinds)
+    ]
+    return found[:: max(1, len(found) // limit)] if limit else found
 
 
 def _cell(kind: str, source: str, **nbgrader):
@@ -100,23 +102,52 @@ def test_every_spelling_of_end_closes_it(tmp_path, end):
     assert SECRET not in text and leak_policy.markers(text) == []
 
 
-@pytest.mark.parametrize("marker", [f"{p}{e}{s}{k}" for p, e, s, k in itertools.product(
-    ["### ", "# ", ""], ["BEGIN", "End", "begin"], [" ", "_", "-", ""],
-    ["HIDDEN TESTS", "hidden_tests", "Hidden-Test"])])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        f"{p}{e}{s}{k}"
+        for p, e, s, k in itertools.product(
+            ["### ", "# ", ""],
+            ["BEGIN", "End", "begin"],
+            [" ", "_", "-", ""],
+            ["HIDDEN TESTS", "hidden_tests", "Hidden-Test"],
+        )
+    ],
+)
 def test_hidden_tests_in_any_spelling_are_refused(tmp_path, marker):
-    tests = _cell("code", f"assert answer() == 42\n{marker}\nassert answer() > 0\n", grade=True, locked=True,
-                  points=1, grade_id="leak_hidden")
+    tests = _cell(
+        "code",
+        f"assert answer() == 42\n{marker}\nassert answer() > 0\n",
+        grade=True,
+        locked=True,
+        points=1,
+        grade_id="leak_hidden",
+    )
     _refused(_content(tmp_path, _exercise(), [tests]), tmp_path, "cell 3", "hidden tests")
 
 
-@pytest.mark.parametrize("prose", [f"To finish, see the {e}{s}{k} below." for e, s, k in itertools.product(
-    ["BEGIN", "begin", "END", "End"], [" ", "_", "-"], ["SOLUTION", "solution"])])
+@pytest.mark.parametrize(
+    "prose",
+    [
+        f"To finish, see the {e}{s}{k} below."
+        for e, s, k in itertools.product(["BEGIN", "begin", "END", "End"], [" ", "_", "-"], ["SOLUTION", "solution"])
+    ],
+)
 def test_a_marker_in_prose_is_a_marker_as_for_nbgrader(tmp_path, prose):
     _refused(_content(tmp_path, _exercise(), [_cell("markdown", prose)]), tmp_path, "cell 3")
 
 
-@pytest.mark.parametrize("prose", ["We append solution files here.", "the legend solution", "weekend-solutions",
-                                   "a hidden test of patience", "Solutions begin below", "extend_solution()"])
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "We append solution files here.",
+        "the legend solution",
+        "weekend-solutions",
+        "a hidden test of patience",
+        "Solutions begin below",
+        "extend_solution()",
+    ],
+)
 def test_words_that_only_contain_a_marker_are_not_one(tmp_path, prose):
     built = build_notebooks(_content(tmp_path, _exercise(), [_cell("markdown", prose)]), tmp_path / "out")[0]
     assert prose in built.read_text(encoding="utf-8")
@@ -149,8 +180,17 @@ def test_an_orphan_end_in_a_cell_that_is_not_a_solution_cell_fails_too(tmp_path)
 # ----------------------------------------------------------------------------- instructor tags
 
 
-TAGS = ["instructor", "Instructor-Only", "INSTRUCTOR", "instructor_only", "Instructor Notes", "instructors-only",
-        "  instructor  ", "INSTRUCTOR_ONLY", "Instructor-notes"]
+TAGS = [
+    "instructor",
+    "Instructor-Only",
+    "INSTRUCTOR",
+    "instructor_only",
+    "Instructor Notes",
+    "instructors-only",
+    "  instructor  ",
+    "INSTRUCTOR_ONLY",
+    "Instructor-notes",
+]
 
 
 @pytest.mark.parametrize("tag", TAGS)
@@ -181,14 +221,16 @@ CARRIERS = {
 }
 
 
-@pytest.mark.parametrize("carrier, kind", [(c, k) for c in CARRIERS for k in ("code", "markdown")
-                                           if not (c == "output" and k == "markdown")])  # markdown has no outputs
+@pytest.mark.parametrize(
+    "carrier, kind", [(c, k) for c in CARRIERS for k in ("code", "markdown") if not (c == "output" and k == "markdown")]
+)  # markdown has no outputs
 def test_a_solution_cell_ships_without_what_it_carries(tmp_path, carrier, kind):
     if kind == "code":
         cell = _cell("code", _exercise(), solution=True, grade_id="leak_carrier")
     else:
-        cell = _cell("markdown", "The model answer is 42.", solution=True, grade=True, points=2,
-                     grade_id="leak_carrier")
+        cell = _cell(
+            "markdown", "The model answer is 42.", solution=True, grade=True, points=2, grade_id="leak_carrier"
+        )
     CARRIERS[carrier](cell)
     built = build_notebooks(_content(tmp_path, _exercise(), [cell]), tmp_path / "out")[0]
     text = built.read_text(encoding="utf-8")
@@ -230,9 +272,20 @@ def _site_step(content: Path, dest: Path):
 
 
 LEAKY = {
-    "hidden tests": lambda tmp: _content(tmp, _exercise(), [_cell("code", "### BEGIN HIDDEN TESTS\nassert 1\n"
-                                                                  "### END HIDDEN TESTS\n", grade=True, locked=True,
-                                                                  points=1, grade_id="h")]),
+    "hidden tests": lambda tmp: _content(
+        tmp,
+        _exercise(),
+        [
+            _cell(
+                "code",
+                "### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS\n",
+                grade=True,
+                locked=True,
+                points=1,
+                grade_id="h",
+            )
+        ],
+    ),
     "instructor tag": lambda tmp: _content(tmp, _exercise(), [_tagged("Instructor-Only")]),
     "orphan end": lambda tmp: _content(tmp, f"def answer():\n    {SECRET}\n    ### END SOLUTION\n"),
     "near-miss marker": lambda tmp: _content(tmp, _exercise(begin="### begin_solution")),
@@ -265,8 +318,12 @@ def test_the_cli_fails_exactly_when_the_site_build_would(tmp_path, case, capsys)
 
 def test_the_documented_command_exits_1_on_hidden_tests(tmp_path):
     content = LEAKY["hidden tests"](tmp_path)
-    run = subprocess.run([sys.executable, "-m", "coursetools.notebooks", str(content), str(tmp_path / "out"),
-                          "--version", "student"], capture_output=True, text=True, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "coursetools.notebooks", str(content), str(tmp_path / "out"), "--version", "student"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert run.returncode == 1 and NB in run.stderr and "HIDDEN TESTS" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 

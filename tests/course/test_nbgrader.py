@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _runner import CONTENT
 from conftest import NOTEBOOKS
 
@@ -35,12 +34,19 @@ def nbgrader_release(tmp_path_factory):
     for path in CONTENT.glob("*.ipynb"):
         shutil.copy(path, source / path.name)
     (root / "nbgrader_config.py").write_text(
-        'c = get_config()\nc.CourseDirectory.root = r"%s"\nc.CourseDirectory.course_id = "tinygpt"\n' % root)
+        'c = get_config()\nc.CourseDirectory.root = r"%s"\nc.CourseDirectory.course_id = "tinygpt"\n' % root
+    )
     env = dict(os.environ)
     # nbgrader's database step runs `alembic`, which must be on PATH (the venv's bin/).
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    result = subprocess.run([exe, "generate_assignment", "tinygpt", "--force"], cwd=root, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [exe, "generate_assignment", "tinygpt", "--force"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return root / "release" / "tinygpt"
 
@@ -86,12 +92,19 @@ def test_grade_ids_unique_and_metadata_valid():
             seen.add(meta["grade_id"])
             if cell["cell_type"] == "markdown" and meta["solution"]:
                 answers += 1
-                assert meta == {"grade": True, "solution": True, "locked": False, "points": meta["points"],
-                                "grade_id": meta["grade_id"], "schema_version": 3}, where
+                assert meta == {
+                    "grade": True,
+                    "solution": True,
+                    "locked": False,
+                    "points": meta["points"],
+                    "grade_id": meta["grade_id"],
+                    "schema_version": 3,
+                }, where
                 _check_rubric(_source(cell), meta["points"], where)
                 prev = cells[index - 1]
-                assert prev["cell_type"] == "markdown" and prev["metadata"]["nbgrader"]["locked"], \
+                assert prev["cell_type"] == "markdown" and prev["metadata"]["nbgrader"]["locked"], (
                     f"{where}: an answer cell must follow its locked question cell"
+                )
                 assert f"({meta['points']} points)" in _source(prev), f"{where}: the question must state its points"
             elif cell["cell_type"] == "markdown":
                 questions += 1
@@ -113,8 +126,9 @@ RUBRIC_LINE = re.compile(r"^- (\d+) points?: \S", re.M)
 def _check_rubric(source, points, where):
     """An answer cell's source is one solution region: a model answer, then a rubric whose
     items add up to the cell's points (the student build replaces all of it)."""
-    assert source.startswith("### BEGIN SOLUTION\n") and source.rstrip().endswith("### END SOLUTION"), \
+    assert source.startswith("### BEGIN SOLUTION\n") and source.rstrip().endswith("### END SOLUTION"), (
         f"{where}: the answer cell must be one solution region (model answer + rubric)"
+    )
     assert "**Model answer.**" in source and f"**Rubric ({points} points).**" in source, where
     items = [int(n) for n in RUBRIC_LINE.findall(source)]
     assert items and sum(items) == points, f"{where}: rubric items {items} do not add up to {points} points"
@@ -138,8 +152,9 @@ def test_exercise_and_test_cells_cannot_be_deleted_in_the_student_build(builds):
                 assert cell["metadata"].get("deletable") is False, f"{path.name} cell {index}"
                 assert cell["metadata"].get("editable", True) is True, f"{path.name} cell {index}: must stay editable"
             elif meta.get("grade") or meta.get("locked"):
-                assert cell["metadata"].get("deletable") is False and cell["metadata"].get("editable") is False, \
+                assert cell["metadata"].get("deletable") is False and cell["metadata"].get("editable") is False, (
                     f"{path.name} cell {index}"
+                )
 
 
 def test_nbgrader_validate_passes_the_solutions_and_fails_the_stubs(builds, tmp_path):
@@ -156,8 +171,14 @@ def test_nbgrader_validate_passes_the_solutions_and_fails_the_stubs(builds, tmp_
         folder.mkdir()
         path = next(p for p in builds[version] if p.stem == "03_transformer_block")
         shutil.copy(path, folder / path.name)
-        result = subprocess.run([exe, "validate", path.name, "--ExecutePreprocessor.kernel_name=python3"],
-                                cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [exe, "validate", path.name, "--ExecutePreprocessor.kernel_name=python3"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         outputs[version] = result.stdout + result.stderr
     assert "Success! Your notebook passes all the tests." in outputs["instructor"], outputs["instructor"][-2000:]
     assert "not implemented yet" in outputs["student"] and "Hint:" in outputs["student"], outputs["student"][-2000:]

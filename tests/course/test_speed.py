@@ -3,8 +3,14 @@ notebooks read it back and fall back to "browser" without it."""
 
 import json
 
-from tinytorch.course.speed import (SETTINGS_FILE, chosen_preset, estimate_training_seconds, load_settings,
-                                    pick_preset, probe_speed)
+from tinytorch.course.speed import (
+    SETTINGS_FILE,
+    chosen_preset,
+    estimate_training_seconds,
+    load_settings,
+    pick_preset,
+    probe_speed,
+)
 
 
 def test_probe_writes_settings_that_later_notebooks_read(tmp_path, capsys):

@@ -4,13 +4,12 @@ course metadata the site relies on; the sources follow the course's shape."""
 import json
 import re
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
-
 from _runner import CONTENT
 from conftest import NOTEBOOKS
+
 from coursetools.notebooks import build_notebooks, course_version
 
 FIRST_CODE_LINE = re.compile(r"^import tinytorch\b[^\n]*$")
@@ -120,7 +119,11 @@ def test_source_notebook_shape(name):
             assert "matplotlib" not in cell.source, "no notebook cell may need matplotlib (browser)"
         assert not cell.get("outputs"), "sources are stored without outputs"
     # The written questions come near the end, each question locked and followed by its answer cell.
-    answers = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "markdown"]
+    answers = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "markdown"
+    ]
     assert len(answers) >= 2 and answers[-1] > len(nb.cells) - 8
 
 
@@ -166,7 +169,7 @@ def test_every_notebook_asks_for_two_predictions_before_revealing(name):
     names = [(i, m.group(1)) for i, m in enumerate(guesses) if m]
     assert len(names) >= 2, f"{name}: {len(names)} prediction cells"
     for i, guess in names:
-        assert any(f"reveal({guess}," in later for later in code[i + 1:]), f"{name}: {guess} is never revealed"
+        assert any(f"reveal({guess}," in later for later in code[i + 1 :]), f"{name}: {guess} is never revealed"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -112,8 +112,12 @@ def test_gradient_badge_with_a_reference_catches_a_wrong_formula():
             return t * 0.5 * ((t + t * t * t * 0.044715).tanh() + 1.0)  # sqrt(2/pi) missing
 
         alone = gradient_badges([("gelu", wrong_gelu, [x])])
-        checked = gradient_badges([("gelu", wrong_gelu, [x], tt.nn.functional.gelu),
-                                   ("right", lambda t: t.gelu(), [x], tt.nn.functional.gelu)])
+        checked = gradient_badges(
+            [
+                ("gelu", wrong_gelu, [x], tt.nn.functional.gelu),
+                ("right", lambda t: t.gelu(), [x], tt.nn.functional.gelu),
+            ]
+        )
     assert alone.all_passed  # why the reference is needed
     (_, ok, detail), (_, ok_right, detail_right) = checked.results
     assert not ok and "differs from the reference" in detail

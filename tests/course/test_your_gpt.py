@@ -28,31 +28,45 @@ CONFIG = TinyGPTConfig(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=
 
 # What a student's cells define (the reference solutions of notebooks 2 and 3, condensed).
 CELLS = {
-    "2.2": ("import numpy as np\n\n\ndef make_causal_mask(T):\n    positions = np.arange(T)\n"
-            "    return positions[None, :] > positions[:, None]\n", ["make_causal_mask"]),
-    "2.5": ("from tinytorch.nn import Linear, Module\n\n\nclass MyMultiHeadAttention(Module):\n"
-            "    def __init__(self, d_model, num_heads):\n        super().__init__()\n"
-            "        self.num_heads, self.head_size = num_heads, d_model // num_heads\n"
-            "        self.qkv = Linear(d_model, 3 * d_model)\n        self.proj = Linear(d_model, d_model)\n"
-            "        self.attention_weights = None\n\n    def forward(self, x, cache=None):\n"
-            "        B, T, C = x.shape\n        H, d = self.num_heads, self.head_size\n"
-            "        q, k, v = self.qkv(x).split(3, axis=-1)\n"
-            "        q, k, v = (t.reshape(B, T, H, d).transpose(0, 2, 1, 3) for t in (q, k, v))\n"
-            "        scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / np.sqrt(d))\n"
-            "        weights = scores.masked_fill(make_causal_mask(T), -np.inf).softmax(axis=-1)\n"
-            "        self.attention_weights = weights.data\n"
-            "        return self.proj((weights @ v).transpose(0, 2, 1, 3).reshape(B, T, C))\n",
-            ["MyMultiHeadAttention"]),
-    "3.1": ("def layer_norm(x, weight, bias, eps=1e-5):\n    mean = x.mean(axis=-1, keepdims=True)\n"
-            "    centered = x - mean\n    variance = (centered * centered).mean(axis=-1, keepdims=True)\n"
-            "    return centered / (variance + eps).sqrt() * weight + bias\n", ["layer_norm"]),
-    "3.2": ("def gelu(x):\n    inner = (x + x * x * x * 0.044715) * float(np.sqrt(2.0 / np.pi))\n"
-            "    return x * 0.5 * (inner.tanh() + 1.0)\n", ["gelu"]),
-    "3.3": ("from tinytorch.nn import MLP, LayerNorm, Module, MultiHeadAttention\n\n\nclass MyBlock(Module):\n"
-            "    def __init__(self, d_model, num_heads):\n        super().__init__()\n"
-            "        self.ln1 = LayerNorm(d_model)\n        self.attn = MultiHeadAttention(d_model, num_heads)\n"
-            "        self.ln2 = LayerNorm(d_model)\n        self.mlp = MLP(d_model)\n\n    def forward(self, x):\n"
-            "        x = x + self.attn(self.ln1(x))\n        return x + self.mlp(self.ln2(x))\n", ["MyBlock"]),
+    "2.2": (
+        "import numpy as np\n\n\ndef make_causal_mask(T):\n    positions = np.arange(T)\n"
+        "    return positions[None, :] > positions[:, None]\n",
+        ["make_causal_mask"],
+    ),
+    "2.5": (
+        "from tinytorch.nn import Linear, Module\n\n\nclass MyMultiHeadAttention(Module):\n"
+        "    def __init__(self, d_model, num_heads):\n        super().__init__()\n"
+        "        self.num_heads, self.head_size = num_heads, d_model // num_heads\n"
+        "        self.qkv = Linear(d_model, 3 * d_model)\n        self.proj = Linear(d_model, d_model)\n"
+        "        self.attention_weights = None\n\n    def forward(self, x, cache=None):\n"
+        "        B, T, C = x.shape\n        H, d = self.num_heads, self.head_size\n"
+        "        q, k, v = self.qkv(x).split(3, axis=-1)\n"
+        "        q, k, v = (t.reshape(B, T, H, d).transpose(0, 2, 1, 3) for t in (q, k, v))\n"
+        "        scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / np.sqrt(d))\n"
+        "        weights = scores.masked_fill(make_causal_mask(T), -np.inf).softmax(axis=-1)\n"
+        "        self.attention_weights = weights.data\n"
+        "        return self.proj((weights @ v).transpose(0, 2, 1, 3).reshape(B, T, C))\n",
+        ["MyMultiHeadAttention"],
+    ),
+    "3.1": (
+        "def layer_norm(x, weight, bias, eps=1e-5):\n    mean = x.mean(axis=-1, keepdims=True)\n"
+        "    centered = x - mean\n    variance = (centered * centered).mean(axis=-1, keepdims=True)\n"
+        "    return centered / (variance + eps).sqrt() * weight + bias\n",
+        ["layer_norm"],
+    ),
+    "3.2": (
+        "def gelu(x):\n    inner = (x + x * x * x * 0.044715) * float(np.sqrt(2.0 / np.pi))\n"
+        "    return x * 0.5 * (inner.tanh() + 1.0)\n",
+        ["gelu"],
+    ),
+    "3.3": (
+        "from tinytorch.nn import MLP, LayerNorm, Module, MultiHeadAttention\n\n\nclass MyBlock(Module):\n"
+        "    def __init__(self, d_model, num_heads):\n        super().__init__()\n"
+        "        self.ln1 = LayerNorm(d_model)\n        self.attn = MultiHeadAttention(d_model, num_heads)\n"
+        "        self.ln2 = LayerNorm(d_model)\n        self.mlp = MLP(d_model)\n\n    def forward(self, x):\n"
+        "        x = x + self.attn(self.ln1(x))\n        return x + self.mlp(self.ln2(x))\n",
+        ["MyBlock"],
+    ),
 }
 
 
@@ -99,9 +113,11 @@ def test_a_passing_test_cell_saves_the_piece_from_its_cell(passed_pieces):
 
 def test_a_helper_defined_beside_the_answer_comes_along(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    source = ("import numpy as np\n\n\ndef _cube(x):\n    return x * x * x\n\n\ndef gelu(x):\n"
-              "    inner = (x + _cube(x) * 0.044715) * float(np.sqrt(2.0 / np.pi))\n"
-              "    return x * 0.5 * (inner.tanh() + 1.0)\n\n\nprint('a test call that must not run again')\n")
+    source = (
+        "import numpy as np\n\n\ndef _cube(x):\n    return x * x * x\n\n\ndef gelu(x):\n"
+        "    inner = (x + _cube(x) * 0.044715) * float(np.sqrt(2.0 / np.pi))\n"
+        "    return x * 0.5 * (inner.tanh() + 1.0)\n\n\nprint('a test call that must not run again')\n"
+    )
     filename = "<ipython-input-helper>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {}
@@ -145,8 +161,9 @@ def test_a_piece_that_no_longer_passes_falls_back_with_its_reason(passed_pieces,
     parts = your_parts()
     report = capsys.readouterr().out
     assert parts.origin["GELU"].startswith("library's (your saved gelu no longer passes its check")
-    assert parts.origin["causal mask"].startswith("library's (no saved Exercise 2.2: it is saved when its test cell in "
-                                                  "notebook 2 passes")
+    assert parts.origin["causal mask"].startswith(
+        "library's (no saved Exercise 2.2: it is saved when its test cell in notebook 2 passes"
+    )
     assert parts.origin["LayerNorm"].startswith("yours") and "GELU" in report
     assert parts.gelu is tt.nn.functional.gelu
 
@@ -176,18 +193,37 @@ def test_every_update_of_the_trainer_is_the_students_step():
         return library_training_step(model, loss_fn, optimizer, x, y, max_norm)
 
     data = np.random.default_rng(1).integers(0, 13, size=400)
-    trainer = LanguageModelTrainer(model, model.configure_optimizers(lr=1e-2), data, data, block_size=8, batch_size=4,
-                                   loss_fn=tt.nn.functional.cross_entropy, grad_clip=0.7,
-                                   lr_schedule=CosineWarmup(lr=1e-2, max_steps=30, warmup_steps=2),
-                                   validation=Validation(every=10), progress=None)
+    trainer = LanguageModelTrainer(
+        model,
+        model.configure_optimizers(lr=1e-2),
+        data,
+        data,
+        block_size=8,
+        batch_size=4,
+        loss_fn=tt.nn.functional.cross_entropy,
+        grad_clip=0.7,
+        lr_schedule=CosineWarmup(lr=1e-2, max_steps=30, warmup_steps=2),
+        validation=Validation(every=10),
+        progress=None,
+    )
     assert with_your_step(trainer, training_step) is trainer and isinstance(trainer, YourStepTrainer)
     trainer.fit(30)
     assert seen == [((4, 8), 0.7)] * 30 and trainer.step == 30
     losses = [r.train_loss for r in trainer.history]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])  # the student's step trains
-    unclipped = with_your_step(LanguageModelTrainer(model, model.configure_optimizers(lr=1e-3), data, None,
-                                                    block_size=8, batch_size=4, grad_clip=None, progress=None),
-                               training_step)
+    unclipped = with_your_step(
+        LanguageModelTrainer(
+            model,
+            model.configure_optimizers(lr=1e-3),
+            data,
+            None,
+            block_size=8,
+            batch_size=4,
+            grad_clip=None,
+            progress=None,
+        ),
+        training_step,
+    )
     unclipped.fit(2)
     assert unclipped.step == 2 and seen[-1][1] > 1e300  # no clipping: a bound no gradient reaches
 

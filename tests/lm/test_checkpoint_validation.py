@@ -114,8 +114,9 @@ def test_a_key_no_optimizer_uses_is_refused(kind, where):
     _refused(optimizer, state, "learning_rate" if where == "group" else "velocity")
 
 
-@pytest.mark.parametrize("shape", ["param_groups a dict", "state a list", "group a string", "entry a number",
-                                   "params not a list"])
+@pytest.mark.parametrize(
+    "shape", ["param_groups a dict", "state a list", "group a string", "entry a number", "params not a list"]
+)
 def test_a_state_of_the_wrong_shape_is_refused(shape):
     _, optimizer = _trained("Adam")
     state = optimizer.state_dict()
@@ -159,14 +160,24 @@ def _trainer():
     text = "ROMEO:\nlove night moon.\n\nJULIET:\nsweet fair lord.\n\n" * 30
     ids = np.array([ord(c) % 32 for c in text], dtype=np.int64)
     model = TinyGPT(TinyGPTConfig(vocab_size=32, block_size=8, n_layer=1, n_head=2, n_embd=8, dropout=0.0))
-    return LanguageModelTrainer(model, AdamW(model.parameters(), lr=1e-3), ids[:1000], ids[1000:], 8, 4,
-                                validation=Validation(every=100), progress=None)
+    return LanguageModelTrainer(
+        model,
+        AdamW(model.parameters(), lr=1e-3),
+        ids[:1000],
+        ids[1000:],
+        8,
+        4,
+        validation=Validation(every=100),
+        progress=None,
+    )
 
 
 CHECKPOINT_CHANGES = {
     "lr -5": (lambda s: s["optimizer"]["param_groups"][0].__setitem__("lr", -5.0), "learning rate lr"),
-    "weight_decay 'lots'": (lambda s: s["optimizer"]["param_groups"][0].__setitem__("weight_decay", "lots"),
-                            "weight_decay"),
+    "weight_decay 'lots'": (
+        lambda s: s["optimizer"]["param_groups"][0].__setitem__("weight_decay", "lots"),
+        "weight_decay",
+    ),
     "eps -1": (lambda s: s["optimizer"]["param_groups"][0].__setitem__("eps", -1.0), "eps"),
     "betas (1, 0.999)": (lambda s: s["optimizer"]["param_groups"][0].__setitem__("betas", [1.0, 0.999]), "betas"),
     "NaN moment": (lambda s: s["optimizer"]["state"]["0"]["exp_avg"].__setitem__((0, 0), np.nan), "'exp_avg'"),

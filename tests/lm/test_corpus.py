@@ -56,7 +56,9 @@ def server(tmp_path):
 
 
 def test_canonical_source_is_pinned():
-    assert SHAKESPEARE_URL == "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+    assert (
+        SHAKESPEARE_URL == "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+    )
     assert SHAKESPEARE_SHA256 == "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 
 
@@ -138,7 +140,9 @@ def test_offline_without_cache_says_how_to_pass_a_path(isolated, server):
 
 def test_download_shakespeare_for_the_site_build(tmp_path, server):
     base, _ = server
-    dest = download_shakespeare(tmp_path / "site" / "data" / "tinyshakespeare.txt", url=base + "/input.txt", sha256=SMALL_SHA)
+    dest = download_shakespeare(
+        tmp_path / "site" / "data" / "tinyshakespeare.txt", url=base + "/input.txt", sha256=SMALL_SHA
+    )
     assert Path(dest).read_text() == SMALL_TEXT
 
 

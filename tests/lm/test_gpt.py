@@ -48,8 +48,16 @@ def test_loss_gradients_of_a_two_layer_model():
     gradcheck(lambda *ps: m(x, y)[1], params, max_checks=12)
 
 
-@pytest.mark.parametrize("options", [dict(positions="sinusoidal"), dict(tie_weights=True),
-                                     dict(residual=False, layer_norm=False), dict(n_head=1), dict(mlp_ratio=3)])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(positions="sinusoidal"),
+        dict(tie_weights=True),
+        dict(residual=False, layer_norm=False),
+        dict(n_head=1),
+        dict(mlp_ratio=3),
+    ],
+)
 def test_variants_have_correct_gradients(options):
     m = model(dataclasses.replace(SMALL, **options), dtype=np.float64)
     rng = np.random.default_rng(1)
@@ -276,9 +284,16 @@ def test_a_preset_builds_its_recipe():
     tt.manual_seed(0)
     by_hand = tt.models.TinyGPT(p.model_config(40))
     hand = LanguageModelTrainer(
-        by_hand, by_hand.configure_optimizers(weight_decay=p.weight_decay, lr=p.lr, betas=p.betas), data[:3000],
-        data[3000:], 16, p.batch_size, lr_schedule=p.lr_schedule(), validation=Validation(p.eval_interval),
-        progress=None)
+        by_hand,
+        by_hand.configure_optimizers(weight_decay=p.weight_decay, lr=p.lr, betas=p.betas),
+        data[:3000],
+        data[3000:],
+        16,
+        p.batch_size,
+        lr_schedule=p.lr_schedule(),
+        validation=Validation(p.eval_interval),
+        progress=None,
+    )
     assert hand.settings == trainer.settings
     for t in (trainer, hand):
         tt.manual_seed(1)
@@ -332,8 +347,13 @@ def test_configure_optimizers_decays_matrices_and_embeddings_not_biases_or_layer
     decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.5 for p in g["params"]}
     kept = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
     assert decayed | kept == set(names.values()) and not decayed & kept
-    assert {"token_embedding.weight", "position_embedding.weight", "lm_head.weight",
-            "blocks.0.attn.qkv.weight", "blocks.0.mlp.fc.weight"} <= decayed
+    assert {
+        "token_embedding.weight",
+        "position_embedding.weight",
+        "lm_head.weight",
+        "blocks.0.attn.qkv.weight",
+        "blocks.0.mlp.fc.weight",
+    } <= decayed
     assert {"blocks.0.attn.qkv.bias", "blocks.0.ln1.weight", "blocks.0.ln1.bias", "ln_f.weight"} <= kept
     assert all(p.ndim >= 2 for n, p in m.named_parameters() if n in decayed)
     # With zero gradients Adam's step is 0, so only the decoupled decay moves the weights.

@@ -14,8 +14,7 @@ import pytest
 import tinytorch as tt
 from tinytorch import viz
 from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig
-from tinytorch.models.generation import (GREEDY_TEMPERATURE, MAX_NEW_TOKENS, next_token_probabilities,
-                                         sample_next)
+from tinytorch.models.generation import GREEDY_TEMPERATURE, MAX_NEW_TOKENS, next_token_probabilities, sample_next
 
 TINY = [0.0, 5e-324, 1e-320, 1e-310, 1e-300, 1e-100, 1e-12, 1e-7, GREEDY_TEMPERATURE * 0.999]
 SMALL_BUT_SAMPLED = [GREEDY_TEMPERATURE, 1e-5, 1e-3, 0.01, 0.5, 1.0, 3.0, 1e6, 1e300]

@@ -212,7 +212,10 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     trainer.fit(35)
     names = sorted(p.name for p in folder.iterdir())
     run = trainer.run_id
-    assert names == [f"run-{run}_step_000030.npz", f"run-{run}_step_000035.npz"]  # every 10 and at the end, newest 2 kept
+    assert names == [
+        f"run-{run}_step_000030.npz",
+        f"run-{run}_step_000035.npz",
+    ]  # every 10 and at the end, newest 2 kept
     assert find_latest_checkpoint(folder).name == f"run-{run}_step_000035.npz"
     assert find_latest_checkpoint(tmp_path / "empty") is None
 
@@ -221,7 +224,11 @@ def test_auto_checkpoints_and_resume_after_a_crash(tmp_path):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         path = again.resume()
-    assert path.name == f"run-{run}_step_000035.npz" and f"Resumed run {run}" in out.getvalue() and "step 35" in out.getvalue()
+    assert (
+        path.name == f"run-{run}_step_000035.npz"
+        and f"Resumed run {run}" in out.getvalue()
+        and "step 35" in out.getvalue()
+    )
     assert again.run_id == run and again.step == 35 and again.history == trainer.history
     again.fit(5)
     assert again.step == 40 and find_latest_checkpoint(folder).name == f"run-{run}_step_000040.npz"
@@ -278,21 +285,37 @@ def test_old_keyword_names_still_work_and_train_the_same(tmp_path):
     probe_ids = TOKENIZER.encode("ROMEO:\nmy love")
     with pytest.warns(DeprecationWarning, match=r"eval_interval= is now validation=Validation\(every=\.\.\.\)"):
         old = make_trainer(
-            model=tiny_gpt(seed=4), lr=1e-2, validation=None, lr_schedule="cosine", warmup_steps=5, max_steps=30,
-            min_lr=1e-4, eval_interval=10, eval_batches=3, checkpoint_dir=tmp_path / "old", checkpoint_every=10,
-            keep_checkpoints=2, probe_ids=probe_ids, probe_every=15,
+            model=tiny_gpt(seed=4),
+            lr=1e-2,
+            validation=None,
+            lr_schedule="cosine",
+            warmup_steps=5,
+            max_steps=30,
+            min_lr=1e-4,
+            eval_interval=10,
+            eval_batches=3,
+            checkpoint_dir=tmp_path / "old",
+            checkpoint_every=10,
+            keep_checkpoints=2,
+            probe_ids=probe_ids,
+            probe_every=15,
         )
     new = make_trainer(
-        model=tiny_gpt(seed=4), lr=1e-2, validation=Validation(every=10, batches=3),
+        model=tiny_gpt(seed=4),
+        lr=1e-2,
+        validation=Validation(every=10, batches=3),
         lr_schedule=CosineWarmup(1e-2, 30, warmup_steps=5, min_lr=1e-4),
-        checkpoints=Checkpoints(tmp_path / "new", every=10, keep=2), probe=AttentionProbe(probe_ids, every=15),
+        checkpoints=Checkpoints(tmp_path / "new", every=10, keep=2),
+        probe=AttentionProbe(probe_ids, every=15),
     )
     assert old.settings == new.settings
     for trainer in (old, new):
         tt.manual_seed(9)
         trainer.fit()
-    assert old.history.as_dicts() == [{**r, "elapsed": o["elapsed"], "tokens_per_sec": o["tokens_per_sec"]}
-                                      for r, o in zip(new.history.as_dicts(), old.history.as_dicts())]
+    assert old.history.as_dicts() == [
+        {**r, "elapsed": o["elapsed"], "tokens_per_sec": o["tokens_per_sec"]}
+        for r, o in zip(new.history.as_dicts(), old.history.as_dicts())
+    ]
     assert [s for s, _ in old.attention_snapshots] == [s for s, _ in new.attention_snapshots] == [0, 15, 30]
     assert [s for s, _ in list_checkpoints(tmp_path / "old")] == [s for s, _ in list_checkpoints(tmp_path / "new")]
     with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="checkpoint_every needs checkpoint_dir"):
@@ -316,7 +339,9 @@ def test_callbacks_check_their_own_settings():
 
 def test_gradient_clipping_bounds_the_update():
     model = BigramLanguageModel(V)
-    trainer = LanguageModelTrainer(model, SGD(model.parameters(), lr=1.0), TRAIN, VAL, 16, 8, grad_clip=1e-3, progress=None)
+    trainer = LanguageModelTrainer(
+        model, SGD(model.parameters(), lr=1.0), TRAIN, VAL, 16, 8, grad_clip=1e-3, progress=None
+    )
     before = parameters(model)
     trainer.fit(1)
     change = np.sqrt(sum(np.sum((parameters(model)[k] - before[k]) ** 2) for k in before))
@@ -329,7 +354,9 @@ def test_gradient_clipping_bounds_the_update():
 
 def test_divergence_stops_with_the_step_and_keeps_the_last_good_model():
     model = tiny_gpt(dropout=0.0)
-    trainer = LanguageModelTrainer(model, SGD(model.parameters(), lr=1e3), TRAIN, VAL, 16, 8, grad_clip=None, progress=None)
+    trainer = LanguageModelTrainer(
+        model, SGD(model.parameters(), lr=1e3), TRAIN, VAL, 16, 8, grad_clip=None, progress=None
+    )
     with pytest.raises(FloatingPointError) as info:
         trainer.fit(50)
     message = str(info.value)
@@ -423,9 +450,15 @@ def float64_trainer(**kwargs):
 def assert_same_run(a, b):
     assert [h.step for h in a.history] == [h.step for h in b.history]
     np.testing.assert_allclose([h.train_loss for h in a.history], [h.train_loss for h in b.history], rtol=0, atol=1e-6)
-    assert [h.step for h in a.history if h.val_loss is not None] == [h.step for h in b.history if h.val_loss is not None]
-    np.testing.assert_allclose([h.val_loss for h in a.history if h.val_loss is not None],
-                               [h.val_loss for h in b.history if h.val_loss is not None], rtol=0, atol=1e-6)
+    assert [h.step for h in a.history if h.val_loss is not None] == [
+        h.step for h in b.history if h.val_loss is not None
+    ]
+    np.testing.assert_allclose(
+        [h.val_loss for h in a.history if h.val_loss is not None],
+        [h.val_loss for h in b.history if h.val_loss is not None],
+        rtol=0,
+        atol=1e-6,
+    )
     np.testing.assert_allclose([h.lr for h in a.history], [h.lr for h in b.history], rtol=0, atol=1e-12)
     for name, value in parameters(b.model).items():
         np.testing.assert_allclose(parameters(a.model)[name], value, rtol=0, atol=1e-6, err_msg=name)
@@ -517,8 +550,16 @@ def test_resume_refuses_a_run_with_other_settings_naming_them(tmp_path, capsys):
     assert all(np.array_equal(before[k], v) for k, v in parameters(bigger_batch.model).items())
 
     model = tiny_gpt()
-    decayed = LanguageModelTrainer(model, AdamW(model.parameters(), lr=3e-3, weight_decay=0.5), TRAIN, VAL,
-                                   block_size=16, batch_size=8, progress=None, checkpoints=Checkpoints(folder))
+    decayed = LanguageModelTrainer(
+        model,
+        AdamW(model.parameters(), lr=3e-3, weight_decay=0.5),
+        TRAIN,
+        VAL,
+        block_size=16,
+        batch_size=8,
+        progress=None,
+        checkpoints=Checkpoints(folder),
+    )
     with pytest.raises(ValueError, match=r"optimizer.weight_decay: run 0.01, this trainer 0.5"):
         decayed.resume()
     with pytest.raises(ValueError, match=r"model.dropout: run 0.1, this trainer 0.0"):
@@ -586,7 +627,13 @@ def test_callbacks_see_every_step_and_live_plot_needs_a_plot():
     recorder = Recorder()
     make_trainer(every=2, callbacks=[recorder]).fit(3)
     # Built-in callbacks run first: the step-2 record already holds its validation loss.
-    assert recorder.events == [("start", 0, 3), ("step", 1, False), ("step", 2, True), ("step", 3, False), ("end", 3, True)]
+    assert recorder.events == [
+        ("start", 0, 3),
+        ("step", 1, False),
+        ("step", 2, True),
+        ("step", 3, False),
+        ("end", 3, True),
+    ]
     with pytest.raises(ValueError, match="LiveLossCurve"):
         LivePlot(True)
 
@@ -609,8 +656,16 @@ def test_attention_snapshots_form_a_time_lapse():
     with pytest.raises(ValueError, match="probe's ids have 22 tokens"):
         make_trainer(probe=AttentionProbe(TOKENIZER.encode("ROMEO:\nmy love my lord"), every=5))
     with pytest.raises(ValueError, match="attention_maps"):
-        LanguageModelTrainer(BigramLanguageModel(V), SGD(BigramLanguageModel(V).parameters(), lr=0.1),
-                             TRAIN, VAL, 16, 8, probe=AttentionProbe(probe), progress=None)
+        LanguageModelTrainer(
+            BigramLanguageModel(V),
+            SGD(BigramLanguageModel(V).parameters(), lr=0.1),
+            TRAIN,
+            VAL,
+            16,
+            8,
+            probe=AttentionProbe(probe),
+            progress=None,
+        )
 
 
 # --- live progress -------------------------------------------------------------------------
@@ -664,7 +719,14 @@ def test_step_records_are_typed_and_still_read_like_dicts():
     assert last["val_loss"] == last.val_loss and last.get("grad_norm") == last.grad_norm
     assert "train_loss" in last and "loss" not in last and last.get("loss", 7) == 7
     assert dict(last) == last.as_dict() and set(dict(last)) == {
-        "step", "train_loss", "val_loss", "lr", "tokens_per_sec", "elapsed", "grad_norm"}
+        "step",
+        "train_loss",
+        "val_loss",
+        "lr",
+        "tokens_per_sec",
+        "elapsed",
+        "grad_norm",
+    }
     with pytest.raises(KeyError, match="'loss': a step record has step, train_loss"):
         last["loss"]
 

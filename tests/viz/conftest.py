@@ -1,7 +1,6 @@
 """Fixtures for the view tests; the checks themselves live in _viz_helpers.py."""
 
 import pytest
-
 from _viz_helpers import causal_attention
 
 

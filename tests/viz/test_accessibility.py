@@ -6,20 +6,36 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tinytorch.viz import (LiveLossCurve, attention_heatmap, attention_timelapse, head_view, loss_curves,
-                           next_token_view, positional_view, timelapse_small_multiples)
-
 from _axe import axe_violations, describe
 from _browsers import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_HELP
 from _viz_helpers import causal_attention
+
+from tinytorch.viz import (
+    LiveLossCurve,
+    attention_heatmap,
+    attention_timelapse,
+    head_view,
+    loss_curves,
+    next_token_view,
+    positional_view,
+    timelapse_small_multiples,
+)
 
 TEXT = "First Citizen:\nBefore we proceed any further, hear me <speak> & 'all'.\nFirst"[:32]
 
 
 def _history(n=60):
-    return [{"step": s, "train_loss": 4.0 * np.exp(-s / 20) + 1.5, "val_loss": 4.0 * np.exp(-s / 20) + 1.6 if s % 10 == 0 else None,
-             "elapsed": 0.25 * s, "lr": 1e-3, "tokens_per_sec": 1e4} for s in range(1, n + 1)]
+    return [
+        {
+            "step": s,
+            "train_loss": 4.0 * np.exp(-s / 20) + 1.5,
+            "val_loss": 4.0 * np.exp(-s / 20) + 1.6 if s % 10 == 0 else None,
+            "elapsed": 0.25 * s,
+            "lr": 1e-3,
+            "tokens_per_sec": 1e4,
+        }
+        for s in range(1, n + 1)
+    ]
 
 
 def _live():
@@ -32,12 +48,15 @@ VIEWS = {
     "heatmap grid": lambda: attention_heatmap(causal_attention(2, 2, 32), TEXT),
     "head view": lambda: head_view(causal_attention(2, 4, 32), TEXT),
     "time-lapse": lambda: attention_timelapse([(100 * k, causal_attention(2, 2, 32, seed=k)) for k in range(4)], TEXT),
-    "time-lapse small multiples": lambda: timelapse_small_multiples([(100 * k, causal_attention(2, 2, 32, seed=k)) for k in range(4)], TEXT),
+    "time-lapse small multiples": lambda: timelapse_small_multiples(
+        [(100 * k, causal_attention(2, 2, 32, seed=k)) for k in range(4)], TEXT
+    ),
     "loss curves": lambda: loss_curves(_history(), ladder={"uniform": 4.17, "bigram": 2.48}),
     "live loss curve": _live,
     "positional": lambda: positional_view(T=32, d_model=32),
-    "next-token": lambda: next_token_view(np.linspace(-2, 3, 11), prompt="hello", labels="\n !&<>abcde", k=5,
-                                          temperature=[0.5, 1.0, 2.0]),
+    "next-token": lambda: next_token_view(
+        np.linspace(-2, 3, 11), prompt="hello", labels="\n !&<>abcde", k=5, temperature=[0.5, 1.0, 2.0]
+    ),
 }
 
 
@@ -56,8 +75,11 @@ def _page(browser, tmp_path, markup: str):
     page.on("pageerror", lambda e: errors.append(str(e)))
     path = tmp_path / "view.html"
     # A plain accessible page (language, title, a main landmark) so that only the view is judged.
-    path.write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>view</title></head>'
-                    f'<body><main>{markup}</main></body></html>', encoding="utf-8")
+    path.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>view</title></head>'
+        f"<body><main>{markup}</main></body></html>",
+        encoding="utf-8",
+    )
     page.goto(path.as_uri())
     page.wait_for_function("() => [...document.querySelectorAll('[data-tt-root]')].every((r) => r.dataset.ttReady)")
     page.errors = errors
@@ -142,7 +164,7 @@ def test_time_lapse_slider_works_from_the_keyboard(browser, tmp_path):
 def _luminance(colour: str) -> float:
     if len(colour) == 4:  # #abc -> #aabbcc
         colour = "#" + "".join(c * 2 for c in colour[1:])
-    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 

@@ -10,17 +10,33 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from _viz_helpers import assert_valid_html, causal_attention
+
 from tinytorch import viz
 from tinytorch.viz import svg as S
 
 # Characters XML 1.0 (and so SVG) cannot hold at all, even as &#...; references.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 NASTY = (
-    [chr(c) for c in range(0x20)] + ["\x7f", "\x85", "\x9f", "\ufffe", "\uffff", "\ud800", "\udbff", "\udc00",
-                                      "\udfff", "\ufdd0", "\ufeff", "\u202e", "\u200d", "\U0001f600", "e\u0301",
-                                      "\U0010ffff"]
+    [chr(c) for c in range(0x20)]
+    + [
+        "\x7f",
+        "\x85",
+        "\x9f",
+        "\ufffe",
+        "\uffff",
+        "\ud800",
+        "\udbff",
+        "\udc00",
+        "\udfff",
+        "\ufdd0",
+        "\ufeff",
+        "\u202e",
+        "\u200d",
+        "\U0001f600",
+        "e\u0301",
+        "\U0010ffff",
+    ]
     + ["]]>", "<script>alert(1)</script>", "&amp;", '"', "'", "--", "<!--", "&#0;", "&#xD800;", "\\", "</svg>"]
 )
 
@@ -37,7 +53,7 @@ STRINGS = _strings(24, 0) + NASTY
 
 def _views(s: str, T: int = 6) -> dict:
     """One view of every kind with `s` in every text it shows."""
-    tokens = [s[i % len(s):] + str(i) for i in range(T)]  # distinct tokens, each with the nasty text
+    tokens = [s[i % len(s) :] + str(i) for i in range(T)]  # distinct tokens, each with the nasty text
     weights = causal_attention(1, 2, T)
     history = [{"step": i, "loss": 3.0 - i * 0.1, "val_loss": 3.1 - i * 0.1, "elapsed": float(i)} for i in range(6)]
     snapshots = [(step, causal_attention(1, 2, T, seed=step)) for step in (0, 10, 20)]

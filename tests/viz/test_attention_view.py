@@ -5,11 +5,18 @@ import re
 
 import numpy as np
 import pytest
+from _viz_helpers import (
+    AWKWARD,
+    assert_self_contained,
+    assert_valid_html,
+    by_class,
+    causal_attention,
+    decode_weights,
+    json_payload,
+    parse_svg,
+)
 
 from tinytorch.viz import attention_heatmap, visible_token
-
-from _viz_helpers import (AWKWARD, assert_self_contained, assert_valid_html, by_class, causal_attention,
-                       decode_weights, json_payload, parse_svg)
 
 
 def test_grid_draws_one_panel_per_layer_and_head(weights_4x4, text64):
@@ -18,7 +25,8 @@ def test_grid_draws_one_panel_per_layer_and_head(weights_4x4, text64):
     panels = by_class(root, "tt-panel")
     assert len(panels) == 16
     assert sorted((int(p.get("data-layer")), int(p.get("data-head"))) for p in panels) == [
-        (l, h) for l in range(4) for h in range(4)]
+        (l, h) for l in range(4) for h in range(4)
+    ]
     titles = [e.text for e in by_class(root, "tt-panel-title")]
     assert "layer 2 \u00b7 head 3" in titles and len(titles) == 16
     assert view.layers == [0, 1, 2, 3] and view.heads == [0, 1, 2, 3]
@@ -38,7 +46,12 @@ def test_single_head_title_and_selection(weights_4x4, text64):
 def test_subset_of_layers_and_heads(weights_4x4, text64):
     view = attention_heatmap(weights_4x4, text64, layer=[0, 3], head=[1, 2])
     panels = by_class(parse_svg(view.svg), "tt-panel")
-    assert [(p.get("data-layer"), p.get("data-head")) for p in panels] == [("0", "1"), ("0", "2"), ("3", "1"), ("3", "2")]
+    assert [(p.get("data-layer"), p.get("data-head")) for p in panels] == [
+        ("0", "1"),
+        ("0", "2"),
+        ("3", "1"),
+        ("3", "2"),
+    ]
 
 
 def test_every_token_is_drawn_readably_and_escaped():
@@ -100,13 +113,16 @@ def test_accepts_tensor_and_multihead_attention_like_modules(text64):
     np.testing.assert_array_equal(view.weights[0], w[::-1])
 
 
-@pytest.mark.parametrize("bad, kwargs, message", [
-    (np.zeros((2, 3)), {}, "square"),
-    (np.zeros((2, 2, 2, 2, 2)), {}, r"\(T, T\), \(H, T, T\) or \(L, H, T, T\)"),
-    (np.zeros((1, 1, 4, 4)), {"tokens": "abc"}, "got 3 tokens for attention over T=4"),
-    (np.zeros((2, 1, 4, 4)), {"layer": 2}, "layer=2 is out of range: there are 2 layers"),
-    (np.zeros((1, 3, 4, 4)), {"head": -4}, "head=-4 is out of range"),
-])
+@pytest.mark.parametrize(
+    "bad, kwargs, message",
+    [
+        (np.zeros((2, 3)), {}, "square"),
+        (np.zeros((2, 2, 2, 2, 2)), {}, r"\(T, T\), \(H, T, T\) or \(L, H, T, T\)"),
+        (np.zeros((1, 1, 4, 4)), {"tokens": "abc"}, "got 3 tokens for attention over T=4"),
+        (np.zeros((2, 1, 4, 4)), {"layer": 2}, "layer=2 is out of range: there are 2 layers"),
+        (np.zeros((1, 3, 4, 4)), {"head": -4}, "head=-4 is out of range"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(bad, kwargs, message):
     with pytest.raises(ValueError, match=message):
         attention_heatmap(bad, **kwargs)

@@ -7,18 +7,24 @@ import textwrap
 
 import numpy as np
 import pytest
+from _viz_helpers import assert_self_contained, assert_valid_html, by_class, parse_svg
 
 from tinytorch.viz import LiveLossCurve, loss_curves
-
-from _viz_helpers import assert_self_contained, assert_valid_html, by_class, parse_svg
 
 
 def _history(n=50, every=10, elapsed=True):
     rows = []
     for s in range(1, n + 1):
-        rows.append({"step": s, "train_loss": 4.0 * np.exp(-s / 20) + 1.5, "lr": 1e-3, "tokens_per_sec": 1e4,
-                     "val_loss": 4.0 * np.exp(-s / 20) + 1.6 if s % every == 0 else None,
-                     "elapsed": 0.25 * s if elapsed else None})
+        rows.append(
+            {
+                "step": s,
+                "train_loss": 4.0 * np.exp(-s / 20) + 1.5,
+                "lr": 1e-3,
+                "tokens_per_sec": 1e4,
+                "val_loss": 4.0 * np.exp(-s / 20) + 1.6 if s % every == 0 else None,
+                "elapsed": 0.25 * s if elapsed else None,
+            }
+        )
     return rows
 
 
@@ -91,8 +97,11 @@ def test_live_curve_prints_text_without_ipython():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = [[part.split() for part in line.split("|")] for line in out.stdout.strip().splitlines()]
-    assert lines == [[["step", "5"], ["train", "2.9500"], ["0.5", "s"]],
-                     [["step", "10"], ["train", "2.9000"], ["1.0", "s"]], [["HTML"]]]
+    assert lines == [
+        [["step", "5"], ["train", "2.9500"], ["0.5", "s"]],
+        [["step", "10"], ["train", "2.9000"], ["1.0", "s"]],
+        [["HTML"]],
+    ]
 
 
 def test_live_curve_updates_one_output_in_a_real_kernel():

@@ -2,16 +2,21 @@
 escaped, the weights payload exact enough to draw from. (The drawing itself is tested in a
 real browser in test_views_in_browser.py.)"""
 
-import xml.etree.ElementTree as ET
 import re
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from _viz_helpers import (
+    AWKWARD,
+    assert_self_contained,
+    assert_valid_html,
+    causal_attention,
+    decode_weights,
+    json_payload,
+)
 
 from tinytorch.viz import head_view, visible_token
-
-from _viz_helpers import (AWKWARD, assert_self_contained, assert_valid_html, causal_attention, decode_weights,
-                          json_payload)
 
 
 def _options(html, cls):
@@ -69,5 +74,8 @@ def test_legend_names_each_head_colour():
     view = head_view(causal_attention(1, 4, 8), "abcdefgh", head="all")
     import re
 
-    buttons = re.findall(r'<button type="button" class="tt-legend-head" data-h="(\d)".*?background:(#[0-9a-f]{6}).*?head (\d)</button>', view.html)
+    buttons = re.findall(
+        r'<button type="button" class="tt-legend-head" data-h="(\d)".*?background:(#[0-9a-f]{6}).*?head (\d)</button>',
+        view.html,
+    )
     assert [(int(h), colour) for h, colour, _ in buttons] == [(h, SERIES[h]) for h in range(4)]

@@ -13,14 +13,18 @@ def _run(code: str) -> str:
 
 
 def test_import_tinytorch_does_not_load_viz_or_ipython():
-    assert _run("""
+    assert (
+        _run("""
         import sys, tinytorch
         print(sorted(m for m in ("tinytorch.viz", "IPython", "matplotlib") if m in sys.modules))
-    """) == "[]"
+    """)
+        == "[]"
+    )
 
 
 def test_views_render_without_ipython_or_matplotlib():
-    assert _run("""
+    assert (
+        _run("""
         import sys
         import numpy as np
         import tinytorch.viz as viz
@@ -30,14 +34,19 @@ def test_views_render_without_ipython_or_matplotlib():
                      viz.attention_timelapse([(0, w), (1, w)], "ab c")):
             assert view._repr_html_()
         print(sorted(m for m in ("IPython", "matplotlib") if m in sys.modules))
-    """) == "[]"
+    """)
+        == "[]"
+    )
 
 
 def test_mpl_module_loads_only_when_asked_for():
-    assert _run("""
+    assert (
+        _run("""
         import sys
         import tinytorch.viz as viz
         before = "matplotlib" in sys.modules
         viz.mpl.attention_heatmap
         print(before, "matplotlib" in sys.modules)
-    """) == "False True"
+    """)
+        == "False True"
+    )

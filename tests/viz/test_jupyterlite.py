@@ -19,13 +19,11 @@ import threading
 
 import numpy as np
 import pytest
-
-from tinytorch.viz import attention_heatmap, attention_timelapse, head_view, loss_curves
-
-from _viz_helpers import causal_attention
-
 from _browsers import CHROMIUM, CHROMIUM_HELP
 from _browsers import CHROMIUM_ARGS as ARGS
+from _viz_helpers import causal_attention
+
+from tinytorch.viz import attention_heatmap, attention_timelapse, head_view, loss_curves
 
 if CHROMIUM is None:
     pytest.skip(CHROMIUM_HELP, allow_module_level=True)
@@ -47,14 +45,16 @@ def lite_url(tmp_path_factory):
     """Build a JupyterLite site holding views.ipynb and serve it on 127.0.0.1."""
     root = tmp_path_factory.mktemp("lite")
     (root / "files").mkdir()
-    views = [head_view(W, TEXT), attention_heatmap(W, TEXT),
-             attention_timelapse([(0, W[::-1]), (10, W)], TEXT),
-             loss_curves([{"step": s, "train_loss": 3 - s / 10, "val_loss": None, "elapsed": s} for s in range(1, 9)])]
+    views = [
+        head_view(W, TEXT),
+        attention_heatmap(W, TEXT),
+        attention_timelapse([(0, W[::-1]), (10, W)], TEXT),
+        loss_curves([{"step": s, "train_loss": 3 - s / 10, "val_loss": None, "elapsed": s} for s in range(1, 9)]),
+    ]
     cells = []
     for k, view in enumerate(views):
         cell = nbformat.v4.new_code_cell(f"view_{k}", execution_count=k + 1)
-        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": view.html,
-                                                                     "text/plain": repr(view)})]
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": view.html, "text/plain": repr(view)})]
         cells.append(cell)
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
@@ -62,9 +62,23 @@ def lite_url(tmp_path_factory):
     for cell in data["cells"]:
         cell["metadata"]["trusted"] = True  # outputs of cells the student ran (nbformat strips this key)
     (root / "files" / "views.ipynb").write_text(json.dumps(data), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "jupyterlite_core", "build", "--contents", "files",
-                          "--output-dir", "site", "--no-sourcemaps"],
-                         cwd=root, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlite_core",
+            "build",
+            "--contents",
+            "files",
+            "--output-dir",
+            "site",
+            "--no-sourcemaps",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     handler = functools.partial(_Quiet, directory=str(root / "site"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -77,19 +91,29 @@ def lite_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def notebook_page(lite_url, tmp_path_factory, playwright_session):
     context = playwright_session.chromium.launch_persistent_context(
-        str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
-        viewport={"width": 1200, "height": 1400})
+        str(tmp_path_factory.mktemp("profile")),
+        executable_path=CHROMIUM,
+        args=ARGS,
+        headless=True,
+        viewport={"width": 1200, "height": 1400},
+    )
     # Only this machine: Pyodide from its CDN (and anything else) is refused.
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("http://127.0.0.1", "data:", "blob:")) else route.abort())
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else route.abort()
+        ),
+    )
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(lite_url)
     # JupyterLab renders cells in idle time: wait for all four outputs and the three scripts.
-    page.wait_for_function("document.querySelectorAll('[data-tt-root][data-tt-ready]').length === 3 && "
-                           "document.querySelectorAll('.jp-OutputArea-output .tt-viz').length === 4",
-                           timeout=90_000)
+    page.wait_for_function(
+        "document.querySelectorAll('[data-tt-root][data-tt-ready]').length === 3 && "
+        "document.querySelectorAll('.jp-OutputArea-output .tt-viz').length === 4",
+        timeout=90_000,
+    )
     yield page
     context.close()
 
@@ -108,15 +132,18 @@ def test_all_views_render_in_the_notebook_output_area(notebook_page):
 def test_head_view_works_in_jupyterlite(notebook_page):
     page = notebook_page
     root = page.locator(".jp-OutputArea-output .tt-headview")
-    expected = {h: int(np.sum(((np.round(np.sqrt(W[0, h]) * 255) / 255) ** 2 >= 0.01) & np.tri(16, dtype=bool)))
-                for h in range(3)}
+    expected = {
+        h: int(np.sum(((np.round(np.sqrt(W[0, h]) * 255) / 255) ** 2 >= 0.01) & np.tri(16, dtype=bool)))
+        for h in range(3)
+    }
     assert root.get_attribute("data-lines") == str(expected[0])
     root.locator("select.tt-head").select_option("2")
     assert root.get_attribute("data-head") == "2" and root.get_attribute("data-lines") == str(expected[2])
     assert set(root.locator("line.tt-line").evaluate_all("ls => ls.map(l => l.dataset.h)")) == {"2"}
     root.locator("g.tt-q[data-i='12']").hover()
     visible = root.locator("line.tt-line").evaluate_all(
-        "ls => ls.filter(l => l.style.display !== 'none').map(l => +l.dataset.i)")
+        "ls => ls.filter(l => l.style.display !== 'none').map(l => +l.dataset.i)"
+    )
     assert visible and set(visible) == {12}
 
 

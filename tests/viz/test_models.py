@@ -7,14 +7,18 @@ import pytest
 import tinytorch
 from tinytorch import nn, viz
 
-_missing = [name for name in ("Embedding", "Linear", "LayerNorm", "MultiHeadAttention") if getattr(nn, name, None) is None]
+_missing = [
+    name for name in ("Embedding", "Linear", "LayerNorm", "MultiHeadAttention") if getattr(nn, name, None) is None
+]
 if _missing:
-    pytest.skip(f"tinytorch.nn.{', '.join(_missing)} not written yet (TinyGPT cannot be built)", allow_module_level=True)
+    pytest.skip(
+        f"tinytorch.nn.{', '.join(_missing)} not written yet (TinyGPT cannot be built)", allow_module_level=True
+    )
+
+from _viz_helpers import assert_self_contained, by_class, json_payload, parse_svg  # noqa: E402
 
 from tinytorch.models import TinyGPT, TinyGPTConfig  # noqa: E402
 from tinytorch.text import CharTokenizer  # noqa: E402
-
-from _viz_helpers import assert_self_contained, by_class, json_payload, parse_svg  # noqa: E402
 
 CORPUS = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 4
 PROBE = "To be, or not to be:\nthat is"
@@ -28,8 +32,7 @@ def tok():
 @pytest.fixture(scope="module")
 def model(tok):
     tinytorch.manual_seed(0)
-    return TinyGPT(TinyGPTConfig(vocab_size=tok.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=16,
-                                 dropout=0.0))
+    return TinyGPT(TinyGPTConfig(vocab_size=tok.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=16, dropout=0.0))
 
 
 def test_heatmap_and_head_view_from_model_and_text(model, tok):
@@ -84,9 +87,17 @@ def test_trainer_history_and_attention_snapshots(model, tok):
         pytest.skip("tinytorch.optim.AdamW not written yet (the trainer needs an optimizer)")
     data = tok.encode(CORPUS)
     tinytorch.manual_seed(1)
-    trainer = LanguageModelTrainer(model, tinytorch.optim.AdamW(model.parameters(), lr=3e-3), data[:250], data[250:],
-                                   block_size=16, batch_size=4, validation=Validation(every=3, batches=1),
-                                   probe=AttentionProbe(tok.encode(PROBE), every=3), progress=None)
+    trainer = LanguageModelTrainer(
+        model,
+        tinytorch.optim.AdamW(model.parameters(), lr=3e-3),
+        data[:250],
+        data[250:],
+        block_size=16,
+        batch_size=4,
+        validation=Validation(every=3, batches=1),
+        probe=AttentionProbe(tok.encode(PROBE), every=3),
+        progress=None,
+    )
     trainer.fit(6)
     lapse = viz.attention_timelapse(trainer, tokenizer=tok)
     assert lapse.steps == [s for s, _ in trainer.attention_snapshots] and lapse.steps[0] == 0

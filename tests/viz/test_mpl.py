@@ -10,9 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from tinytorch.viz import mpl, visible_token  # noqa: E402
-
 from _viz_helpers import AWKWARD, causal_attention  # noqa: E402
+
+from tinytorch.viz import mpl, visible_token  # noqa: E402
 
 
 def _png(fig) -> bytes:
@@ -46,8 +46,10 @@ def test_single_head():
 
 
 def test_loss_curves_panels_and_ladder():
-    hist = [{"step": s, "train_loss": 3 - s / 50, "val_loss": 3.1 - s / 50 if s % 10 == 0 else None,
-             "elapsed": s * 0.5} for s in range(1, 51)]
+    hist = [
+        {"step": s, "train_loss": 3 - s / 50, "val_loss": 3.1 - s / 50 if s % 10 == 0 else None, "elapsed": s * 0.5}
+        for s in range(1, 51)
+    ]
     fig = mpl.loss_curves(hist, ladder={"bigram": 2.5, "uniform": 4.17})
     assert [ax.get_xlabel() for ax in fig.axes] == ["step", "elapsed time (s)"]
     for ax in fig.axes:

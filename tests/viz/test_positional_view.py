@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from _viz_helpers import assert_self_contained, assert_valid_html, by_class, parse_svg
 
 from tinytorch.viz import positional_view
-
-from _viz_helpers import assert_self_contained, assert_valid_html, by_class, parse_svg
 
 
 def test_sinusoidal_matrix_and_similarity():

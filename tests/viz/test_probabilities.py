@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from _viz_helpers import assert_self_contained, assert_valid_html, by_class, parse_svg
 
 from tinytorch.viz import next_token_view, visible_token
-
-from _viz_helpers import assert_self_contained, assert_valid_html, by_class, parse_svg
 
 VOCAB = "\n !&<>abcde"
 
@@ -46,10 +45,13 @@ def test_last_row_of_sequence_logits_is_used():
     assert next_token_view(seq, labels=VOCAB, k=1).top[1.0][0][0] == VOCAB[7]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"temperature": -1}, "temperature=-1 must be >= 0"),
-    ({"labels": "abc"}, "labels has 3 entries but the logits have 11"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"temperature": -1}, "temperature=-1 must be >= 0"),
+        ({"labels": "abc"}, "labels has 3 entries but the logits have 11"),
+    ],
+)
 def test_bad_input_is_clear(kwargs, message):
     with pytest.raises(ValueError, match=message):
         next_token_view(np.zeros(11), **kwargs)

@@ -29,9 +29,9 @@ def _decode_png(data: bytes):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, {}
     while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])
         assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, f"bad CRC in {kind}"
         chunks.setdefault(kind, b"")
         chunks[kind] += body
@@ -102,9 +102,14 @@ def test_every_view_is_one_line_of_markup():
 
     w = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]
     text = "a\nb\r c"
-    views = [viz.attention_heatmap(w, text, title="two\nlines"), viz.head_view(w, text, title="x\ny"),
-             viz.attention_timelapse([(0, w), (5, w)], text), viz.timelapse_small_multiples([(0, w)], text),
-             viz.loss_curves([{"step": 1, "train_loss": 1.0}], ladder={"a\nb": 1.0}), viz.positional_view(T=6, d_model=4),
-             viz.next_token_view(np.zeros(6), labels=list(text), prompt="p\nq")]
+    views = [
+        viz.attention_heatmap(w, text, title="two\nlines"),
+        viz.head_view(w, text, title="x\ny"),
+        viz.attention_timelapse([(0, w), (5, w)], text),
+        viz.timelapse_small_multiples([(0, w)], text),
+        viz.loss_curves([{"step": 1, "train_loss": 1.0}], ladder={"a\nb": 1.0}),
+        viz.positional_view(T=6, d_model=4),
+        viz.next_token_view(np.zeros(6), labels=list(text), prompt="p\nq"),
+    ]
     for view in views:
         assert "\n" not in view.html and "\r" not in view.html, type(view).__name__

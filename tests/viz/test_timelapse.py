@@ -3,10 +3,9 @@ without JS, a slider over them; the static small-multiples fallback."""
 
 import numpy as np
 import pytest
+from _viz_helpers import assert_self_contained, assert_valid_html, by_class, causal_attention, parse_svg
 
 from tinytorch.viz import attention_timelapse, timelapse_small_multiples
-
-from _viz_helpers import assert_self_contained, assert_valid_html, by_class, causal_attention, parse_svg
 
 
 def _snapshots(n, L=2, H=3, T=16):
@@ -43,7 +42,8 @@ def test_small_multiples_rows_are_steps_columns_are_heads():
     view = timelapse_small_multiples(_snapshots(4), "To be, or not to", layer=0)
     panels = [e for e in parse_svg(view.svg).iter() if e.get("data-step") is not None]
     assert [(int(p.get("data-step")), int(p.get("data-head"))) for p in panels] == [
-        (s, h) for s in (0, 100, 200, 300) for h in range(3)]
+        (s, h) for s in (0, 100, 200, 300) for h in range(3)
+    ]
     assert "<script" not in view.html
     assert view.layer == 0
     np.testing.assert_array_equal(view.weights[2, 1], _snapshots(4)[2][1][0, 1])

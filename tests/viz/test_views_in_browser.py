@@ -5,21 +5,21 @@ JupyterLab inserts outputs still start, independently of each other; nothing is 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
+from _browsers import CHROMIUM, CHROMIUM_HELP
+from _browsers import CHROMIUM_ARGS as ARGS
+from _viz_helpers import causal_attention
 
 from tinytorch.viz import attention_heatmap, attention_timelapse, head_view
 
-from _viz_helpers import causal_attention
-
-from _browsers import CHROMIUM, CHROMIUM_HELP
-from _browsers import CHROMIUM_ARGS as ARGS
-
 if CHROMIUM is None:
     pytest.skip(CHROMIUM_HELP, allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python "
-                               "(pip install playwright; the browser itself comes from apt, never playwright install)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="browser tests need Playwright for Python "
+    "(pip install playwright; the browser itself comes from apt, never playwright install)",
+)
 
 TEXT = "First Citizen:\nBefore we proceed any further, hear me <speak> & 'all'.\nFirst"[:64]
 
@@ -27,8 +27,12 @@ TEXT = "First Citizen:\nBefore we proceed any further, hear me <speak> & 'all'.\
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, playwright_session):
     context = playwright_session.chromium.launch_persistent_context(
-        str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
-        viewport={"width": 1200, "height": 1000})
+        str(tmp_path_factory.mktemp("chromium-profile")),
+        executable_path=CHROMIUM,
+        args=ARGS,
+        headless=True,
+        viewport={"width": 1200, "height": 1000},
+    )
     yield context
     context.close()
 
@@ -45,8 +49,9 @@ def open_page(browser, tmp_path):
         page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
         page.on("request", lambda r: page.requests.append(r.url))
         path = tmp_path / f"view{len(pages)}.html"
-        path.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{markup}</body></html>',
-                        encoding="utf-8")
+        path.write_text(
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{markup}</body></html>', encoding="utf-8"
+        )
         page.goto(path.as_uri())
         pages.append(page)
         return page
@@ -67,9 +72,14 @@ def _expected_lines(w: np.ndarray, threshold: float) -> set[tuple[int, int]]:
 
 
 def _drawn(page, root="") -> list[tuple[int, int, int, bool]]:
-    return [tuple(x) for x in page.evaluate(
-        """sel => [...document.querySelectorAll(sel + ' line.tt-line')].map(
-             e => [+e.dataset.h, +e.dataset.i, +e.dataset.j, e.style.display !== 'none'])""", root)]
+    return [
+        tuple(x)
+        for x in page.evaluate(
+            """sel => [...document.querySelectorAll(sel + ' line.tt-line')].map(
+             e => [+e.dataset.h, +e.dataset.i, +e.dataset.j, e.style.display !== 'none'])""",
+            root,
+        )
+    ]
 
 
 def test_head_view_follows_head_layer_and_hover(open_page):
@@ -116,7 +126,9 @@ def test_head_view_follows_head_layer_and_hover(open_page):
     lines = _drawn(page)
     assert {h for h, *_ in lines} == {0, 1, 2, 3}
     assert len(lines) == sum(len(_expected_lines(w[3, h], 0.02)) for h in range(4))
-    strokes = page.evaluate("new Set([...document.querySelectorAll('line.tt-line')].map(e => e.getAttribute('stroke'))).size")
+    strokes = page.evaluate(
+        "new Set([...document.querySelectorAll('line.tt-line')].map(e => e.getAttribute('stroke'))).size"
+    )
     assert strokes == 4  # one colour per head
 
 
@@ -151,8 +163,10 @@ def test_timelapse_slider_and_play(open_page):
     page = open_page(attention_timelapse(snaps, "To be, or not to", ms_per_frame=40).html)
 
     def visible_steps():
-        return page.evaluate("[...document.querySelectorAll('g.tt-frame')].filter(g => g.style.display !== 'none')"
-                             ".map(g => +g.dataset.step)")
+        return page.evaluate(
+            "[...document.querySelectorAll('g.tt-frame')].filter(g => g.style.display !== 'none')"
+            ".map(g => +g.dataset.step)"
+        )
 
     assert visible_steps() == [150]
     page.locator("input.tt-step").evaluate("e => { e.value = 1; e.dispatchEvent(new Event('input')); }")
@@ -169,14 +183,17 @@ def test_views_start_when_inserted_like_jupyterlab_does(open_page):
     a = head_view(causal_attention(1, 2, 8, seed=5), "abcdefgh", threshold=0.0)
     b = head_view(causal_attention(1, 2, 8, seed=6), "ijklmnop", threshold=0.0)
     page = open_page("")
-    page.evaluate("""htmls => { for (const h of htmls) {
+    page.evaluate(
+        """htmls => { for (const h of htmls) {
         const host = document.createElement('div'); host.className = 'output'; host.innerHTML = h;
         document.body.appendChild(host);
         for (const s of [...host.querySelectorAll('script')]) {
           const c = document.createElement('script');
           for (const a of s.attributes) c.setAttribute(a.name, a.value);
           c.textContent = s.textContent; s.parentNode.replaceChild(c, s);
-        } } }""", [a.html, b.html])
+        } } }""",
+        [a.html, b.html],
+    )
     page.wait_for_function("document.querySelectorAll('[data-tt-root][data-tt-ready]').length === 2")
     roots = page.locator("[data-tt-root]")
     assert roots.nth(0).get_attribute("data-lines") == "36" and roots.nth(1).get_attribute("data-lines") == "36"

@@ -85,9 +85,11 @@ def read_answers(notebook_path) -> list:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         here = sorted(p.name for p in path.parent.glob("*.ipynb"))
-        raise FileNotFoundError(f"{path} does not exist (renamed or copied notebook?): give the notebook's "
-                                f"file name, e.g. export_answers('01_tokens_and_data.ipynb'). Notebooks in "
-                                f"this folder: {', '.join(here) or 'none'}") from None
+        raise FileNotFoundError(
+            f"{path} does not exist (renamed or copied notebook?): give the notebook's "
+            f"file name, e.g. export_answers('01_tokens_and_data.ipynb'). Notebooks in "
+            f"this folder: {', '.join(here) or 'none'}"
+        ) from None
     except ValueError as error:
         raise ValueError(f"{path} is not a readable notebook ({error})") from None
     cells = notebook.get("cells", [])
@@ -101,15 +103,17 @@ def read_answers(notebook_path) -> list:
         words = count_words(answer)
         question = _question_text(cells, index)
         guide = word_guide(question)
-        answers.append({
-            "grade_id": meta.get("grade_id", f"cell_{index}"),
-            "points": meta.get("points"),
-            "question": question,
-            "answer": answer,
-            "words": words,
-            "guide": list(guide),
-            "status": _status(words, guide),
-        })
+        answers.append(
+            {
+                "grade_id": meta.get("grade_id", f"cell_{index}"),
+                "points": meta.get("points"),
+                "question": question,
+                "answer": answer,
+                "words": words,
+                "guide": list(guide),
+                "status": _status(words, guide),
+            }
+        )
     return answers
 
 
@@ -130,18 +134,26 @@ def find_notebook(notebook_path=None, folder=".") -> Path:
     if len(candidates) == 1:
         return candidates[0]
     names = ", ".join(p.name for p in candidates) or "none found"
-    raise ValueError(f"Which notebook? Pass its file name, e.g. export_answers('02_attention.ipynb') "
-                     f"(notebooks with answers here: {names})")
+    raise ValueError(
+        f"Which notebook? Pass its file name, e.g. export_answers('02_attention.ipynb') "
+        f"(notebooks with answers here: {names})"
+    )
 
 
 def _markdown(notebook: Path, answers: list, exported_at: str) -> str:
     lines = [f"# Written answers: {notebook.stem}", "", f"Exported {exported_at} from `{notebook.name}`.", ""]
     for number, item in enumerate(answers, 1):
         question = item["question"] or f"Question {number}"
-        lines += [f"## Question {number} ({item['grade_id']}, {item['points']} points)", "",
-                  "> " + question.replace("\n", "\n> "), "",
-                  item["answer"] or f"_{PLACEHOLDER}_", "",
-                  f"_{item['words']} words: {item['status']}_", ""]
+        lines += [
+            f"## Question {number} ({item['grade_id']}, {item['points']} points)",
+            "",
+            "> " + question.replace("\n", "\n> "),
+            "",
+            item["answer"] or f"_{PLACEHOLDER}_",
+            "",
+            f"_{item['words']} words: {item['status']}_",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -154,27 +166,41 @@ def export_answers(notebook_path=None, folder=None, verbose: bool = True) -> dic
     notebook = find_notebook(notebook_path, folder or ".")
     answers = read_answers(notebook)
     if not answers:
-        raise ValueError(f"{notebook.name} has no written-answer cells (markdown cells with nbgrader "
-                         "solution+grade metadata): is this the right notebook?")
+        raise ValueError(
+            f"{notebook.name} has no written-answer cells (markdown cells with nbgrader "
+            "solution+grade metadata): is this the right notebook?"
+        )
     out_dir = Path(folder) if folder else notebook.parent
     exported_at = time.strftime("%Y-%m-%d %H:%M:%S")
     saved_at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(notebook.stat().st_mtime))
     md_path = out_dir / f"{notebook.stem}_answers.md"
     json_path = out_dir / f"{notebook.stem}_answers.json"
     atomic_write(md_path, _markdown(notebook, answers, exported_at))
-    atomic_write(json_path, json.dumps({
-        "notebook": notebook.name,
-        "exported_at": exported_at,
-        "notebook_saved_at": saved_at,
-        "word_guide": list(WORD_GUIDE),
-        "answers": answers,
-    }, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(
+        json_path,
+        json.dumps(
+            {
+                "notebook": notebook.name,
+                "exported_at": exported_at,
+                "notebook_saved_at": saved_at,
+                "word_guide": list(WORD_GUIDE),
+                "answers": answers,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+    )
 
     if verbose:
-        print(f"Read {notebook.name} as last saved at {saved_at}. Unsaved edits are NOT included: "
-              "save the notebook (Ctrl+S) and run this cell again if you changed an answer since.")
+        print(
+            f"Read {notebook.name} as last saved at {saved_at}. Unsaved edits are NOT included: "
+            "save the notebook (Ctrl+S) and run this cell again if you changed an answer since."
+        )
         for number, item in enumerate(answers, 1):
             print(f"  Q{number} [{item['grade_id']}]: {item['words']:4d} words  ({item['status']})")
-        print(f"Wrote {md_path} and {json_path}. Download them from the file browser "
-              "(right click > Download) to keep a copy outside this browser.")
+        print(
+            f"Wrote {md_path} and {json_path}. Download them from the file browser "
+            "(right click > Download) to keep a copy outside this browser."
+        )
     return {"notebook": notebook, "markdown": md_path, "json": json_path, "answers": answers}

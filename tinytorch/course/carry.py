@@ -53,8 +53,9 @@ def definition(obj):
     # Every definition of the cell comes along: the student's helpers beside the answer (a name defined
     # twice keeps its last definition, as running the cell does).
     lines = text.splitlines()
-    parts = ["\n".join(lines[min([n.lineno] + [d.lineno for d in n.decorator_list]) - 1:n.end_lineno])
-             for n in definitions]
+    parts = [
+        "\n".join(lines[min([n.lineno] + [d.lineno for d in n.decorator_list]) - 1 : n.end_lineno]) for n in definitions
+    ]
     imports = [ast.get_source_segment(text, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     return imports, "\n\n\n".join(parts)
 
@@ -70,8 +71,10 @@ def keep(exercise_id: str, answers, folder=FOLDER) -> bool:
         return False
     imports = list(dict.fromkeys(line for part in parts for line in part[0]))
     body = "\n\n\n".join(dict.fromkeys(part[1] for part in parts))  # two answers of one cell: once
-    text = (f'"""Your Exercise {exercise_id}, saved when its test cell passed: later notebooks build your GPT '
-            f'from it."""\n' + "\n".join(imports) + ("\n\n\n" if imports else "\n") + body + "\n")
+    text = (
+        f'"""Your Exercise {exercise_id}, saved when its test cell passed: later notebooks build your GPT '
+        f'from it."""\n' + "\n".join(imports) + ("\n\n\n" if imports else "\n") + body + "\n"
+    )
     path = path_for(exercise_id, folder)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,9 @@ from ..text.batches import get_batch
 COLORS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#57606a"]
 
 
-def train_briefly(config_or_model, steps, training_step, loss_fn, train_data, val_data, batch_size=16,
-                  lr=3e-3, eval_batches=8, seed=0) -> dict:
+def train_briefly(
+    config_or_model, steps, training_step, loss_fn, train_data, val_data, batch_size=16, lr=3e-3, eval_batches=8, seed=0
+) -> dict:
     """Train a fresh TinyGPT(config) (or the given model) for `steps` steps with `training_step`.
 
     Returns {"steps": [1..steps], "train": [loss per step], "val": validation loss at the end,
@@ -31,20 +32,28 @@ def train_briefly(config_or_model, steps, training_step, loss_fn, train_data, va
     model = TinyGPT(config_or_model) if not hasattr(config_or_model, "parameters") else config_or_model
     optimizer = model.configure_optimizers(weight_decay=0.01, lr=lr)
     T = model.config.block_size
-    train = [float(training_step(model, loss_fn, optimizer, *get_batch(train_data, batch_size, T), max_norm=1.0))
-             for _ in range(steps)]
-    grad_norms = {name: (0.0 if p.grad is None else float(np.linalg.norm(p.grad))) for name, p in
-                  model.named_parameters()}
+    train = [
+        float(training_step(model, loss_fn, optimizer, *get_batch(train_data, batch_size, T), max_norm=1.0))
+        for _ in range(steps)
+    ]
+    grad_norms = {
+        name: (0.0 if p.grad is None else float(np.linalg.norm(p.grad))) for name, p in model.named_parameters()
+    }
     generator = np.random.default_rng(1234)
     losses = []
     with no_grad(), eval_mode(model):
         for _ in range(eval_batches):
             starts = generator.integers(0, len(val_data) - T - 1, size=batch_size)
-            idx = np.stack([val_data[s:s + T] for s in starts]).astype(np.int64)
-            targets = np.stack([val_data[s + 1:s + T + 1] for s in starts]).astype(np.int64)
+            idx = np.stack([val_data[s : s + T] for s in starts]).astype(np.int64)
+            targets = np.stack([val_data[s + 1 : s + T + 1] for s in starts]).astype(np.int64)
             losses.append(float(loss_fn(model(idx), targets).item()))
-    return {"steps": list(range(1, steps + 1)), "train": train, "val": float(np.mean(losses)),
-            "grad_norms": grad_norms, "model": model}
+    return {
+        "steps": list(range(1, steps + 1)),
+        "train": train,
+        "val": float(np.mean(losses)),
+        "grad_norms": grad_norms,
+        "model": model,
+    }
 
 
 def _smooth(values, window=10):
@@ -52,7 +61,7 @@ def _smooth(values, window=10):
     if len(values) < window:
         return values
     kernel = np.ones(window) / window
-    head = [values[:i + 1].mean() for i in range(window - 1)]
+    head = [values[: i + 1].mean() for i in range(window - 1)]
     return np.concatenate([head, np.convolve(values, kernel, mode="valid")])
 
 
@@ -81,16 +90,20 @@ def compare_curves(runs: dict, ladder: dict = None, title: str = "Training loss"
             parts.append(S.text(left - 6, y + 4, S.fmt(tick, 3), size=10, anchor="end"))
     for name, level in ladder.items():
         _, y = xy(0, level)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#8c959f" '
-                     f'stroke-dasharray="4 3"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#8c959f" '
+            f'stroke-dasharray="4 3"/>'
+        )
         parts.append(S.text(left + plot_w - 4, y - 3, f"{name} {level:.2f}", size=10, anchor="end"))
     for k, (name, curve) in enumerate(curves.items()):
         color = COLORS[k % len(COLORS)]
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in enumerate(curve)))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.6"/>')
         ly = top + 14 + 18 * k
-        parts.append(f'<line x1="{left + plot_w + 16}" y1="{ly - 4}" x2="{left + plot_w + 36}" y2="{ly - 4}" '
-                     f'stroke="{color}" stroke-width="3"/>')
+        parts.append(
+            f'<line x1="{left + plot_w + 16}" y1="{ly - 4}" x2="{left + plot_w + 36}" y2="{ly - 4}" '
+            f'stroke="{color}" stroke-width="3"/>'
+        )
         parts.append(S.text(left + plot_w + 42, ly, f"{name}: val {runs[name]['val']:.3f}", size=11))
     parts.append(S.text(left + plot_w / 2, height - 8, "step (training loss, smoothed)", size=11, anchor="middle"))
     parts.append("</svg>")

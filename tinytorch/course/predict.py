@@ -17,16 +17,20 @@ def reveal(guess, actual, tolerance: float = 0.2, choices=None, unit: str = "") 
     """
     shown = f"{actual}{unit}" if choices is not None else f"{_fmt(actual)}{unit}"
     if guess is None:
-        print(f"The answer: {shown}. (You did not write a prediction: next time, guess first, it is how "
-              f"you find out what you really expected.)")
+        print(
+            f"The answer: {shown}. (You did not write a prediction: next time, guess first, it is how "
+            f"you find out what you really expected.)"
+        )
         return "none"
     if choices is not None:
         if guess not in choices:
             print(f"Your prediction {guess!r} is not one of the choices {choices!r}. The answer: {shown}.")
             return "miss"
         verdict = "hit" if guess == actual else "miss"
-        print(f"You predicted {guess!r}; the answer is {shown}: " + ("right!" if verdict == "hit" else
-              "not what you expected. Worth a minute: why?"))
+        print(
+            f"You predicted {guess!r}; the answer is {shown}: "
+            + ("right!" if verdict == "hit" else "not what you expected. Worth a minute: why?")
+        )
         return verdict
     try:
         guess_value = float(guess)
@@ -36,9 +40,14 @@ def reveal(guess, actual, tolerance: float = 0.2, choices=None, unit: str = "") 
     actual_value = float(actual)
     error = abs(guess_value - actual_value) / max(abs(actual_value), 1e-12)
     verdict = "hit" if error <= tolerance else "miss"
-    print(f"You predicted {_fmt(guess_value)}{unit}; measured {shown} ({error:.0%} off): "
-          + ("within the tolerance of " + f"{tolerance:.0%}. Well reasoned." if verdict == "hit"
-             else f"outside the {tolerance:.0%} tolerance. Which step of your reasoning was off?"))
+    print(
+        f"You predicted {_fmt(guess_value)}{unit}; measured {shown} ({error:.0%} off): "
+        + (
+            "within the tolerance of " + f"{tolerance:.0%}. Well reasoned."
+            if verdict == "hit"
+            else f"outside the {tolerance:.0%} tolerance. Which step of your reasoning was off?"
+        )
+    )
     return verdict
 
 

@@ -59,8 +59,13 @@ def library_parts(reason="asked for") -> Parts:
     from ..nn import MultiHeadAttention, TransformerBlock
     from ..nn import functional as F
 
-    return Parts(MultiHeadAttention, F.layer_norm, F.gelu, TransformerBlock,
-                 {piece: f"library's ({reason})" for _, _, piece in PIECES})
+    return Parts(
+        MultiHeadAttention,
+        F.layer_norm,
+        F.gelu,
+        TransformerBlock,
+        {piece: f"library's ({reason})" for _, _, piece in PIECES},
+    )
 
 
 def your_parts(folder=carry.FOLDER, verbose=True) -> Parts:
@@ -72,8 +77,10 @@ def your_parts(folder=carry.FOLDER, verbose=True) -> Parts:
     chosen = {}
     for exercise_id, name, piece in PIECES:
         if exercise_id not in loaded:
-            where = (f"library's (no saved Exercise {exercise_id}: it is saved when its test cell in notebook "
-                     f"{exercise_id.split('.')[0]} passes; run that cell again)")
+            where = (
+                f"library's (no saved Exercise {exercise_id}: it is saved when its test cell in notebook "
+                f"{exercise_id.split('.')[0]} passes; run that cell again)"
+            )
         elif loaded[exercise_id]:
             where = f"library's ({loaded[exercise_id]})"
         elif name not in namespace:
@@ -136,8 +143,10 @@ def _assemble(model, parts: Parts) -> None:
     config = model.config
     C, H = config.n_embd, config.n_head
     if not (config.residual and config.layer_norm):
-        raise ValueError("a GPT from your parts needs residual=True and layer_norm=True (the block you wrote); for "
-                         "the ablations use the library's TinyGPT")
+        raise ValueError(
+            "a GPT from your parts needs residual=True and layer_norm=True (the block you wrote); for "
+            "the ablations use the library's TinyGPT"
+        )
     # config.dropout: your block has no dropout, so a GPT from your parts trains without it.
     blocks = []
     for old in model.blocks:
@@ -174,8 +183,9 @@ class YourGPT(TinyGPT):
             self(ids)
         return np.stack([np.asarray(block.attn.attention_weights)[0] for block in self.blocks])
 
-    def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None,
-                 use_cache: bool = False):
+    def generate(
+        self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None, use_cache: bool = False
+    ):
         """Sample `max_new_tokens` after idx ((T,) or (B, T)) by running your forward on the last block_size
         tokens for every new token. `use_cache` is accepted and ignored (your attention has no cache)."""
         check_sampling(max_new_tokens, temperature, top_k)
@@ -189,7 +199,7 @@ class YourGPT(TinyGPT):
         block = self.config.block_size
         with no_grad(), eval_mode(self):
             for length in range(ids.shape[1], out.shape[1]):
-                logits = np.asarray(self(out[:, max(0, length - block):length]).data)[:, -1, :]  # (B, V)
+                logits = np.asarray(self(out[:, max(0, length - block) : length]).data)[:, -1, :]  # (B, V)
                 if self.sampler is not None:
                     out[:, length] = [self.sampler(row, temperature, top_k, generator) for row in logits]
                 else:

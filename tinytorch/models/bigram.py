@@ -13,8 +13,7 @@ from ..nn.layers import Embedding
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
 from ..validation import allocating, check_allocation, positive_int, token_ids
-from .generation import (check_finite_weights, check_sampling, generate_text, output_ids, sample_next,
-                         sampling_generator)
+from .generation import check_finite_weights, check_sampling, generate_text, output_ids, sample_next, sampling_generator
 
 
 class BigramLanguageModel(Module):
@@ -65,8 +64,15 @@ class BigramLanguageModel(Module):
         out = out[0] if one_dim else out
         return Tensor(out) if isinstance(idx, Tensor) else out
 
-    def generate_text(self, tokenizer, prompt: str = "\n", max_new_tokens: int = 200, temperature: float = 1.0,
-                      top_k: int = None, seed=None) -> str:
+    def generate_text(
+        self,
+        tokenizer,
+        prompt: str = "\n",
+        max_new_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int = None,
+        seed=None,
+    ) -> str:
         """Continue a text prompt: returns prompt + generated characters."""
         return generate_text(self, tokenizer, prompt, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed)
 

@@ -21,7 +21,6 @@ from ..rng import rng as global_rng
 from ..tensor import Tensor
 from ..validation import allocating, non_negative_int, positive_int, real_number
 
-
 #: Temperatures below this (0 included) are greedy: always the most likely token.
 GREEDY_TEMPERATURE = 1e-6
 #: The most tokens one generate() call makes: a row of ids must fit in memory before the first
@@ -34,8 +33,10 @@ def check_sampling(max_new_tokens, temperature, top_k) -> None:
     """Raise a clear error for sampling settings that cannot work, before anything is allocated."""
     non_negative_int(max_new_tokens, "max_new_tokens")
     if max_new_tokens > MAX_NEW_TOKENS:
-        raise ValueError(f"max_new_tokens={max_new_tokens:,} is more than generate makes in one call "
-                         f"(at most {MAX_NEW_TOKENS:,}): ask for fewer tokens, or call generate again on its output")
+        raise ValueError(
+            f"max_new_tokens={max_new_tokens:,} is more than generate makes in one call "
+            f"(at most {MAX_NEW_TOKENS:,}): ask for fewer tokens, or call generate again on its output"
+        )
     check_temperature(temperature)
     if top_k is not None:
         positive_int(top_k, "top_k (or None for all tokens)")
@@ -127,8 +128,16 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int = None,
     return np.minimum(choice, last_possible).astype(np.int64)
 
 
-def generate_text(model, tokenizer, prompt: str = "\n", max_new_tokens: int = 200, temperature: float = 1.0,
-                  top_k: int = None, seed=None, **kwargs) -> str:
+def generate_text(
+    model,
+    tokenizer,
+    prompt: str = "\n",
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int = None,
+    seed=None,
+    **kwargs,
+) -> str:
     """Continue `prompt` with `max_new_tokens` characters from `model`; returns prompt + continuation.
 
     Works with any model that has `generate(idx, max_new_tokens, temperature, top_k, seed, ...)`

@@ -20,17 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..rng import rng
-from ..tensor import Tensor, get_default_dtype, no_grad
 from ..nn import functional as F
 from ..nn.attention import KVCache
 from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module, ModuleList, eval_mode
 from ..nn.positional import PositionalEncoding
 from ..nn.transformer import GPT_MLP_RATIO, TransformerBlock
+from ..rng import rng
+from ..tensor import Tensor, get_default_dtype, no_grad
 from ..validation import allocating, check_allocation, positive_int, real_number, token_ids
-from .generation import (check_finite_weights, check_sampling, generate_text, output_ids, sample_next,
-                         sampling_generator)
+from .generation import check_finite_weights, check_sampling, generate_text, output_ids, sample_next, sampling_generator
 
 POSITION_KINDS = ("learned", "sinusoidal")
 
@@ -160,8 +159,14 @@ class TinyGPT(Module):
                 self.position_encoding = PositionalEncoding(C, config.block_size)
             self.drop = Dropout(config.dropout)
             self.blocks = ModuleList(
-                TransformerBlock(C, config.n_head, config.dropout, residual=config.residual,
-                                 layer_norm=config.layer_norm, mlp_hidden=config.mlp_ratio * C)
+                TransformerBlock(
+                    C,
+                    config.n_head,
+                    config.dropout,
+                    residual=config.residual,
+                    layer_norm=config.layer_norm,
+                    mlp_hidden=config.mlp_ratio * C,
+                )
                 for _ in range(config.n_layer)
             )
             if config.layer_norm:
@@ -184,8 +189,12 @@ class TinyGPT(Module):
         if self.config.positions == "learned":
             normal(self.position_embedding.weight, std)
         for block in self.blocks:
-            for linear, s in ((block.attn.qkv, std), (block.attn.proj, residual_std),
-                              (block.mlp.fc, std), (block.mlp.proj, residual_std)):
+            for linear, s in (
+                (block.attn.qkv, std),
+                (block.attn.proj, residual_std),
+                (block.mlp.fc, std),
+                (block.mlp.proj, residual_std),
+            ):
                 normal(linear.weight, s)
                 linear.bias.data = np.zeros_like(linear.bias.data)
         if not self.config.tie_weights:
@@ -222,8 +231,10 @@ class TinyGPT(Module):
     def _token_ids(self, idx, allow_1d=False) -> np.ndarray:
         ids = token_ids(idx, self.config.vocab_size, "TinyGPT", ndims=(1, 2) if allow_1d else (2,))
         if ids.shape[-1] == 0:
-            raise ValueError(f"TinyGPT: the sequence is empty (ids of shape {ids.shape}): pass at least one token, "
-                             "e.g. the id of '\\n'")
+            raise ValueError(
+                f"TinyGPT: the sequence is empty (ids of shape {ids.shape}): pass at least one token, "
+                "e.g. the id of '\\n'"
+            )
         if ids.shape[-1] > self.config.block_size:
             raise ValueError(
                 f"sequence of {ids.shape[-1]} tokens is longer than block_size={self.config.block_size} (the "
@@ -309,8 +320,9 @@ class TinyGPT(Module):
 
     # ------------------------------------------------------------------ generation
 
-    def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None,
-                 use_cache: bool = True):
+    def generate(
+        self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None, seed=None, use_cache: bool = True
+    ):
         """Sample `max_new_tokens` tokens after idx; returns idx followed by them.
 
         idx: (B, T) or (T,) int ids (numpy, list or Tensor; the result has the same kind and
@@ -338,9 +350,13 @@ class TinyGPT(Module):
         # refused now, naming the prompt's rows, rather than part-way through the layers.
         self._check_batch(B, min(T0, block), {"the prompt's rows B": B}, "TinyGPT.generate")
         if use_cache:
-            check_allocation("TinyGPT.generate", {"the prompt's rows B": B, "block_size": block},
-                             (B, block, self.config.n_embd), self.token_embedding.weight.dtype,
-                             "each layer's key cache")
+            check_allocation(
+                "TinyGPT.generate",
+                {"the prompt's rows B": B, "block_size": block},
+                (B, block, self.config.n_embd),
+                self.token_embedding.weight.dtype,
+                "each layer's key cache",
+            )
         out = output_ids(ids, max_new_tokens, "TinyGPT.generate")
         keep = max(1, block - block // 4)  # tokens kept when the context restarts
         start = max(0, T0 - block)  # context = out[:, start:length]
@@ -366,14 +382,30 @@ class TinyGPT(Module):
         out = out[0] if one_dim else out
         return Tensor(out) if isinstance(idx, Tensor) else out
 
-    def generate_text(self, tokenizer, prompt: str = "\n", max_new_tokens: int = 200, temperature: float = 1.0,
-                      top_k: int = None, seed=None, use_cache: bool = True) -> str:
+    def generate_text(
+        self,
+        tokenizer,
+        prompt: str = "\n",
+        max_new_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int = None,
+        seed=None,
+        use_cache: bool = True,
+    ) -> str:
         """Continue a text prompt: returns prompt + max_new_tokens generated characters.
 
         A character in the prompt that the tokenizer does not know is an error naming it.
         """
-        return generate_text(self, tokenizer, prompt, max_new_tokens, temperature=temperature, top_k=top_k,
-                             seed=seed, use_cache=use_cache)
+        return generate_text(
+            self,
+            tokenizer,
+            prompt,
+            max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            seed=seed,
+            use_cache=use_cache,
+        )
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -398,19 +430,27 @@ class TinyGPT(Module):
         ratio = _mlp_ratio(state, int(n_embd))
         if ratio is not None:
             found["mlp_ratio"] = ratio
-        lines = [f"{name}: checkpoint has {value!r}, this model {getattr(c, name)!r}"
-                 for name, value in found.items() if value != getattr(c, name)]
+        lines = [
+            f"{name}: checkpoint has {value!r}, this model {getattr(c, name)!r}"
+            for name, value in found.items()
+            if value != getattr(c, name)
+        ]
         for key, present_means, absent_means in _PRESENCE_KEYS:
             mine = any(n == key for n, _ in self.named_parameters())
             if key in names and not mine:
                 lines.append(f"the checkpoint has {key}, which a model with {present_means} has")
             elif mine and key not in names:
-                lines.append(f"the checkpoint has no {key}: it was saved from a model with {absent_means}, "
-                             "or the file is incomplete")
+                lines.append(
+                    f"the checkpoint has no {key}: it was saved from a model with {absent_means}, "
+                    "or the file is incomplete"
+                )
         if not lines:
             return []
-        return ["It was saved from a TinyGPT with a different config:", *("  " + line for line in lines),
-                "Build the model with the checkpoint's TinyGPTConfig, then load it."]
+        return [
+            "It was saved from a TinyGPT with a different config:",
+            *("  " + line for line in lines),
+            "Build the model with the checkpoint's TinyGPTConfig, then load it.",
+        ]
 
     def extra_repr(self) -> str:
         return f"{self.num_parameters():,} parameters"

@@ -83,8 +83,10 @@ class Preset:
         own = {f.name for f in dataclasses.fields(Preset)}
         unknown = sorted(set(changes) - config_fields - own)
         if unknown:
-            raise ValueError(f"Preset.replace: no field {', '.join(unknown)}; a preset has {sorted(own)}, "
-                             f"its config {sorted(config_fields)}")
+            raise ValueError(
+                f"Preset.replace: no field {', '.join(unknown)}; a preset has {sorted(own)}, "
+                f"its config {sorted(config_fields)}"
+            )
         config = dataclasses.replace(self.config, **{k: v for k, v in changes.items() if k in config_fields})
         return dataclasses.replace(self, config=config, **{k: v for k, v in changes.items() if k in own - {"config"}})
 
@@ -110,8 +112,11 @@ class Preset:
         """A LanguageModelTrainer with this recipe; `overrides` are trainer arguments that change
         (e.g. loss_fn=, checkpoints=, probe=, callbacks=, progress=, optimizer=)."""
         settings = dict(
-            optimizer=None, block_size=self.config.block_size, batch_size=self.batch_size,
-            lr_schedule=self.lr_schedule(), grad_clip=self.grad_clip,
+            optimizer=None,
+            block_size=self.config.block_size,
+            batch_size=self.batch_size,
+            lr_schedule=self.lr_schedule(),
+            grad_clip=self.grad_clip,
             validation=None if val_data is None else Validation(every=self.eval_interval),
         )
         settings.update(overrides)

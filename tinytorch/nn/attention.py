@@ -74,8 +74,10 @@ def _check_input(x, d_model, who) -> Tensor:
     if x.ndim != 3 or x.shape[-1] != d_model:
         raise ValueError(f"{who}(d_model={d_model}) expects input of shape (B, T, {d_model}), got {x.shape}")
     if x.shape[1] == 0:
-        raise ValueError(f"{who}: the sequence is empty (T=0, input shape {x.shape}): a token needs at least "
-                         "itself to attend to; pass at least one token")
+        raise ValueError(
+            f"{who}: the sequence is empty (T=0, input shape {x.shape}): a token needs at least "
+            "itself to attend to; pass at least one token"
+        )
     return x
 
 
@@ -100,8 +102,12 @@ class SelfAttention(Module):
         d_model = positive_int(d_model, "SelfAttention: d_model")
         head_size = d_model if head_size is None else positive_int(head_size, "SelfAttention: head_size")
         self.d_model, self.head_size, self.causal = d_model, head_size, bool(causal)
-        check_allocation("SelfAttention", {"d_model": d_model, "head_size": head_size}, (d_model, head_size),
-                         what="each projection's weight")
+        check_allocation(
+            "SelfAttention",
+            {"d_model": d_model, "head_size": head_size},
+            (d_model, head_size),
+            what="each projection's weight",
+        )
         self.query = Linear(self.d_model, head_size, bias=False)
         self.key = Linear(self.d_model, head_size, bias=False)
         self.value = Linear(self.d_model, head_size, bias=False)

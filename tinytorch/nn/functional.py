@@ -132,7 +132,9 @@ def layer_norm(x, weight: Tensor = None, bias: Tensor = None, eps: float = 1e-5)
     C = x.shape[-1] if x.ndim else 0
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != (C,):
-            raise ValueError(f"layer_norm: {name} has shape {p.shape}, but the input's last dim is {C} (shape {x.shape})")
+            raise ValueError(
+                f"layer_norm: {name} has shape {p.shape}, but the input's last dim is {C} (shape {x.shape})"
+            )
 
     data = x.data
     inv_c = 1.0 / C  # sums times 1/C: np.mean adds Python overhead on every call
@@ -214,7 +216,9 @@ def embedding(ids, weight: Tensor) -> Tensor:
     costs O(N C) memory whatever the vocabulary size, so it is the one method used.
     """
     if not isinstance(weight, Tensor) or weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {getattr(weight, 'shape', weight)!r}")
+        raise ValueError(
+            f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {getattr(weight, 'shape', weight)!r}"
+        )
     V, C = weight.shape
     idx = token_ids(ids, V, "embedding", noun="id", unit="rows")
     table = weight.data

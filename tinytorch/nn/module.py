@@ -209,7 +209,8 @@ class Module:
         return (
             f"cannot load this state dict into {type(self).__name__} (nothing was changed):\n"
             + ("\n".join(hints) + "\nIn detail:\n" if hints else "")
-            + "  - " + "\n  - ".join(problems)
+            + "  - "
+            + "\n  - ".join(problems)
             + ("" if hints else "\nWas it saved from a model built with the same settings?")
         )
 
@@ -356,7 +357,9 @@ class ModuleList(Module):
         return iter(self._items)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("a ModuleList has no forward(): loop over it, e.g. `for block in self.blocks: x = block(x)`")
+        raise NotImplementedError(
+            "a ModuleList has no forward(): loop over it, e.g. `for block in self.blocks: x = block(x)`"
+        )
 
     def __repr__(self) -> str:
         # Runs of identical-looking children print once: "(0-3): 4 x TransformerBlock(...)".

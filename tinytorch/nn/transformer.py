@@ -67,8 +67,15 @@ class TransformerBlock(Module):
     4 * d_model when None).
     """
 
-    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, residual: bool = True, layer_norm: bool = True,
-                 mlp_hidden: int = None):
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        residual: bool = True,
+        layer_norm: bool = True,
+        mlp_hidden: int = None,
+    ):
         super().__init__()
         self.d_model = positive_int(d_model, "TransformerBlock: d_model")
         self.num_heads = positive_int(num_heads, "TransformerBlock: num_heads")
@@ -79,8 +86,9 @@ class TransformerBlock(Module):
         else:
             hidden = mlp_hidden = positive_int(mlp_hidden, "TransformerBlock: mlp_hidden")
             sizes = {"d_model": self.d_model, "mlp_hidden": mlp_hidden}
-        check_allocation("TransformerBlock", sizes, (self.d_model, max(3 * self.d_model, hidden)),
-                         what="its largest weight")
+        check_allocation(
+            "TransformerBlock", sizes, (self.d_model, max(3 * self.d_model, hidden)), what="its largest weight"
+        )
         if self.layer_norm:
             self.ln1 = LayerNorm(self.d_model)
         self.attn = MultiHeadAttention(self.d_model, self.num_heads, dropout=dropout)

@@ -41,7 +41,9 @@ def _as_param_list(params, who: str) -> list:
                 "(or a list of dicts {'params': [...], 'lr': ...} for parameter groups)"
             )
         if not p.requires_grad:
-            raise ValueError(f"{who}: parameter {i} (shape {p.shape}) does not require grad, so it can never be trained")
+            raise ValueError(
+                f"{who}: parameter {i} (shape {p.shape}) does not require grad, so it can never be trained"
+            )
     return params
 
 
@@ -60,7 +62,9 @@ class Optimizer:
             params = [params]
         items = list(params)
         if not items:
-            raise ValueError(f"{type(self).__name__} got no parameters: pass model.parameters() of a model that has some")
+            raise ValueError(
+                f"{type(self).__name__} got no parameters: pass model.parameters() of a model that has some"
+            )
         if all(isinstance(item, dict) for item in items):
             for group in items:
                 self.add_param_group(group)
@@ -128,7 +132,9 @@ class Optimizer:
                     continue
                 grad = np.asarray(p.grad)
                 if grad.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}: a gradient of shape {grad.shape} for a parameter of shape {p.shape}")
+                    raise ValueError(
+                        f"{type(self).__name__}: a gradient of shape {grad.shape} for a parameter of shape {p.shape}"
+                    )
                 self._update(p, grad, group, self.state.setdefault(id(p), {}))
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
@@ -168,7 +174,9 @@ class Optimizer:
         """
         me = type(self).__name__
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict or "state" not in state_dict:
-            raise ValueError(f"{me}.load_state_dict expects what optimizer.state_dict() returns (with 'state' and 'param_groups')")
+            raise ValueError(
+                f"{me}.load_state_dict expects what optimizer.state_dict() returns (with 'state' and 'param_groups')"
+            )
         saved_type = state_dict.get("type")
         if saved_type is not None and saved_type != me:
             raise ValueError(f"this optimizer state was saved from {saved_type}, but this optimizer is {me}")
@@ -178,7 +186,9 @@ class Optimizer:
         if not isinstance(saved_state, dict) or not all(isinstance(e, dict) for e in saved_state.values()):
             raise ValueError(f"{me}: 'state' must be a dict of per-parameter dicts, got {type(saved_state).__name__}")
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{me}: the state has {len(saved_groups)} parameter groups, this optimizer {len(self.param_groups)}")
+            raise ValueError(
+                f"{me}: the state has {len(saved_groups)} parameter groups, this optimizer {len(self.param_groups)}"
+            )
         params = self._all_params()
         problems, groups = [], []
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
@@ -191,8 +201,9 @@ class Optimizer:
             if unknown:
                 problems.append(f"{at}: {', '.join(repr(k) for k in unknown)}, which {me} does not use")
             candidate = {k: v for k, v in group.items() if k != "params"}
-            candidate.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()
-                              if k in group and k != "params"})
+            candidate.update(
+                {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k in group and k != "params"}
+            )
             try:
                 self._check_hyperparameters(candidate, where=at)
             except ValueError as error:
@@ -215,7 +226,9 @@ class Optimizer:
                     problems.append(f"state[{i}][{name!r}]: {problem}")
             state[i] = entry
         if problems:
-            raise ValueError(f"cannot load this optimizer state into {me} (nothing was changed): " + "; ".join(problems))
+            raise ValueError(
+                f"cannot load this optimizer state into {me} (nothing was changed): " + "; ".join(problems)
+            )
 
         for candidate, group in zip(groups, self.param_groups):
             group.update(candidate)
@@ -240,8 +253,10 @@ def _state_problem(name, value, p) -> str | None:
         return f"no optimizer keeps {name!r} (known: {', '.join(STATE_RULES)})"
     if rule == "a count":
         try:
-            non_negative_int(value.item() if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1
-                             else value, "the step count")
+            non_negative_int(
+                value.item() if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1 else value,
+                "the step count",
+            )
         except ValueError as error:
             return str(error)
         return None

@@ -14,8 +14,16 @@ from dataclasses import dataclass
 from ..validation import non_negative_int, positive_int, real_number
 
 
-def cosine_with_warmup(step: int, *, lr: float = None, warmup_steps: int, max_steps: int = None,
-                       min_lr: float = 0.0, max_lr: float = None, total_steps: int = None) -> float:
+def cosine_with_warmup(
+    step: int,
+    *,
+    lr: float = None,
+    warmup_steps: int,
+    max_steps: int = None,
+    min_lr: float = 0.0,
+    max_lr: float = None,
+    total_steps: int = None,
+) -> float:
     """The learning rate for the update after `step` completed steps (step 0 = the first update).
 
         step < warmup_steps:                lr * (step + 1) / warmup_steps     (rises linearly to lr)
@@ -85,10 +93,15 @@ class CosineWarmup:
         return self.lr / 10 if self.min_lr is None else self.min_lr
 
     def __call__(self, step: int) -> float:
-        return cosine_with_warmup(step, lr=self.lr, warmup_steps=self.warmup_steps, max_steps=self.max_steps,
-                                  min_lr=self.floor)
+        return cosine_with_warmup(
+            step, lr=self.lr, warmup_steps=self.warmup_steps, max_steps=self.max_steps, min_lr=self.floor
+        )
 
     def settings(self) -> dict:
         """What a checkpoint records of this schedule (resume compares it)."""
-        return {"lr_schedule": "cosine", "warmup_steps": self.warmup_steps, "max_steps": self.max_steps,
-                "min_lr": self.floor}
+        return {
+            "lr_schedule": "cosine",
+            "warmup_steps": self.warmup_steps,
+            "max_steps": self.max_steps,
+            "min_lr": self.floor,
+        }

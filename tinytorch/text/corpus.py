@@ -75,8 +75,7 @@ def load_shakespeare(path=None, cache_dir=None, url=SHAKESPEARE_URL, sha256=SHAK
     if env_path is not None:
         if not env_path.is_file():
             raise FileNotFoundError(
-                f"TINYGPT_CORPUS is set to {str(env_path)!r} but there is no file there: "
-                "fix or unset the variable"
+                f"TINYGPT_CORPUS is set to {str(env_path)!r} but there is no file there: fix or unset the variable"
             )
         return _read_text(env_path)
 

@@ -14,8 +14,8 @@ import os
 
 import numpy as np
 
-from ..validation import token_ids
 from ..files import atomic_write
+from ..validation import token_ids
 
 
 class CharTokenizer:
@@ -136,17 +136,17 @@ class CharTokenizer:
         if not isinstance(data, dict) or data.get("format") != cls.FORMAT or not isinstance(data.get("chars"), list):
             raise ValueError(
                 f"{source} is not a saved CharTokenizer (expected a JSON object with "
-                f"\"format\": \"{cls.FORMAT}\" and a \"chars\" list); save one with tok.save(path)"
+                f'"format": "{cls.FORMAT}" and a "chars" list); save one with tok.save(path)'
             )
         chars = data["chars"]
         if not chars or any(not isinstance(c, str) or len(c) != 1 for c in chars):
-            raise ValueError(f"{source}: \"chars\" must be a non-empty list of single characters")
+            raise ValueError(f'{source}: "chars" must be a non-empty list of single characters')
         if len(set(chars)) != len(chars):
-            raise ValueError(f"{source}: \"chars\" has duplicate characters")
+            raise ValueError(f'{source}: "chars" has duplicate characters')
         tok = cls(unk=data.get("unk"))
         tok._set_vocabulary(chars)
         if tok.chars != chars:
-            raise ValueError(f"{source}: \"chars\" is not sorted, so ids would change; was the file edited?")
+            raise ValueError(f'{source}: "chars" is not sorted, so ids would change; was the file edited?')
         return tok
 
     def save(self, path) -> None:

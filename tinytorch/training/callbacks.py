@@ -105,7 +105,7 @@ class Checkpoints:
     def write(self, trainer):
         trainer.save_checkpoint(self.path(trainer))
         if self.keep:
-            for _, old in ckpt.list_checkpoints(self.folder, run=trainer.run_id)[:-self.keep]:
+            for _, old in ckpt.list_checkpoints(self.folder, run=trainer.run_id)[: -self.keep]:
                 old.unlink()
 
 

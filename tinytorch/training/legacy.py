@@ -1,8 +1,8 @@
 """The trainer's keyword arguments of earlier versions, turned into the callbacks that own them now.
 
-    LanguageModelTrainer(..., eval_interval=50, checkpoint_dir="ck", checkpoint_every=100)
-    # is, with a DeprecationWarning naming the new spelling:
-    LanguageModelTrainer(..., validation=Validation(every=50), checkpoints=Checkpoints("ck", every=100))
+LanguageModelTrainer(..., eval_interval=50, checkpoint_dir="ck", checkpoint_every=100)
+# is, with a DeprecationWarning naming the new spelling:
+LanguageModelTrainer(..., validation=Validation(every=50), checkpoints=Checkpoints("ck", every=100))
 """
 
 import warnings

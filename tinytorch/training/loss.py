@@ -24,9 +24,7 @@ class LanguageModelLoss(Module):
 
     def forward(self, logits, targets):
         if logits.ndim != 3:
-            raise ValueError(
-                f"LanguageModelLoss expects logits of shape (B, T, V), got {tuple(logits.shape)}"
-            )
+            raise ValueError(f"LanguageModelLoss expects logits of shape (B, T, V), got {tuple(logits.shape)}")
         target_data = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
         target_shape = tuple(target_data.shape)
         if target_shape != tuple(logits.shape[:2]):

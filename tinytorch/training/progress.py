@@ -114,7 +114,6 @@ class Progress:
             return self._draw_text(status)
         from IPython.display import HTML, display
 
-
         done, total = status["step"] - status["start"], max(status["target"] - status["start"], 1)
         label = html.escape(describe(status))
         markup = (

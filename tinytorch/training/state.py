@@ -122,8 +122,10 @@ def restore(trainer, state: dict, where: str, strict: bool = False) -> None:
         raise ValueError(f"{where} holds an optimizer state this optimizer cannot take: {error}") from None
     try:
         history = [StepRecord(**record) for record in saved["history"]]
-        snapshots = [(non_negative_int(s, "an attention snapshot's step"), np.asarray(m))
-                     for s, m in saved["attention_snapshots"]]
+        snapshots = [
+            (non_negative_int(s, "an attention snapshot's step"), np.asarray(m))
+            for s, m in saved["attention_snapshots"]
+        ]
         step = non_negative_int(saved["step"], "trainer/step")
         elapsed = real_number(saved["elapsed"], "trainer/elapsed", minimum=0.0)
         peak = saved.get("lr", saved.get("base_lr"))  # "base_lr" in checkpoints of earlier versions

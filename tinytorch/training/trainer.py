@@ -65,13 +65,28 @@ class LanguageModelTrainer:
     """
 
     def __init__(
-        self, model, optimizer, train_data, val_data, block_size, batch_size,
-        lr_schedule=None, max_steps=None, grad_clip=1.0, loss_fn=None,
-        validation=None, checkpoints=None, probe=None, progress="auto", callbacks=(), **old_names,
+        self,
+        model,
+        optimizer,
+        train_data,
+        val_data,
+        block_size,
+        batch_size,
+        lr_schedule=None,
+        max_steps=None,
+        grad_clip=1.0,
+        loss_fn=None,
+        validation=None,
+        checkpoints=None,
+        probe=None,
+        progress="auto",
+        callbacks=(),
+        **old_names,
     ):
         # Keywords of earlier versions (eval_interval=, checkpoint_dir=, ...) become the callbacks that own them.
         validation, checkpoints, probe, callbacks, old_schedule = legacy.translate(
-            old_names, validation, checkpoints, probe, callbacks)
+            old_names, validation, checkpoints, probe, callbacks
+        )
         self.model, self.optimizer = model, optimizer
         self.block_size = checks.check_block_size(model, block_size)
         self.batch_size = checks.check_batch_size(model, batch_size, self.block_size)
@@ -240,8 +255,8 @@ class LanguageModelTrainer:
             self.optimizer.lr = lr  # keep the lr the student set, not the remembered one
         global_rng().bit_generator.state = snapshot.rng
         self.step = snapshot.step
-        del self.history[snapshot.records:]  # in place: views holding the list see the change
-        del self.attention_snapshots[snapshot.attention_snapshots:]
+        del self.history[snapshot.records :]  # in place: views holding the list see the change
+        del self.attention_snapshots[snapshot.attention_snapshots :]
         self._starts = []
 
     def _diverged(self, what: str, lr: float, snapshot):
@@ -327,7 +342,9 @@ class LanguageModelTrainer:
             path = self._choose_run(runs, run, strict)
             others = [str(r) for r in runs if runs[r] != path]
         step = self.load_checkpoint(path, strict=strict)
-        also = f" The folder also holds run(s) {', '.join(map(str, others))}: resume(run=...) picks one." if others else ""
+        also = (
+            f" The folder also holds run(s) {', '.join(map(str, others))}: resume(run=...) picks one." if others else ""
+        )
         print(f"Resumed run {self.run_id} from {str(path)!r} at step {step}.{also}")
         return Path(path)
 

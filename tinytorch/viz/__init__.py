@@ -26,9 +26,19 @@ from .timelapse import TimelapseView, attention_timelapse, timelapse_small_multi
 from .view import View
 
 __all__ = [
-    "AttentionHeatmap", "HeadView", "LiveLossCurve", "TimelapseView", "View",
-    "attention_heatmap", "attention_timelapse", "head_view", "loss_curves", "next_token_view",
-    "positional_view", "timelapse_small_multiples", "visible_token",
+    "AttentionHeatmap",
+    "HeadView",
+    "LiveLossCurve",
+    "TimelapseView",
+    "View",
+    "attention_heatmap",
+    "attention_timelapse",
+    "head_view",
+    "loss_curves",
+    "next_token_view",
+    "positional_view",
+    "timelapse_small_multiples",
+    "visible_token",
 ]
 
 

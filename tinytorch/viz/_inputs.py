@@ -33,8 +33,10 @@ def _ids_and_labels(text, tokens, tokenizer):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         if tokenizer is None:
-            raise ValueError("to run the model on a text, pass its tokenizer too: tokenizer=tok "
-                             "(or pass the token ids as tokens=ids)")
+            raise ValueError(
+                "to run the model on a text, pass its tokenizer too: tokenizer=tok "
+                "(or pass the token ids as tokens=ids)"
+            )
         ids = np.asarray(tokenizer.encode(text), dtype=np.int64).reshape(-1)
         labels = list(text) if len(text) == len(ids) else decode_each(tokenizer, ids)
         return ids, labels
@@ -59,8 +61,10 @@ def decode_each(tokenizer, ids) -> list[str]:
 def _check_block_size(model, n: int):
     block = getattr(getattr(model, "config", None), "block_size", None)
     if block is not None and n > block:
-        raise ValueError(f"the text is {n} tokens long but the model's block_size is {block}: "
-                         f"pass at most {block} tokens (e.g. text[:{block}])")
+        raise ValueError(
+            f"the text is {n} tokens long but the model's block_size is {block}: "
+            f"pass at most {block} tokens (e.g. text[:{block}])"
+        )
     if n == 0:
         raise ValueError("the text is empty: pass at least one character")
 
@@ -79,14 +83,18 @@ def attention_source(source, tokens=None, *, text=None, tokenizer=None, batch: i
         if weights.ndim == 5 and weights.shape[0] == 1:  # tolerate a kept batch axis
             weights = weights[0]
         if weights.ndim != 4:
-            raise ValueError(f"model.attention_maps(ids) should return (n_layer, n_head, T, T), got shape {weights.shape}")
+            raise ValueError(
+                f"model.attention_maps(ids) should return (n_layer, n_head, T, T), got shape {weights.shape}"
+            )
         return _finish(weights, labels, False)
 
     if hasattr(source, "attention_weights") and not isinstance(source, np.ndarray):  # MultiHeadAttention
         w = source.attention_weights
         if w is None:
-            raise ValueError(f"{type(source).__name__}.attention_weights is None: run a forward pass first, "
-                             f"e.g. attn(x), then draw it")
+            raise ValueError(
+                f"{type(source).__name__}.attention_weights is None: run a forward pass first, "
+                f"e.g. attn(x), then draw it"
+            )
         w = to_numpy(w, "attention_weights")
         if w.ndim == 4:  # (B, H, T, T): one sequence of the batch
             if not -w.shape[0] <= batch < w.shape[0]:
@@ -100,8 +108,10 @@ def attention_source(source, tokens=None, *, text=None, tokenizer=None, batch: i
     elif weights.ndim == 3:
         weights = weights[None]
     elif weights.ndim != 4:
-        raise ValueError(f"attention weights must be (T, T), (H, T, T) or (L, H, T, T); got shape {weights.shape}. "
-                         f"For MultiHeadAttention.attention_weights (B, H, T, T) pass the module itself or weights[0].")
+        raise ValueError(
+            f"attention weights must be (T, T), (H, T, T) or (L, H, T, T); got shape {weights.shape}. "
+            f"For MultiHeadAttention.attention_weights (B, H, T, T) pass the module itself or weights[0]."
+        )
     if weights.shape[-1] != weights.shape[-2]:
         raise ValueError(f"attention weights must be square over time (..., T, T); got shape {weights.shape}")
 
@@ -125,7 +135,9 @@ def _finish(weights, labels, from_positions):
     weights = np.asarray(weights, dtype=np.float32)
     T = weights.shape[-1]
     if T == 0:
-        raise ValueError(f"the attention weights are empty (shape {weights.shape}): run the model on at least one token")
+        raise ValueError(
+            f"the attention weights are empty (shape {weights.shape}): run the model on at least one token"
+        )
     broken = ~np.isfinite(weights)
     if broken.any():
         layer, head, row, col = (int(i) for i in np.argwhere(broken)[0])
@@ -135,8 +147,10 @@ def _finish(weights, labels, from_positions):
             "would hide that. Check the model (e.g. reload a good checkpoint) and draw again"
         )
     if len(labels) != T:
-        raise ValueError(f"got {len(labels)} tokens for attention over T={T} positions: pass exactly one token "
-                         f"(character) per position, e.g. the {T}-character text the model read")
+        raise ValueError(
+            f"got {len(labels)} tokens for attention over T={T} positions: pass exactly one token "
+            f"(character) per position, e.g. the {T}-character text the model read"
+        )
     return weights, list(labels), from_positions
 
 

@@ -12,8 +12,8 @@ import base64
 import numpy as np
 
 from . import svg as S
-from .svg import json_payload
 from ._inputs import attention_source, is_causal, pick
+from .svg import json_payload
 from .view import View, boot_script
 
 TITLE_H = 44  # title line + hover read-out line
@@ -24,8 +24,9 @@ class GridLayout:
     """Where every panel, label and the colour bar go for an (nrows x ncols) grid of
     (T x T) maps with `cell`-pixel cells. Shared by the heatmap and the time-lapse."""
 
-    def __init__(self, T: int, nrows: int, ncols: int, labels: list[str], cell: int | None = None,
-                 panel_titles: bool = True):
+    def __init__(
+        self, T: int, nrows: int, ncols: int, labels: list[str], cell: int | None = None, panel_titles: bool = True
+    ):
         self.T, self.nrows, self.ncols = T, nrows, ncols
         single = nrows * ncols == 1
         if cell is None:
@@ -65,38 +66,66 @@ class GridLayout:
         out, c, fs = [], self.cell, self.font
         for (r, col), name in panel_titles.items():
             x, y = self.origin(r, col)
-            out.append(f'<rect x="{S.coord(x - 0.5)}" y="{S.coord(y - 0.5)}" width="{S.coord(self.panel + 1)}" '
-                       f'height="{S.coord(self.panel + 1)}" fill="none" stroke="#999" stroke-width="0.5"/>')
+            out.append(
+                f'<rect x="{S.coord(x - 0.5)}" y="{S.coord(y - 0.5)}" width="{S.coord(self.panel + 1)}" '
+                f'height="{S.coord(self.panel + 1)}" fill="none" stroke="#999" stroke-width="0.5"/>'
+            )
             if self.panel_title_h:
                 out.append(S.text(x, y - 4, name, size=11, fill="#333", class_="tt-panel-title"))
         for r in range(self.nrows):
             x, y = self.origin(r, 0)
-            out.append(f'<g class="tt-query-labels" font-family="{S.esc(S.FONT)}" font-size="{S.coord(fs)}" '
-                       f'text-anchor="end" fill="#222">')
-            out.extend(f'<text x="{S.coord(x - 3)}" y="{S.coord(y + (i + 0.5) * c + fs * 0.35)}">{S.esc(lab)}</text>'
-                       for i, lab in enumerate(self.labels) if i % self.label_every == 0)
+            out.append(
+                f'<g class="tt-query-labels" font-family="{S.esc(S.FONT)}" font-size="{S.coord(fs)}" '
+                f'text-anchor="end" fill="#222">'
+            )
+            out.extend(
+                f'<text x="{S.coord(x - 3)}" y="{S.coord(y + (i + 0.5) * c + fs * 0.35)}">{S.esc(lab)}</text>'
+                for i, lab in enumerate(self.labels)
+                if i % self.label_every == 0
+            )
             out.append("</g>")
         for col in range(self.ncols):
             x, y = self.origin(self.nrows - 1, col)
             y0 = y + self.panel + 3
-            out.append(f'<g class="tt-key-labels" font-family="{S.esc(S.FONT)}" font-size="{S.coord(fs)}" fill="#222" '
-                       f'text-anchor="{"end" if self.rotate_keys else "middle"}">')
+            out.append(
+                f'<g class="tt-key-labels" font-family="{S.esc(S.FONT)}" font-size="{S.coord(fs)}" fill="#222" '
+                f'text-anchor="{"end" if self.rotate_keys else "middle"}">'
+            )
             for j, lab in enumerate(self.labels):
                 if j % self.label_every:
                     continue
                 kx = x + (j + 0.5) * c
                 if self.rotate_keys:
-                    out.append(f'<text x="{S.coord(kx + fs * 0.35)}" y="{S.coord(y0)}" '
-                               f'transform="rotate(-90 {S.coord(kx + fs * 0.35)} {S.coord(y0)})">{S.esc(lab)}</text>')
+                    out.append(
+                        f'<text x="{S.coord(kx + fs * 0.35)}" y="{S.coord(y0)}" '
+                        f'transform="rotate(-90 {S.coord(kx + fs * 0.35)} {S.coord(y0)})">{S.esc(lab)}</text>'
+                    )
                 else:
                     out.append(f'<text x="{S.coord(kx)}" y="{S.coord(y0 + fs)}">{S.esc(lab)}</text>')
             out.append("</g>")
         # Axis names.
         mid_y = self.top + self.grid_h / 2
-        out.append(S.text(10, mid_y, "query (looking) \u2192", size=11, anchor="middle", fill="#555",
-                          transform=f"rotate(-90 10 {S.coord(mid_y)})"))
-        out.append(S.text(self.left + self.grid_w / 2, self.height - 6, "key (looked at) \u2192", size=11,
-                          anchor="middle", fill="#555"))
+        out.append(
+            S.text(
+                10,
+                mid_y,
+                "query (looking) \u2192",
+                size=11,
+                anchor="middle",
+                fill="#555",
+                transform=f"rotate(-90 10 {S.coord(mid_y)})",
+            )
+        )
+        out.append(
+            S.text(
+                self.left + self.grid_w / 2,
+                self.height - 6,
+                "key (looked at) \u2192",
+                size=11,
+                anchor="middle",
+                fill="#555",
+            )
+        )
         return "".join(out)
 
 
@@ -109,8 +138,9 @@ def causal_mask_upper(T: int) -> np.ndarray:
     return np.triu(np.ones((T, T), dtype=bool), k=1)
 
 
-def panel_image(layout: GridLayout, r: int, c: int, weights: np.ndarray, vmax: float, mask, levels: int = 255,
-                **attrs) -> str:
+def panel_image(
+    layout: GridLayout, r: int, c: int, weights: np.ndarray, vmax: float, mask, levels: int = 255, **attrs
+) -> str:
     """One (T, T) map as a crisp palette-PNG <image> at panel (r, c)."""
     x, y = layout.origin(r, c)
     scale = 2 if layout.cell >= 4 else 1  # integer upscaling keeps edges sharp even without CSS support
@@ -129,8 +159,6 @@ def encode_weights(weights: np.ndarray, causal: bool) -> str:
         rows, cols = np.tril_indices(weights.shape[-1])
         q = q[:, rows, cols]
     return base64.b64encode(np.ascontiguousarray(q).tobytes()).decode("ascii")
-
-
 
 
 _HOVER_JS = """
@@ -158,9 +186,20 @@ class AttentionHeatmap(View):
     """
 
 
-def attention_heatmap(source, tokens=None, *, text: str | None = None, tokenizer=None, layer=None, head=None,
-                      batch: int = 0, vmax: float | None = None, causal: bool | None = None,
-                      title: str | None = None, cell: int | None = None) -> AttentionHeatmap:
+def attention_heatmap(
+    source,
+    tokens=None,
+    *,
+    text: str | None = None,
+    tokenizer=None,
+    layer=None,
+    head=None,
+    batch: int = 0,
+    vmax: float | None = None,
+    causal: bool | None = None,
+    title: str | None = None,
+    cell: int | None = None,
+) -> AttentionHeatmap:
     """Draw attention weights as heatmaps: rows = queries, columns = keys.
 
     Args:
@@ -193,37 +232,74 @@ def attention_heatmap(source, tokens=None, *, text: str | None = None, tokenizer
         for c, h in enumerate(heads):
             names[(r, c)] = f"layer {l} \u00b7 head {h}"
     if title is None:
-        title = (f"Attention, {names[(0, 0)]}" if single
-                 else f"Attention, layers {_span(layers)} \u00d7 heads {_span(heads)}")
+        title = (
+            f"Attention, {names[(0, 0)]}"
+            if single
+            else f"Attention, layers {_span(layers)} \u00d7 heads {_span(heads)}"
+        )
         title += f"  (T={T}{', causal' if causal else ''})"
 
     rid = S.new_id("tt-attn")
-    about = (f"{title}. Heatmap{'s' * (not single)} of attention weights: row i is query token i, column j is "
-             f"key token j; brighter means more attention{', the grey upper triangle is the masked future' if causal else ''}. "
-             f"Tokens: {' '.join(lay.labels)}")
-    parts = [S.svg_open(lay.width, lay.height, about, class_="tt-attention", data_layers=len(layers), data_heads=len(heads)),
-             S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
-             S.text(lay.left, 35, "", size=11, fill="#555", class_="tt-readout")]  # filled by JS
+    about = (
+        f"{title}. Heatmap{'s' * (not single)} of attention weights: row i is query token i, column j is "
+        f"key token j; brighter means more attention{', the grey upper triangle is the masked future' if causal else ''}. "
+        f"Tokens: {' '.join(lay.labels)}"
+    )
+    parts = [
+        S.svg_open(lay.width, lay.height, about, class_="tt-attention", data_layers=len(layers), data_heads=len(heads)),
+        S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        S.text(lay.left, 35, "", size=11, fill="#555", class_="tt-readout"),
+    ]  # filled by JS
     panel_names = []
     for r, l in enumerate(layers):
         for c, h in enumerate(heads):
-            parts.append(panel_image(lay, r, c, W[r, c], top, mask, class_="tt-panel", data_layer=l, data_head=h,
-                                     data_panel=len(panel_names)))
+            parts.append(
+                panel_image(
+                    lay,
+                    r,
+                    c,
+                    W[r, c],
+                    top,
+                    mask,
+                    class_="tt-panel",
+                    data_layer=l,
+                    data_head=h,
+                    data_panel=len(panel_names),
+                )
+            )
             panel_names.append(names[(r, c)])
     parts.append(lay.axes(names))
-    parts.append('<rect class="tt-cursor" x="0" y="0" width="0" height="0" fill="none" stroke="#ff2d55" '
-                 'stroke-width="1.5" style="display:none;pointer-events:none"/>')
-    parts.append(S.colorbar(lay.colorbar_x, lay.top + 10, min(160.0, max(60.0, lay.grid_h - 40)), 0.0, top,
-                            label="weight", masked_note=causal))
+    parts.append(
+        '<rect class="tt-cursor" x="0" y="0" width="0" height="0" fill="none" stroke="#ff2d55" '
+        'stroke-width="1.5" style="display:none;pointer-events:none"/>'
+    )
+    parts.append(
+        S.colorbar(
+            lay.colorbar_x,
+            lay.top + 10,
+            min(160.0, max(60.0, lay.grid_h - 40)),
+            0.0,
+            top,
+            label="weight",
+            masked_note=causal,
+        )
+    )
     parts.append("</svg>")
     svg = "".join(parts)
 
-    data = {"T": T, "causal": causal, "names": panel_names, "hint": "hover a cell to read its weight",
-            "tok": ["#" + lab if from_positions else "'" + S.visible_token(lab) + "'" for lab in labels],
-            "w": encode_weights(W.reshape(-1, T, T), causal)}
+    data = {
+        "T": T,
+        "causal": causal,
+        "names": panel_names,
+        "hint": "hover a cell to read its weight",
+        "tok": ["#" + lab if from_positions else "'" + S.visible_token(lab) + "'" for lab in labels],
+        "w": encode_weights(W.reshape(-1, T, T), causal),
+    }
     payload = json_payload(data)
-    html = (f'<div id="{rid}" data-tt-root class="tt-viz tt-attention-view">{svg}'
-            f'<script type="application/json">{payload}</script>{boot_script(rid, _HOVER_JS)}</div>')
+    html = (
+        f'<div id="{rid}" data-tt-root class="tt-viz tt-attention-view">{svg}'
+        f'<script type="application/json">{payload}</script>{boot_script(rid, _HOVER_JS)}</div>'
+    )
     view = AttentionHeatmap(html, svg, title)
     view.weights, view.layers, view.heads, view.tokens = W, layers, heads, labels
     view.causal, view.vmax = causal, top

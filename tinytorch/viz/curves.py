@@ -21,8 +21,9 @@ def history_rows(history) -> list[dict]:
     if rows is None:
         return []
     if isinstance(rows, dict):
-        raise TypeError("history must be a list of dicts (one per logged step), e.g. trainer.history, "
-                        "not a single dict")
+        raise TypeError(
+            "history must be a list of dicts (one per logged step), e.g. trainer.history, not a single dict"
+        )
     rows = [row.as_dict() if hasattr(row, "as_dict") else row for row in rows]  # a trainer's StepRecords
     for k, row in enumerate(rows):
         if not isinstance(row, dict) or "step" not in row:
@@ -78,8 +79,10 @@ def _panel(ox, oy, w, h, rows, xkey, xlabel, ladder, ylo, yhi, xscale=1.0):
         xhi = xlo + 1.0
     X = lambda v: ox + (v * xscale - xlo) / (xhi - xlo) * w
     Y = lambda v: oy + h - (v - ylo) / (yhi - ylo) * h
-    out = [f'<g class="tt-curve-panel" data-x="{xkey}">',
-           f'<rect x="{ox}" y="{oy}" width="{w}" height="{h}" fill="#fafafa" stroke="#bbb" stroke-width="0.6"/>']
+    out = [
+        f'<g class="tt-curve-panel" data-x="{xkey}">',
+        f'<rect x="{ox}" y="{oy}" width="{w}" height="{h}" fill="#fafafa" stroke="#bbb" stroke-width="0.6"/>',
+    ]
     for t in S.nice_ticks(ylo, yhi, 5):
         out.append(f'<line x1="{ox}" x2="{ox + w}" y1="{S.coord(Y(t))}" y2="{S.coord(Y(t))}" stroke="#e4e4e4"/>')
         out.append(S.text(ox - 5, Y(t), S.fmt(t), size=10, anchor="end", baseline="middle", fill="#444"))
@@ -93,28 +96,35 @@ def _panel(ox, oy, w, h, rows, xkey, xlabel, ladder, ylo, yhi, xscale=1.0):
     for name, label_y in zip(names, label_ys):
         value = float(ladder[name])
         y = S.coord(Y(value))
-        out.append(f'<g class="tt-ladder"><line x1="{ox}" x2="{ox + w}" y1="{y}" y2="{y}" stroke="{LADDER_COLOR}" '
-                   f'stroke-dasharray="5 4" stroke-width="1"/>'
-                   + S.text(ox + w + 4, label_y, f"{name[:12]} {S.fmt(value)}", size=10,
-                            baseline="middle", fill="#555") + "</g>")
+        out.append(
+            f'<g class="tt-ladder"><line x1="{ox}" x2="{ox + w}" y1="{y}" y2="{y}" stroke="{LADDER_COLOR}" '
+            f'stroke-dasharray="5 4" stroke-width="1"/>'
+            + S.text(ox + w + 4, label_y, f"{name[:12]} {S.fmt(value)}", size=10, baseline="middle", fill="#555")
+            + "</g>"
+        )
     if len(tx):
         px, py = _thin(tx, ty)
         pts = " ".join(f"{S.coord(X(a))},{S.coord(Y(b))}" for a, b in zip(px, py))
-        out.append(f'<polyline class="tt-train" points="{pts}" fill="none" stroke="{TRAIN_COLOR}" stroke-width="1.5" '
-                   f'stroke-linejoin="round"/>')
+        out.append(
+            f'<polyline class="tt-train" points="{pts}" fill="none" stroke="{TRAIN_COLOR}" stroke-width="1.5" '
+            f'stroke-linejoin="round"/>'
+        )
     if len(vx):
         px, py = _thin(vx, vy)
         pts = " ".join(f"{S.coord(X(a))},{S.coord(Y(b))}" for a, b in zip(px, py))
         out.append(f'<polyline class="tt-val" points="{pts}" fill="none" stroke="{VAL_COLOR}" stroke-width="1.5"/>')
         if len(px) <= 60:
-            out.extend(f'<circle cx="{S.coord(X(a))}" cy="{S.coord(Y(b))}" r="2.5" fill="{VAL_COLOR}"/>'
-                       for a, b in zip(px, py))
+            out.extend(
+                f'<circle cx="{S.coord(X(a))}" cy="{S.coord(Y(b))}" r="2.5" fill="{VAL_COLOR}"/>'
+                for a, b in zip(px, py)
+            )
     out.append("</g>")
     return "".join(out)
 
 
-def loss_curves(history, ladder: dict | None = None, title: str | None = None, width: int = 820,
-                height: int = 300) -> View:
+def loss_curves(
+    history, ladder: dict | None = None, title: str | None = None, width: int = 820, height: int = 300
+) -> View:
     """Train/validation loss against step (left) and elapsed seconds (right).
 
     Args:
@@ -141,38 +151,73 @@ def loss_curves(history, ladder: dict | None = None, title: str | None = None, w
     last_val = next((r["val_loss"] for r in reversed(rows) if r.get("val_loss") is not None), None)
     if title is None:
         title = "Training loss"
-    summary = "no steps logged yet" if not rows else (
-        f"step {last.get('step')} \u00b7 train {S.fmt(last.get('train_loss'), 4)}"
-        + (f" \u00b7 val {S.fmt(last_val, 4)}" if last_val is not None else "")
-        + (f" \u00b7 {_duration(last.get('elapsed'))}" if last.get("elapsed") is not None else ""))
+    summary = (
+        "no steps logged yet"
+        if not rows
+        else (
+            f"step {last.get('step')} \u00b7 train {S.fmt(last.get('train_loss'), 4)}"
+            + (f" \u00b7 val {S.fmt(last_val, 4)}" if last_val is not None else "")
+            + (f" \u00b7 {_duration(last.get('elapsed'))}" if last.get("elapsed") is not None else "")
+        )
+    )
 
     left, top, ph = 48, 50, height - 110
     gap = 100 if ladder else 60  # ladder labels sit right of each panel
     n = 2 if has_time else 1
     pw = (width - left - (gap - 5 if ladder else 20) - (n - 1) * gap) / n
-    about = (f"{title}: loss against {'step and elapsed time' if has_time else 'step'}; {summary}"
-             + ("; reference levels " + ", ".join(f"{k} {S.fmt(v)}" for k, v in ladder.items()) if ladder else "") + ".")
-    parts = [S.svg_open(width, height, about, class_="tt-loss-curves", data_panels=n),
-             S.text(left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
-             S.text(left, 36, summary, size=11, fill="#555", class_="tt-summary"),
-             S.text(14, top + ph / 2, "loss", size=11, anchor="middle", fill="#333",
-                    transform=f"rotate(-90 14 {S.coord(top + ph / 2)})")]
+    about = (
+        f"{title}: loss against {'step and elapsed time' if has_time else 'step'}; {summary}"
+        + ("; reference levels " + ", ".join(f"{k} {S.fmt(v)}" for k, v in ladder.items()) if ladder else "")
+        + "."
+    )
+    parts = [
+        S.svg_open(width, height, about, class_="tt-loss-curves", data_panels=n),
+        S.text(left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        S.text(left, 36, summary, size=11, fill="#555", class_="tt-summary"),
+        S.text(
+            14,
+            top + ph / 2,
+            "loss",
+            size=11,
+            anchor="middle",
+            fill="#333",
+            transform=f"rotate(-90 14 {S.coord(top + ph / 2)})",
+        ),
+    ]
     parts.append(_panel(left, top, round(pw, 1), ph, rows, "step", "step", ladder, ylo, yhi))
     if has_time:
         secs = [r["elapsed"] for r in rows if r.get("elapsed") is not None]
         minutes = bool(secs) and max(secs) > 180
-        parts.append(_panel(round(left + pw + gap, 1), top, round(pw, 1), ph, rows, "elapsed",
-                            "elapsed time (min)" if minutes else "elapsed time (s)", ladder, ylo, yhi,
-                            xscale=1 / 60 if minutes else 1.0))
+        parts.append(
+            _panel(
+                round(left + pw + gap, 1),
+                top,
+                round(pw, 1),
+                ph,
+                rows,
+                "elapsed",
+                "elapsed time (min)" if minutes else "elapsed time (s)",
+                ladder,
+                ylo,
+                yhi,
+                xscale=1 / 60 if minutes else 1.0,
+            )
+        )
     ly = height - 12
-    parts.append(f'<g class="tt-legend"><line x1="{left}" x2="{left + 22}" y1="{ly}" y2="{ly}" stroke="{TRAIN_COLOR}" stroke-width="2"/>'
-                 + S.text(left + 27, ly + 4, "train", size=11)
-                 + f'<line x1="{left + 80}" x2="{left + 102}" y1="{ly}" y2="{ly}" stroke="{VAL_COLOR}" stroke-width="2"/>'
-                 + f'<circle cx="{left + 91}" cy="{ly}" r="2.5" fill="{VAL_COLOR}"/>'
-                 + S.text(left + 107, ly + 4, "validation", size=11)
-                 + (f'<line x1="{left + 190}" x2="{left + 212}" y1="{ly}" y2="{ly}" stroke="{LADDER_COLOR}" stroke-dasharray="5 4"/>'
-                    + S.text(left + 217, ly + 4, "reference (loss ladder)", size=11) if ladder else "")
-                 + "</g>")
+    parts.append(
+        f'<g class="tt-legend"><line x1="{left}" x2="{left + 22}" y1="{ly}" y2="{ly}" stroke="{TRAIN_COLOR}" stroke-width="2"/>'
+        + S.text(left + 27, ly + 4, "train", size=11)
+        + f'<line x1="{left + 80}" x2="{left + 102}" y1="{ly}" y2="{ly}" stroke="{VAL_COLOR}" stroke-width="2"/>'
+        + f'<circle cx="{left + 91}" cy="{ly}" r="2.5" fill="{VAL_COLOR}"/>'
+        + S.text(left + 107, ly + 4, "validation", size=11)
+        + (
+            f'<line x1="{left + 190}" x2="{left + 212}" y1="{ly}" y2="{ly}" stroke="{LADDER_COLOR}" stroke-dasharray="5 4"/>'
+            + S.text(left + 217, ly + 4, "reference (loss ladder)", size=11)
+            if ladder
+            else ""
+        )
+        + "</g>"
+    )
     parts.append("</svg>")
     svg = "".join(parts)
     view = View(f'<div class="tt-viz tt-loss">{svg}</div>', svg, title)
@@ -225,7 +270,7 @@ class LiveLossCurve:
             return None
         return (display, HTML) if get_ipython() is not None else None
 
-    def update(self, history) -> "LiveLossCurve":
+    def update(self, history) -> LiveLossCurve:
         """Redraw from `history` (trainer.history or the trainer). Returns self."""
         rows = history_rows(history)
         self.view = loss_curves(rows, self.ladder, self.title)

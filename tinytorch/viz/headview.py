@@ -9,15 +9,14 @@ drawn by the browser, so the HTML for 4 layers x 4 heads x 64 tokens stays under
 
 from __future__ import annotations
 
-
 from . import svg as S
 from ._inputs import attention_source, is_causal, pick
 from .attention import encode_weights
 from .svg import json_payload
 from .view import View, boot_script
 
-ROW_H = 14       # pixels per token row
-GAP = 210        # horizontal space the lines span
+ROW_H = 14  # pixels per token row
+GAP = 210  # horizontal space the lines span
 
 _JS = r"""
 var d=JSON.parse(root.querySelector('script[type="application/json"]').textContent);
@@ -72,9 +71,19 @@ class HeadView(View):
     `threshold`, plus View's `html` and `save` (no static `svg`: JS draws the lines)."""
 
 
-def head_view(source, tokens=None, *, text: str | None = None, tokenizer=None, layer: int = 0, head=0,
-              batch: int = 0, threshold: float = 0.01, causal: bool | None = None,
-              title: str | None = None) -> HeadView:
+def head_view(
+    source,
+    tokens=None,
+    *,
+    text: str | None = None,
+    tokenizer=None,
+    layer: int = 0,
+    head=0,
+    batch: int = 0,
+    threshold: float = 0.01,
+    causal: bool | None = None,
+    title: str | None = None,
+) -> HeadView:
     """Interactive attention head view (self-contained HTML + SVG + inline JS).
 
     Args:
@@ -102,65 +111,91 @@ def head_view(source, tokens=None, *, text: str | None = None, tokenizer=None, l
     longest = max(len(s) for s in names)
     label_w = max(40.0, min(longest, 10) * 7.5 + 14)
     val_w = 34  # room for the weight read-out beside each token
-    x_q = val_w + label_w                # right edge of query labels
-    x_k = x_q + GAP                      # left edge of key labels
+    x_q = val_w + label_w  # right edge of query labels
+    x_k = x_q + GAP  # left edge of key labels
     width = x_k + label_w + val_w + 10
     y0 = 34
     height = y0 + T * ROW_H + 8
     rid = S.new_id("tt-head")
 
-    about = (f"{title}: attention lines from each query token (left) to the key tokens (right) it attends to. "
-             "Keys: up and down arrows pick a token, left and right switch between queries and keys, "
-             "Enter pins, Escape clears; the weights are read out below the controls.")
-    rows = [S.svg_open(width, height, about, role="group", class_="tt-headview-svg", tabindex=0),
-            S.text(x_q - 6, 20, "query", size=11, anchor="end", fill="#555"),
-            S.text(x_k + 6, 20, "key", size=11, fill="#555"),
-            '<g class="tt-lines"></g>',
-            f'<g font-family="{S.esc(S.FONT)}" font-size="12" fill="#111" style="cursor:pointer">']
+    about = (
+        f"{title}: attention lines from each query token (left) to the key tokens (right) it attends to. "
+        "Keys: up and down arrows pick a token, left and right switch between queries and keys, "
+        "Enter pins, Escape clears; the weights are read out below the controls."
+    )
+    rows = [
+        S.svg_open(width, height, about, role="group", class_="tt-headview-svg", tabindex=0),
+        S.text(x_q - 6, 20, "query", size=11, anchor="end", fill="#555"),
+        S.text(x_k + 6, 20, "key", size=11, fill="#555"),
+        '<g class="tt-lines"></g>',
+        f'<g font-family="{S.esc(S.FONT)}" font-size="12" fill="#111" style="cursor:pointer">',
+    ]
     for i, name in enumerate(names):
         y = y0 + i * ROW_H
         shown = S.esc(name if len(name) <= 10 else name[:9] + "\u2026")
         tip = f"<title>position {i}</title>"
         # The query (left) and key (right) copies of token i, each with a highlight box behind it.
-        rows.append(f'<g data-side="q" data-i="{i}" class="tt-tok tt-q">{tip}'
-                    f'<rect class="tt-qbg" x="{S.coord(x_q - label_w + 4)}" y="{S.coord(y - ROW_H / 2)}" width="{S.coord(label_w - 6)}" '
-                    f'height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
-                    f'<text x="{S.coord(x_q - 6)}" y="{S.coord(y + 4)}" text-anchor="end">{shown}</text>'
-                    f'<text class="tt-qval" x="{S.coord(x_q - label_w)}" y="{S.coord(y + 4)}" text-anchor="end" font-size="10" fill="#555"></text></g>')
-        rows.append(f'<g data-side="k" data-i="{i}" class="tt-tok tt-k">{tip}'
-                    f'<rect class="tt-kbg" x="{S.coord(x_k + 2)}" y="{S.coord(y - ROW_H / 2)}" width="{S.coord(label_w - 6)}" '
-                    f'height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
-                    f'<text x="{S.coord(x_k + 6)}" y="{S.coord(y + 4)}">{shown}</text>'
-                    f'<text class="tt-kval" x="{S.coord(x_k + label_w)}" y="{S.coord(y + 4)}" font-size="10" fill="#555"></text></g>')
+        rows.append(
+            f'<g data-side="q" data-i="{i}" class="tt-tok tt-q">{tip}'
+            f'<rect class="tt-qbg" x="{S.coord(x_q - label_w + 4)}" y="{S.coord(y - ROW_H / 2)}" width="{S.coord(label_w - 6)}" '
+            f'height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
+            f'<text x="{S.coord(x_q - 6)}" y="{S.coord(y + 4)}" text-anchor="end">{shown}</text>'
+            f'<text class="tt-qval" x="{S.coord(x_q - label_w)}" y="{S.coord(y + 4)}" text-anchor="end" font-size="10" fill="#555"></text></g>'
+        )
+        rows.append(
+            f'<g data-side="k" data-i="{i}" class="tt-tok tt-k">{tip}'
+            f'<rect class="tt-kbg" x="{S.coord(x_k + 2)}" y="{S.coord(y - ROW_H / 2)}" width="{S.coord(label_w - 6)}" '
+            f'height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
+            f'<text x="{S.coord(x_k + 6)}" y="{S.coord(y + 4)}">{shown}</text>'
+            f'<text class="tt-kval" x="{S.coord(x_k + label_w)}" y="{S.coord(y + 4)}" font-size="10" fill="#555"></text></g>'
+        )
     rows.append("</g></svg>")
 
     def options(n, chosen, word):
         return "".join(f'<option value="{k}"{" selected" if k == chosen else ""}>{word} {k}</option>' for k in range(n))
 
-    head_opts = f'<option value="all"{" selected" if head == "all" else ""}>all heads</option>' + options(H, head, "head")
+    head_opts = f'<option value="all"{" selected" if head == "all" else ""}>all heads</option>' + options(
+        H, head, "head"
+    )
     # Which colour is which head (lines of "all heads" are coloured by head); a click shows that head alone.
     legend = "".join(
         f'<button type="button" class="tt-legend-head" data-h="{h}" style="font:inherit;border:1px solid #ccc;'
         f'background:#fff;color:#222;border-radius:3px;padding:0 5px;margin:0 3px 0 0;cursor:pointer">'
         f'<span aria-hidden="true" style="display:inline-block;width:14px;height:3px;vertical-align:middle;'
         f'background:{S.SERIES[h % len(S.SERIES)]};margin-right:4px"></span>head {h}</button>'
-        for h in range(H))
-    controls = (f'<div class="tt-controls" style="margin:4px 0 6px 0;font-size:13px">'
-                f'<strong>{S.esc(title)}</strong> &nbsp; '
-                f'<label>Layer <select class="tt-layer">{options(L, layer, "layer")}</select></label> '
-                f'<label>Head <select class="tt-head">{head_opts}</select></label></div>'
-                f'<div class="tt-legend" style="font-size:12px;margin:0 0 4px 0">Line colours: {legend}</div>'
-                f'<div class="tt-info" aria-live="polite" style="font-size:12px;color:#555;min-height:16px">'
-                f'The lines are drawn by JavaScript: if none appear, run this cell again (a saved output '
-                f'of an untrusted notebook does not run scripts).</div>')
-    data = {"T": T, "H": H, "L": L, "causal": causal, "th": float(threshold), "heads": list(range(H)),
-            "colors": S.SERIES, "x1": x_q, "x2": x_k, "y0": y0, "rh": ROW_H,
-            "hint": "hover a token (or focus the figure and use the arrow keys) to see its attention; click or Enter to pin",
-            "tok": ["#" + s if from_positions else "'" + s + "'" for s in names],
-            "w": encode_weights(weights.reshape(-1, T, T), causal)}
-    html = (f'<div id="{rid}" data-tt-root class="tt-viz tt-headview" style="font-family:{S.esc(S.SANS)}">'
-            f'{controls}{"".join(rows)}<script type="application/json">{json_payload(data)}</script>'
-            f'{boot_script(rid, _JS)}</div>')
+        for h in range(H)
+    )
+    controls = (
+        f'<div class="tt-controls" style="margin:4px 0 6px 0;font-size:13px">'
+        f"<strong>{S.esc(title)}</strong> &nbsp; "
+        f'<label>Layer <select class="tt-layer">{options(L, layer, "layer")}</select></label> '
+        f'<label>Head <select class="tt-head">{head_opts}</select></label></div>'
+        f'<div class="tt-legend" style="font-size:12px;margin:0 0 4px 0">Line colours: {legend}</div>'
+        f'<div class="tt-info" aria-live="polite" style="font-size:12px;color:#555;min-height:16px">'
+        f"The lines are drawn by JavaScript: if none appear, run this cell again (a saved output "
+        f"of an untrusted notebook does not run scripts).</div>"
+    )
+    data = {
+        "T": T,
+        "H": H,
+        "L": L,
+        "causal": causal,
+        "th": float(threshold),
+        "heads": list(range(H)),
+        "colors": S.SERIES,
+        "x1": x_q,
+        "x2": x_k,
+        "y0": y0,
+        "rh": ROW_H,
+        "hint": "hover a token (or focus the figure and use the arrow keys) to see its attention; click or Enter to pin",
+        "tok": ["#" + s if from_positions else "'" + s + "'" for s in names],
+        "w": encode_weights(weights.reshape(-1, T, T), causal),
+    }
+    html = (
+        f'<div id="{rid}" data-tt-root class="tt-viz tt-headview" style="font-family:{S.esc(S.SANS)}">'
+        f'{controls}{"".join(rows)}<script type="application/json">{json_payload(data)}</script>'
+        f"{boot_script(rid, _JS)}</div>"
+    )
     view = HeadView(html, None, title)
     view.weights, view.tokens, view.causal, view.threshold = weights, labels, causal, float(threshold)
     return view

@@ -7,15 +7,15 @@ in pyplot, so a notebook shows it once: when it is the cell's result, or via dis
 
 from __future__ import annotations
 
-
 import numpy as np
 
 try:
     import matplotlib
     import matplotlib.pyplot as plt
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("tinytorch.viz.mpl needs matplotlib (pip install matplotlib); the SVG views in "
-                      "tinytorch.viz work without it") from exc
+    raise ImportError(
+        "tinytorch.viz.mpl needs matplotlib (pip install matplotlib); the SVG views in tinytorch.viz work without it"
+    ) from exc
 
 from ._inputs import attention_source, is_causal, pick
 from .curves import _series, history_rows
@@ -33,8 +33,19 @@ def _cmap(name, bad="#e8e8e8"):
     return matplotlib.colormaps[name].with_extremes(bad=bad)
 
 
-def attention_heatmap(source, tokens=None, *, text=None, tokenizer=None, layer=None, head=None, batch=0,
-                      vmax=None, causal=None, cell_inches: float | None = None):
+def attention_heatmap(
+    source,
+    tokens=None,
+    *,
+    text=None,
+    tokenizer=None,
+    layer=None,
+    head=None,
+    batch=0,
+    vmax=None,
+    causal=None,
+    cell_inches: float | None = None,
+):
     """Attention heatmap(s) with matplotlib: one head, or a layers x heads grid of axes.
 
     Same inputs as tinytorch.viz.attention_heatmap. Returns a Figure; the grid's axes are in
@@ -50,8 +61,7 @@ def attention_heatmap(source, tokens=None, *, text=None, tokenizer=None, layer=N
         W = np.where(np.triu(np.ones((T, T), dtype=bool), 1), np.nan, W)
     nr, nc = len(layers), len(heads)
     size = cell_inches or (6.0 if nr * nc == 1 else min(3.0, 12.0 / nc))
-    fig, axes = plt.subplots(nr, nc, figsize=(size * nc + 1.2, size * nr + 0.6), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(nr, nc, figsize=(size * nc + 1.2, size * nr + 0.6), squeeze=False, constrained_layout=True)
     labs = token_labels(labels)
     show_ticks = T <= 64
     im = None
@@ -80,8 +90,9 @@ def loss_curves(history, ladder: dict | None = None):
     """Train/val loss against step and elapsed time, with dashed loss-ladder lines."""
     rows = history_rows(history)
     has_time = any(r.get("elapsed") is not None for r in rows)
-    fig, axes = plt.subplots(1, 2 if has_time else 1, figsize=(11 if has_time else 6, 3.6), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        1, 2 if has_time else 1, figsize=(11 if has_time else 6, 3.6), squeeze=False, constrained_layout=True
+    )
     for ax, key, label in zip(axes[0], ("step", "elapsed"), ("step", "elapsed time (s)")):
         tx, ty = _series(rows, key, "train_loss")
         vx, vy = _series(rows, key, "val_loss")
@@ -90,8 +101,16 @@ def loss_curves(history, ladder: dict | None = None):
             ax.plot(vx, vy, color="#d62728", marker="o", ms=3, lw=1.2, label="validation")
         for name, value in (ladder or {}).items():
             ax.axhline(float(value), color="#777", ls="--", lw=1)
-            ax.annotate(f"{name} {float(value):.3g}", (1.0, float(value)), xycoords=("axes fraction", "data"),
-                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color="#555")
+            ax.annotate(
+                f"{name} {float(value):.3g}",
+                (1.0, float(value)),
+                xycoords=("axes fraction", "data"),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color="#555",
+            )
         ax.set_xlabel(label)
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
@@ -122,8 +141,13 @@ def next_token(source, prompt=None, tokenizer=None, *, k: int = 10, temperature=
     """Horizontal bars of the top-k next tokens, one panel per temperature."""
     view = next_token_view(source, prompt, tokenizer, k=k, temperature=temperature, labels=labels)
     temps = list(view.top)
-    fig, axes = plt.subplots(1, len(temps), figsize=(3.6 * len(temps) + 0.5, 0.32 * len(view.top[temps[0]]) + 1.4),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        1,
+        len(temps),
+        figsize=(3.6 * len(temps) + 0.5, 0.32 * len(view.top[temps[0]]) + 1.4),
+        squeeze=False,
+        constrained_layout=True,
+    )
     for ax, t in zip(axes[0], temps):
         rows = view.top[t]
         names = token_labels([lab for lab, _ in rows])

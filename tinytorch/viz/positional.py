@@ -59,15 +59,25 @@ def _axis_ticks(x, y, length, n, vertical, label):
         else:
             out.append(S.text(x + t, y + 12, str(k), size=9, anchor="middle", fill="#444"))
     if vertical:
-        out.append(S.text(x - 30, y + length / 2, label, size=11, anchor="middle", fill="#333",
-                          transform=f"rotate(-90 {S.coord(x - 30)} {S.coord(y + length / 2)})"))
+        out.append(
+            S.text(
+                x - 30,
+                y + length / 2,
+                label,
+                size=11,
+                anchor="middle",
+                fill="#333",
+                transform=f"rotate(-90 {S.coord(x - 30)} {S.coord(y + length / 2)})",
+            )
+        )
     else:
         out.append(S.text(x + length / 2, y + 28, label, size=11, anchor="middle", fill="#333"))
     return "".join(out)
 
 
-def positional_view(source=None, *, T: int = 64, d_model: int = 64, normalize: bool = False,
-                    title: str | None = None) -> View:
+def positional_view(
+    source=None, *, T: int = 64, d_model: int = 64, normalize: bool = False, title: str | None = None
+) -> View:
     """Heatmap of positional encodings (T, d_model) and their similarity PE @ PE.T (T, T).
 
     Args:
@@ -92,25 +102,50 @@ def positional_view(source=None, *, T: int = 64, d_model: int = 64, normalize: b
     amp = float(np.abs(pe).max()) or 1.0
     lo, hi = float(sim.min()), float(sim.max())
     scale = max(1, min(4, PANEL // max(n, d)))
-    about = (f"{title}. Left: each position's encoding as a row of colours, blue negative, red positive "
-             f"(values {S.fmt(-amp)} to {S.fmt(amp)}). Right: how similar two positions' encodings are "
-             f"({S.fmt(lo)} to {S.fmt(hi)}); nearby positions are most alike.")
-    parts = [S.svg_open(width, height, about, class_="tt-positional"),
-             S.text(left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
-             S.text(left, top - 8, "encoding PE[position, dimension]", size=12, fill="#333"),
-             S.text(x2, top - 8, "similarity " + ("cos(PE[i], PE[j])" if normalize else "PE[i] \u00b7 PE[j]"),
-                    size=12, fill="#333"),
-             S.image(left, top, PANEL, PANEL, S.heatmap_data_uri(pe, -amp, amp, "diverging", scale=scale),
-                     class_="tt-pe", data_rows=n, data_cols=d),
-             S.image(x2, top, PANEL, PANEL, S.heatmap_data_uri(sim, lo, hi, "viridis", scale=scale),
-                     class_="tt-similarity", data_rows=n, data_cols=n),
-             _axis_ticks(left, top, PANEL, n, True, "position"),
-             _axis_ticks(left, top + PANEL, PANEL, d, False, "dimension"),
-             _axis_ticks(x2, top, PANEL, n, True, "position i"),
-             _axis_ticks(x2, top + PANEL, PANEL, n, False, "position j"),
-             S.colorbar(left + PANEL + 10, top + 16, 140, -amp, amp, "diverging", label="value"),
-             S.colorbar(x2 + PANEL + 10, top + 16, 140, lo, hi, "viridis", label="similarity"),
-             "</svg>"]
+    about = (
+        f"{title}. Left: each position's encoding as a row of colours, blue negative, red positive "
+        f"(values {S.fmt(-amp)} to {S.fmt(amp)}). Right: how similar two positions' encodings are "
+        f"({S.fmt(lo)} to {S.fmt(hi)}); nearby positions are most alike."
+    )
+    parts = [
+        S.svg_open(width, height, about, class_="tt-positional"),
+        S.text(left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        S.text(left, top - 8, "encoding PE[position, dimension]", size=12, fill="#333"),
+        S.text(
+            x2,
+            top - 8,
+            "similarity " + ("cos(PE[i], PE[j])" if normalize else "PE[i] \u00b7 PE[j]"),
+            size=12,
+            fill="#333",
+        ),
+        S.image(
+            left,
+            top,
+            PANEL,
+            PANEL,
+            S.heatmap_data_uri(pe, -amp, amp, "diverging", scale=scale),
+            class_="tt-pe",
+            data_rows=n,
+            data_cols=d,
+        ),
+        S.image(
+            x2,
+            top,
+            PANEL,
+            PANEL,
+            S.heatmap_data_uri(sim, lo, hi, "viridis", scale=scale),
+            class_="tt-similarity",
+            data_rows=n,
+            data_cols=n,
+        ),
+        _axis_ticks(left, top, PANEL, n, True, "position"),
+        _axis_ticks(left, top + PANEL, PANEL, d, False, "dimension"),
+        _axis_ticks(x2, top, PANEL, n, True, "position i"),
+        _axis_ticks(x2, top + PANEL, PANEL, n, False, "position j"),
+        S.colorbar(left + PANEL + 10, top + 16, 140, -amp, amp, "diverging", label="value"),
+        S.colorbar(x2 + PANEL + 10, top + 16, 140, lo, hi, "viridis", label="similarity"),
+        "</svg>",
+    ]
     svg = "".join(parts)
     view = View(f'<div class="tt-viz tt-positional-view">{svg}</div>', svg, title)
     view.encodings, view.similarity = pe, sim

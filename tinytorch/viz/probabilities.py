@@ -29,7 +29,7 @@ def next_logits(model, tokenizer, prompt: str) -> np.ndarray:
     ids = np.asarray(tokenizer.encode(prompt), dtype=np.int64).reshape(-1)
     block = getattr(getattr(model, "config", None), "block_size", None)
     if block is not None:
-        ids = ids[-int(block):]  # the model only sees its last block_size tokens, as when generating
+        ids = ids[-int(block) :]  # the model only sees its last block_size tokens, as when generating
     import tinytorch
 
     with tinytorch.nn.eval_mode(model), tinytorch.no_grad():  # no dropout while we look
@@ -38,8 +38,16 @@ def next_logits(model, tokenizer, prompt: str) -> np.ndarray:
     return out.reshape(-1, out.shape[-1])[-1]
 
 
-def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int = 10, temperature=1.0,
-                    labels=None, title: str | None = None) -> View:
+def next_token_view(
+    source,
+    prompt: str | None = None,
+    tokenizer=None,
+    *,
+    k: int = 10,
+    temperature=1.0,
+    labels=None,
+    title: str | None = None,
+) -> View:
     """Bar chart of the top-k next tokens and their probabilities.
 
     Args:
@@ -73,8 +81,9 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
         try:
             check_temperature(t)
         except ValueError:
-            raise ValueError(f"temperature={t!r} must be >= 0, a finite number "
-                             "(0 = always the most likely token)") from None
+            raise ValueError(
+                f"temperature={t!r} must be >= 0, a finite number (0 = always the most likely token)"
+            ) from None
     if not np.all(np.isfinite(logits)):
         raise ValueError("the logits contain NaN or inf: the model has diverged (check the loss)")
     k = int(max(1, min(k, V)))
@@ -100,9 +109,13 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
     width = max(left + col_w * len(temps) + 10, left + S.text_width(title, 14) + 10)
     height = top_y + ROW_H * (k + 1) + 16
     about = f"{title}. " + "; ".join(
-        f"temperature {S.fmt(t)}: " + ", ".join(f"{S.visible_token(lab)} {p:.3f}" for lab, p in rows) for t, rows in top.items())
-    parts = [S.svg_open(width, height, about, class_="tt-next-token", data_panels=len(temps), data_k=k),
-             S.text(left, 20, title, size=14, fill="#111", font_weight="600", class_="tt-title")]
+        f"temperature {S.fmt(t)}: " + ", ".join(f"{S.visible_token(lab)} {p:.3f}" for lab, p in rows)
+        for t, rows in top.items()
+    )
+    parts = [
+        S.svg_open(width, height, about, class_="tt-next-token", data_panels=len(temps), data_k=k),
+        S.text(left, 20, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+    ]
     for c, (t, rows) in enumerate(top.items()):
         x0 = left + c * col_w
         rest = 1.0 - sum(p for _, p in rows)
@@ -112,19 +125,39 @@ def next_token_view(source, prompt: str | None = None, tokenizer=None, *, k: int
         for r, (lab, p) in enumerate(rows):
             y = top_y + r * ROW_H
             bar = max(0.0, p / pmax * BAR_W)
-            parts.append(f'<g class="tt-bar" data-p="{p:.4f}">'
-                         + S.text(x0 + label_w - 8, y + ROW_H / 2, S.visible_token(lab), size=13, anchor="end",
-                                  baseline="middle", family=S.FONT, class_="tt-token")
-                         + f'<rect x="{S.coord(x0 + label_w)}" y="{S.coord(y + 3)}" width="{S.coord(bar)}" '
-                           f'height="{ROW_H - 6}" fill="{S.SERIES[0]}" fill-opacity="0.85"/>'
-                         + S.text(x0 + label_w + bar + 5, y + ROW_H / 2, f"{p:.3f}", size=11, baseline="middle",
-                                  fill="#333") + "</g>")
+            parts.append(
+                f'<g class="tt-bar" data-p="{p:.4f}">'
+                + S.text(
+                    x0 + label_w - 8,
+                    y + ROW_H / 2,
+                    S.visible_token(lab),
+                    size=13,
+                    anchor="end",
+                    baseline="middle",
+                    family=S.FONT,
+                    class_="tt-token",
+                )
+                + f'<rect x="{S.coord(x0 + label_w)}" y="{S.coord(y + 3)}" width="{S.coord(bar)}" '
+                f'height="{ROW_H - 6}" fill="{S.SERIES[0]}" fill-opacity="0.85"/>'
+                + S.text(x0 + label_w + bar + 5, y + ROW_H / 2, f"{p:.3f}", size=11, baseline="middle", fill="#333")
+                + "</g>"
+            )
         if V > k:
             y = top_y + k * ROW_H
-            parts.append(S.text(x0 + label_w - 8, y + ROW_H / 2, f"other {V - k}", size=11, anchor="end",
-                                baseline="middle", fill="#666")
-                         + S.text(x0 + label_w + 5, y + ROW_H / 2, f"{max(rest, 0.0):.3f}", size=11,
-                                  baseline="middle", fill="#666"))
+            parts.append(
+                S.text(
+                    x0 + label_w - 8,
+                    y + ROW_H / 2,
+                    f"other {V - k}",
+                    size=11,
+                    anchor="end",
+                    baseline="middle",
+                    fill="#666",
+                )
+                + S.text(
+                    x0 + label_w + 5, y + ROW_H / 2, f"{max(rest, 0.0):.3f}", size=11, baseline="middle", fill="#666"
+                )
+            )
         parts.append("</g>")
     parts.append("</svg>")
     svg = "".join(parts)

@@ -22,22 +22,43 @@ SANS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"
 MASKED_RGB = (232, 232, 232)  # cells a causal mask hides (the future): light grey
 
 # Colour maps as (position, r, g, b) anchors, linearly interpolated.
-VIRIDIS = np.array([
-    (0.0, 68, 1, 84), (0.1, 72, 36, 117), (0.2, 65, 68, 135), (0.3, 53, 95, 141),
-    (0.4, 42, 120, 142), (0.5, 33, 145, 140), (0.6, 34, 168, 132), (0.7, 68, 191, 112),
-    (0.8, 122, 209, 81), (0.9, 189, 223, 38), (1.0, 253, 231, 37),
-], dtype=np.float64)
+VIRIDIS = np.array(
+    [
+        (0.0, 68, 1, 84),
+        (0.1, 72, 36, 117),
+        (0.2, 65, 68, 135),
+        (0.3, 53, 95, 141),
+        (0.4, 42, 120, 142),
+        (0.5, 33, 145, 140),
+        (0.6, 34, 168, 132),
+        (0.7, 68, 191, 112),
+        (0.8, 122, 209, 81),
+        (0.9, 189, 223, 38),
+        (1.0, 253, 231, 37),
+    ],
+    dtype=np.float64,
+)
 # Blue (negative) - white (zero) - red (positive), for signed values like sin/cos encodings.
-DIVERGING = np.array([
-    (0.0, 5, 48, 97), (0.1, 33, 102, 172), (0.2, 67, 147, 195), (0.3, 146, 197, 222),
-    (0.4, 209, 229, 240), (0.5, 247, 247, 247), (0.6, 253, 219, 199), (0.7, 244, 165, 130),
-    (0.8, 214, 96, 77), (0.9, 178, 24, 43), (1.0, 103, 0, 31),
-], dtype=np.float64)
+DIVERGING = np.array(
+    [
+        (0.0, 5, 48, 97),
+        (0.1, 33, 102, 172),
+        (0.2, 67, 147, 195),
+        (0.3, 146, 197, 222),
+        (0.4, 209, 229, 240),
+        (0.5, 247, 247, 247),
+        (0.6, 253, 219, 199),
+        (0.7, 244, 165, 130),
+        (0.8, 214, 96, 77),
+        (0.9, 178, 24, 43),
+        (1.0, 103, 0, 31),
+    ],
+    dtype=np.float64,
+)
 COLORMAPS = {"viridis": VIRIDIS, "diverging": DIVERGING}
 
 # Distinct colours for lines/series (Tableau 10): heads in the head view, curves.
-SERIES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+SERIES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 _VISIBLE = {" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5", "\r": "\u240d", "\x7f": "\u2421"}
 _ids = itertools.count(1)
@@ -162,8 +183,15 @@ def palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:
     )
 
 
-def heatmap_data_uri(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
-                     mask: np.ndarray | None = None, levels: int = 255, scale: int = 1) -> str:
+def heatmap_data_uri(
+    values: np.ndarray,
+    vmin: float,
+    vmax: float,
+    cmap: str = "viridis",
+    mask: np.ndarray | None = None,
+    levels: int = 255,
+    scale: int = 1,
+) -> str:
     """A `data:image/png;base64,...` URI for an (h, w) array; `mask` cells (True) are grey.
 
     `scale` repeats every cell scale x scale pixels so browsers that smooth upscaled
@@ -187,18 +215,32 @@ def attributes(attrs: dict) -> str:
 def image(x, y, width, height, uri: str, **attrs) -> str:
     """An SVG <image> that draws cells as sharp squares."""
     extra = attributes(attrs)
-    return (f'<image x="{coord(x)}" y="{coord(y)}" width="{coord(width)}" height="{coord(height)}" '
-            f'preserveAspectRatio="none" style="image-rendering:pixelated" href="{uri}"{extra}/>')
+    return (
+        f'<image x="{coord(x)}" y="{coord(y)}" width="{coord(width)}" height="{coord(height)}" '
+        f'preserveAspectRatio="none" style="image-rendering:pixelated" href="{uri}"{extra}/>'
+    )
 
 
-def text(x, y, content: str, size: float = 11, anchor: str = "start", family: str = SANS,
-         fill: str = "#222", baseline: str | None = None, transform: str | None = None, **attrs) -> str:
+def text(
+    x,
+    y,
+    content: str,
+    size: float = 11,
+    anchor: str = "start",
+    family: str = SANS,
+    fill: str = "#222",
+    baseline: str | None = None,
+    transform: str | None = None,
+    **attrs,
+) -> str:
     """An SVG <text>; `content` is escaped here."""
     extra = f' dominant-baseline="{baseline}"' if baseline else ""
     extra += f' transform="{transform}"' if transform else ""
     extra += attributes(attrs)
-    return (f'<text x="{coord(x)}" y="{coord(y)}" font-size="{coord(size)}" text-anchor="{anchor}" '
-            f'font-family="{esc(family)}" fill="{fill}"{extra}>{esc(content)}</text>')
+    return (
+        f'<text x="{coord(x)}" y="{coord(y)}" font-size="{coord(size)}" text-anchor="{anchor}" '
+        f'font-family="{esc(family)}" fill="{fill}"{extra}>{esc(content)}</text>'
+    )
 
 
 def svg_open(width: float, height: float, label: str, role: str = "img", **attrs) -> str:
@@ -210,9 +252,11 @@ def svg_open(width: float, height: float, label: str, role: str = "img", **attrs
     No xmlns here: inline SVG in HTML does not need one (View.save adds it for .svg files).
     """
     extra = attributes(attrs)
-    return (f'<svg width="{coord(width)}" height="{coord(height)}" viewBox="0 0 {coord(width)} {coord(height)}" '
-            f'style="max-width:100%;height:auto;background:#fff" role="{role}" aria-label="{esc(label)}"{extra}>'
-            f'<title>{esc(label)}</title>')
+    return (
+        f'<svg width="{coord(width)}" height="{coord(height)}" viewBox="0 0 {coord(width)} {coord(height)}" '
+        f'style="max-width:100%;height:auto;background:#fff" role="{role}" aria-label="{esc(label)}"{extra}>'
+        f"<title>{esc(label)}</title>"
+    )
 
 
 def text_width(content: str, size: float) -> float:
@@ -220,25 +264,40 @@ def text_width(content: str, size: float) -> float:
     return len(str(content)) * size * 0.62
 
 
-def colorbar(x, y, height, vmin: float, vmax: float, cmap: str = "viridis", label: str = "",
-             width: float = 10, masked_note: bool = False) -> str:
+def colorbar(
+    x,
+    y,
+    height,
+    vmin: float,
+    vmax: float,
+    cmap: str = "viridis",
+    label: str = "",
+    width: float = 10,
+    masked_note: bool = False,
+) -> str:
     """A vertical colour scale with min/mid/max ticks, and optionally a 'masked' swatch."""
     strip = colormap_table(cmap, 128)[::-1][:, None, :]  # top = vmax
     idx = np.arange(128, dtype=np.uint8)[:, None]
     uri = "data:image/png;base64," + base64.b64encode(palette_png(idx, strip[:, 0, :])).decode("ascii")
-    parts = [f'<g class="tt-colorbar">',
-             image(x, y, width, height, uri),
-             f'<rect x="{coord(x)}" y="{coord(y)}" width="{coord(width)}" height="{coord(height)}" fill="none" stroke="#888" stroke-width="0.5"/>']
+    parts = [
+        '<g class="tt-colorbar">',
+        image(x, y, width, height, uri),
+        f'<rect x="{coord(x)}" y="{coord(y)}" width="{coord(width)}" height="{coord(height)}" fill="none" stroke="#888" stroke-width="0.5"/>',
+    ]
     for frac, value in ((0.0, vmax), (0.5, (vmin + vmax) / 2), (1.0, vmin)):
         ty = y + frac * height
-        parts.append(f'<line x1="{coord(x + width)}" x2="{coord(x + width + 3)}" y1="{coord(ty)}" y2="{coord(ty)}" stroke="#666"/>')
+        parts.append(
+            f'<line x1="{coord(x + width)}" x2="{coord(x + width + 3)}" y1="{coord(ty)}" y2="{coord(ty)}" stroke="#666"/>'
+        )
         parts.append(text(x + width + 5, ty, fmt(value), size=10, baseline="middle"))
     if label:
         parts.append(text(x, y - 12, label, size=10))
     if masked_note:
         my = y + height + 10
-        parts.append(f'<rect x="{coord(x)}" y="{coord(my)}" width="{coord(width)}" height="{coord(width)}" '
-                     f'fill="{hex_color(MASKED_RGB)}" stroke="#888" stroke-width="0.5"/>')
+        parts.append(
+            f'<rect x="{coord(x)}" y="{coord(my)}" width="{coord(width)}" height="{coord(width)}" '
+            f'fill="{hex_color(MASKED_RGB)}" stroke="#888" stroke-width="0.5"/>'
+        )
         parts.append(text(x + width + 5, my + width / 2, "masked", size=10, baseline="middle"))
         parts.append(text(x + width + 5, my + width / 2 + 12, "(future)", size=10, baseline="middle"))
     parts.append("</g>")

@@ -28,14 +28,18 @@ def _snapshots(source, tokens, tokenizer, max_frames):
             tokens = [int(i) for i in np.asarray(source.probe_ids).reshape(-1)]
     snaps = list(snaps or [])
     if not snaps:
-        raise ValueError("no attention snapshots: give the trainer a probe text so it records them "
-                         "(see LanguageModelTrainer), train for a while, then pass trainer.attention_snapshots")
+        raise ValueError(
+            "no attention snapshots: give the trainer a probe text so it records them "
+            "(see LanguageModelTrainer), train for a while, then pass trainer.attention_snapshots"
+        )
     steps, arrays = [], []
     for k, item in enumerate(snaps):
         try:
             step, w = item
         except (TypeError, ValueError):
-            raise TypeError(f"snapshot {k} must be a (step, weights (L, H, T, T)) pair, got {type(item).__name__}") from None
+            raise TypeError(
+                f"snapshot {k} must be a (step, weights (L, H, T, T)) pair, got {type(item).__name__}"
+            ) from None
         steps.append(int(step))
         arrays.append(to_numpy(w, f"snapshot {k} weights"))
     shapes = {a.shape for a in arrays}
@@ -71,9 +75,19 @@ class TimelapseView(View):
         return timelapse_small_multiples(list(zip(self.steps, self._all)), self.tokens, **kwargs)
 
 
-def attention_timelapse(snapshots, tokens=None, *, tokenizer=None, layer=None, head=None, max_frames: int = 8,
-                        vmax: float | None = None, cell: int | None = None, ms_per_frame: int = 700,
-                        title: str | None = None) -> TimelapseView:
+def attention_timelapse(
+    snapshots,
+    tokens=None,
+    *,
+    tokenizer=None,
+    layer=None,
+    head=None,
+    max_frames: int = 8,
+    vmax: float | None = None,
+    cell: int | None = None,
+    ms_per_frame: int = 700,
+    title: str | None = None,
+) -> TimelapseView:
     """Step through attention snapshots with a slider (HTML + inline JS).
 
     Args:
@@ -99,11 +113,22 @@ def attention_timelapse(snapshots, tokens=None, *, tokenizer=None, layer=None, h
     if title is None:
         title = f"Attention during training ({nS} snapshots, steps {steps[0]}\u2013{steps[-1]})"
 
-    about = (f"{title}. Attention heatmaps per layer and head at the chosen training step (the slider above "
-             f"picks the step); rows are query tokens, columns key tokens. Tokens: {' '.join(lay.labels)}")
-    parts = [S.svg_open(lay.width, lay.height, about, class_="tt-timelapse", data_frames=nS,
-                        data_layers=len(layers), data_heads=len(heads)),
-             S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title")]
+    about = (
+        f"{title}. Attention heatmaps per layer and head at the chosen training step (the slider above "
+        f"picks the step); rows are query tokens, columns key tokens. Tokens: {' '.join(lay.labels)}"
+    )
+    parts = [
+        S.svg_open(
+            lay.width,
+            lay.height,
+            about,
+            class_="tt-timelapse",
+            data_frames=nS,
+            data_layers=len(layers),
+            data_heads=len(heads),
+        ),
+        S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+    ]
     for f in range(nS):
         hidden = "" if f == nS - 1 else ' style="display:none"'
         parts.append(f'<g class="tt-frame" data-step="{steps[f]}"{hidden}>')
@@ -113,28 +138,50 @@ def attention_timelapse(snapshots, tokens=None, *, tokenizer=None, layer=None, h
                 parts.append(panel_image(lay, r, c, W[f, r, c], top, mask, levels=LEVELS))
         parts.append("</g>")
     parts.append(lay.axes(names))
-    parts.append(S.colorbar(lay.colorbar_x, lay.top + 10, min(160.0, max(60.0, lay.grid_h - 40)), 0.0, top,
-                            label="weight", masked_note=causal))
+    parts.append(
+        S.colorbar(
+            lay.colorbar_x,
+            lay.top + 10,
+            min(160.0, max(60.0, lay.grid_h - 40)),
+            0.0,
+            top,
+            label="weight",
+            masked_note=causal,
+        )
+    )
     parts.append("</svg>")
     svg = "".join(parts)
     rid = S.new_id("tt-lapse")
-    controls = (f'<div class="tt-controls" style="font-size:13px;margin:4px 0">'
-                f'<button class="tt-play" type="button">\u25b6 play</button> '
-                f'<label>Training step <input class="tt-step" type="range" min="0" max="{nS - 1}" value="{nS - 1}" '
-                f'step="1" aria-valuetext="step {steps[-1]}" style="width:320px;vertical-align:middle"></label> '
-                f'<span class="tt-step-label" aria-hidden="true">step {steps[-1]}</span></div>')
+    controls = (
+        f'<div class="tt-controls" style="font-size:13px;margin:4px 0">'
+        f'<button class="tt-play" type="button">\u25b6 play</button> '
+        f'<label>Training step <input class="tt-step" type="range" min="0" max="{nS - 1}" value="{nS - 1}" '
+        f'step="1" aria-valuetext="step {steps[-1]}" style="width:320px;vertical-align:middle"></label> '
+        f'<span class="tt-step-label" aria-hidden="true">step {steps[-1]}</span></div>'
+    )
     data = {"steps": steps, "ms": int(ms_per_frame)}
-    html = (f'<div id="{rid}" data-tt-root class="tt-viz tt-timelapse-view" style="font-family:{S.esc(S.SANS)}">{controls}{svg}'
-            f'<script type="application/json">{json_payload(data)}</script>{boot_script(rid, _JS)}</div>')
+    html = (
+        f'<div id="{rid}" data-tt-root class="tt-viz tt-timelapse-view" style="font-family:{S.esc(S.SANS)}">{controls}{svg}'
+        f'<script type="application/json">{json_payload(data)}</script>{boot_script(rid, _JS)}</div>'
+    )
     view = TimelapseView(html, svg, title)
     view.steps, view.weights, view.layers, view.heads, view.tokens = steps, W, layers, heads, labels
     view._all = weights
     return view
 
 
-def timelapse_small_multiples(snapshots, tokens=None, *, tokenizer=None, layer=-1, head=None, max_frames: int = 6,
-                              vmax: float | None = None, cell: int | None = None,
-                              title: str | None = None) -> View:
+def timelapse_small_multiples(
+    snapshots,
+    tokens=None,
+    *,
+    tokenizer=None,
+    layer=-1,
+    head=None,
+    max_frames: int = 6,
+    vmax: float | None = None,
+    cell: int | None = None,
+    title: str | None = None,
+) -> View:
     """Static fallback: one row per snapshot (step), one column per head of one layer
     (default: the last layer). Plain SVG, no JavaScript."""
     steps, weights, labels, _ = _snapshots(snapshots, tokens, tokenizer, max(1, int(max_frames)))
@@ -150,15 +197,20 @@ def timelapse_small_multiples(snapshots, tokens=None, *, tokenizer=None, layer=-
     names = {(r, c): f"step {steps[r]} \u00b7 head {h}" for r in range(nS) for c, h in enumerate(heads)}
     if title is None:
         title = f"Layer {lay_idx} attention during training (steps {steps[0]}\u2013{steps[-1]})"
-    about = (f"{title}. One attention heatmap per training step (rows, steps {', '.join(map(str, steps))}) and head "
-             f"(columns); rows of a map are query tokens, columns key tokens. Tokens: {' '.join(lay.labels)}")
-    parts = [S.svg_open(lay.width, lay.height, about, class_="tt-timelapse-static", data_frames=nS, data_heads=len(heads)),
-             S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
-             S.text(lay.left, 35, "rows: training steps, top to bottom; columns: heads", size=11, fill="#555")]
+    about = (
+        f"{title}. One attention heatmap per training step (rows, steps {', '.join(map(str, steps))}) and head "
+        f"(columns); rows of a map are query tokens, columns key tokens. Tokens: {' '.join(lay.labels)}"
+    )
+    parts = [
+        S.svg_open(lay.width, lay.height, about, class_="tt-timelapse-static", data_frames=nS, data_heads=len(heads)),
+        S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        S.text(lay.left, 35, "rows: training steps, top to bottom; columns: heads", size=11, fill="#555"),
+    ]
     for r in range(nS):
         for c in range(len(heads)):
-            parts.append(panel_image(lay, r, c, W[r, c], top, mask, levels=LEVELS, data_step=steps[r],
-                                     data_head=heads[c]))
+            parts.append(
+                panel_image(lay, r, c, W[r, c], top, mask, levels=LEVELS, data_step=steps[r], data_head=heads[c])
+            )
     parts.append(lay.axes(names))
     parts.append(S.colorbar(lay.colorbar_x, lay.top + 10, 140, 0.0, top, label="weight", masked_note=causal))
     parts.append("</svg>")

@@ -47,13 +47,16 @@ class View:
         path = Path(path)
         if path.suffix.lower() == ".svg":
             if self.svg is None:
-                raise ValueError(f"{type(self).__name__} is interactive (drawn by JavaScript) and has no "
-                                 f"static SVG: save it as .html instead of {path.name!r}")
+                raise ValueError(
+                    f"{type(self).__name__} is interactive (drawn by JavaScript) and has no "
+                    f"static SVG: save it as .html instead of {path.name!r}"
+                )
             # A standalone .svg file needs the namespace that inline SVG in HTML does without.
             markup = self.svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
             atomic_write(path, '<?xml version="1.0" encoding="utf-8"?>\n' + markup)
         else:
             from .svg import esc
+
             atomic_write(path, _PAGE.format(title=esc(self.title), body=self.html))
         return path
 

@@ -90,8 +90,17 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
     a, b = _aligned(a), _aligned(_unit_inner(b))
     if a.ndim == 2 and b.ndim == 2:  # the linear layers' products: no batch bookkeeping
-        args = (_address(out), _address(a), _address(b), M, N, K, _floats(a.strides[0]), _floats(a.strides[1]),
-                _floats(b.strides[0]))
+        args = (
+            _address(out),
+            _address(a),
+            _address(b),
+            M,
+            N,
+            K,
+            _floats(a.strides[0]),
+            _floats(a.strides[1]),
+            _floats(b.strides[0]),
+        )
         helper = threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
         if helper is not None:  # a second thread computes the first half of the rows
             helper.gemm(*args, (M // 2) & ~3)
@@ -99,9 +108,17 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
         return out
     # the kernel needs every batch of C contiguous in (M, N), which np.empty gives; a's strides are free
-    return _product(load().gemm_nn, a, b, out, M, N, K,
-                    lambda x: (_floats(x.strides[-2]), _floats(x.strides[-1])),
-                    lambda x: (_floats(x.strides[-2]),))
+    return _product(
+        load().gemm_nn,
+        a,
+        b,
+        out,
+        M,
+        N,
+        K,
+        lambda x: (_floats(x.strides[-2]), _floats(x.strides[-1])),
+        lambda x: (_floats(x.strides[-2]),),
+    )
 
 
 def nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:

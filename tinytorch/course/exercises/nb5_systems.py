@@ -10,9 +10,11 @@ from .verdicts import check_equal, check_true, tripwire
 def _configs():
     from ...models import TinyGPTConfig
 
-    return [TinyGPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64),
-            TinyGPTConfig(vocab_size=50, block_size=8, n_layer=3, n_head=2, n_embd=16),
-            TinyGPTConfig(vocab_size=67, block_size=24, n_layer=1, n_head=4, n_embd=96, mlp_ratio=3)]
+    return [
+        TinyGPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64),
+        TinyGPTConfig(vocab_size=50, block_size=8, n_layer=3, n_head=2, n_embd=16),
+        TinyGPTConfig(vocab_size=67, block_size=24, n_layer=1, n_head=4, n_embd=96, mlp_ratio=3),
+    ]
 
 
 def _gpt_mlp_only(count, config):
@@ -33,8 +35,11 @@ WRONG_COUNT = [
     (_CP + "    return _cp(c) - c.block_size * c.n_embd", "position embedding"),
     (_CP + "    return _cp(c) - c.n_layer * (5 + c.mlp_ratio) * c.n_embd", "biases"),
     (_CP + "    return _cp(c) - c.n_embd * c.vocab_size", "head"),
-    ("def count_parameters(c):\n    V, T, C, L = c.vocab_size, c.block_size, c.n_embd, c.n_layer\n"
-     "    return V * C + T * C + L * (4 * C + 4 * C * C + 4 * C + 8 * C * C + 5 * C) + 2 * C + C * V", "mlp_ratio"),
+    (
+        "def count_parameters(c):\n    V, T, C, L = c.vocab_size, c.block_size, c.n_embd, c.n_layer\n"
+        "    return V * C + T * C + L * (4 * C + 4 * C * C + 4 * C + 8 * C * C + 5 * C) + 2 * C + C * V",
+        "mlp_ratio",
+    ),
     ("def count_parameters(c):\n    return tt.models.TinyGPT(c).num_parameters()", "builds"),
 ]
 
@@ -55,19 +60,28 @@ def check_count(count_parameters):
         with tripwire({"TinyGPT(...)": (TinyGPT, "__init__")}) as called:
             got = count_parameters(cfg)
         if called:
-            raise AssertionError("count_parameters builds the model (TinyGPT(config)): count from the config's fields "
-                                 "alone, so that it also works for a GPT-3 config that would never fit in memory")
+            raise AssertionError(
+                "count_parameters builds the model (TinyGPT(config)): count from the config's fields "
+                "alone, so that it also works for a GPT-3 config that would never fit in memory"
+            )
         what = f"count_parameters(n_layer={L}, n_embd={C}, mlp_ratio={r}, vocab={V}, block={T})"
         for wrong, message in [
             (want - T * C, "the position embedding (T·C) is missing"),
-            (want - L * (4 * C + 4 * C + (r + 1) * C) - 2 * C, "the biases and LayerNorm parameters are missing: "
-             "count every bias and every LayerNorm's weight and bias"),
-            (want - L * (4 + r + 1) * C, f"the biases are missing (4C in attention and {r + 1}C in the MLP, "
-             "per block)"),
+            (
+                want - L * (4 * C + 4 * C + (r + 1) * C) - 2 * C,
+                "the biases and LayerNorm parameters are missing: "
+                "count every bias and every LayerNorm's weight and bias",
+            ),
+            (
+                want - L * (4 + r + 1) * C,
+                f"the biases are missing (4C in attention and {r + 1}C in the MLP, per block)",
+            ),
             (want - C * V, "the head (C·V) is missing"),
             (want - V * C, "the token embedding (V·C) is missing"),
-            (_gpt_mlp_only(_library_count, cfg) if r != GPT_MLP_RATIO else None,
-             f"this config's MLP is {r}C wide, not 4C: use r = config.mlp_ratio"),
+            (
+                _gpt_mlp_only(_library_count, cfg) if r != GPT_MLP_RATIO else None,
+                f"this config's MLP is {r}C wide, not 4C: use r = config.mlp_ratio",
+            ),
         ]:
             if got == wrong:
                 raise AssertionError(f"{what} = {got:,}, expected {want:,}: {message}")
@@ -85,8 +99,11 @@ HINTS_MEMORY = [
 _MEM = "def adamw_memory_bytes(n, bytes_per_number=4):\n    w = n * bytes_per_number\n"
 WRONG_MEMORY = [
     (_MEM + "    return {'weights': w, 'gradients': w, 'optimizer': w, 'total': 3 * w}", "TWO running averages"),
-    ("def adamw_memory_bytes(n, bytes_per_number=4):\n    w = n * 4\n"
-     "    return {'weights': w, 'gradients': w, 'optimizer': 2 * w, 'total': 4 * w}", "bytes_per_number"),
+    (
+        "def adamw_memory_bytes(n, bytes_per_number=4):\n    w = n * 4\n"
+        "    return {'weights': w, 'gradients': w, 'optimizer': 2 * w, 'total': 4 * w}",
+        "bytes_per_number",
+    ),
     (_MEM + "    return {'weights': w, 'gradients': w, 'optimizer': 2 * w, 'total': 3 * w}", "total"),
     (_MEM + "    return {'weights': w, 'gradients': 0, 'optimizer': 2 * w, 'total': 3 * w}", "gradient"),
 ]
@@ -112,8 +129,11 @@ def check_memory(adamw_memory_bytes):
     check_equal(m["optimizer"], 8 * n, f"AdamW's two moments for {n} float32 parameters")
     parts = m["weights"] + m["gradients"] + m["optimizer"]
     check_true(m["total"] == parts, f"the total is {m['total']}, but weights + gradients + optimizer = {parts}")
-    check_equal(adamw_memory_bytes(10, bytes_per_number=2)["total"], 80,
-                "the total for 10 float16 parameters (use bytes_per_number)")
+    check_equal(
+        adamw_memory_bytes(10, bytes_per_number=2)["total"],
+        80,
+        "the total for 10 float16 parameters (use bytes_per_number)",
+    )
 
 
 # --------------------------------------------------------------------------- 5.3 forward_flops_per_token
@@ -126,15 +146,27 @@ HINTS_FLOPS = [
 
 _FL = "def forward_flops_per_token(c, context=None):\n    T = c.block_size if context is None else context\n"
 WRONG_FLOPS = [
-    (_FL + "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
-     "    return w + c.n_embd * c.vocab_size + c.n_layer * 2 * T * c.n_embd", "2 FLOPs"),
-    ("def forward_flops_per_token(c, context=None):\n    T = c.block_size\n"
-     "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
-     "    return 2 * (w + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd", "context=1"),
-    (_FL + "    return 2 * (c.n_layer * 12 * c.n_embd ** 2 + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd",
-     "mlp_ratio"),
-    (_FL + "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
-     "    return 2 * w + c.n_layer * 4 * T * c.n_embd", "head"),
+    (
+        _FL + "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
+        "    return w + c.n_embd * c.vocab_size + c.n_layer * 2 * T * c.n_embd",
+        "2 FLOPs",
+    ),
+    (
+        "def forward_flops_per_token(c, context=None):\n    T = c.block_size\n"
+        "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
+        "    return 2 * (w + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd",
+        "context=1",
+    ),
+    (
+        _FL
+        + "    return 2 * (c.n_layer * 12 * c.n_embd ** 2 + c.n_embd * c.vocab_size) + c.n_layer * 4 * T * c.n_embd",
+        "mlp_ratio",
+    ),
+    (
+        _FL + "    w = c.n_layer * (4 + 2 * c.mlp_ratio) * c.n_embd ** 2\n"
+        "    return 2 * w + c.n_layer * 4 * T * c.n_embd",
+        "head",
+    ),
 ]
 
 
@@ -155,15 +187,20 @@ def check_flops(forward_flops_per_token):
             (weights + C * V + L * 2 * T * C, "half the expected count: a multiply-add is 2 FLOPs"),
             (2 * weights + L * 4 * T * C, "the head's C·V product is missing"),
             (2 * (weights + C * V), "attention's 4·T·C per layer is missing"),
-            (2 * (weights + C * V + V * C) + L * 4 * T * C, "the token embedding is counted as a product: it is a "
-             "lookup (no multiply-adds)"),
-            (_gpt_mlp_only(_library_flops, cfg) if r != GPT_MLP_RATIO else None,
-             f"this config's MLP is {r}C wide, not 4C: its two products are 2·r·C² with r = config.mlp_ratio"),
+            (
+                2 * (weights + C * V + V * C) + L * 4 * T * C,
+                "the token embedding is counted as a product: it is a lookup (no multiply-adds)",
+            ),
+            (
+                _gpt_mlp_only(_library_flops, cfg) if r != GPT_MLP_RATIO else None,
+                f"this config's MLP is {r}C wide, not 4C: its two products are 2·r·C² with r = config.mlp_ratio",
+            ),
         ]:
             if got == wrong:
                 raise AssertionError(f"forward_flops_per_token = {got:,}, expected {want:,}: {message}")
-        check_equal(got, want, f"forward_flops_per_token(config with C={C}, L={L}, V={V}, block_size={T}, "
-                    f"mlp_ratio={r})")
+        check_equal(
+            got, want, f"forward_flops_per_token(config with C={C}, L={L}, V={V}, block_size={T}, mlp_ratio={r})"
+        )
     cfg = _configs()[0]
     got1 = forward_flops_per_token(cfg, context=1)
     if got1 == _library_flops(cfg):

@@ -34,6 +34,7 @@ EXERCISES = {}
 
 def register(exercise_id, title, hints, wrong, library=None, keep=False):
     """Decorator for a check function: adds the exercise to the catalogue."""
+
     def decorate(fn):
         if exercise_id in EXERCISES:
             raise ValueError(f"exercise {exercise_id} is registered twice")
@@ -55,7 +56,7 @@ def check(exercise_id: str, *answers) -> None:
 
     A passing answer of an exercise whose piece later notebooks build on is saved (see carry.py)."""
     ex = _exercise(exercise_id)
-    nudge = f"stuck? run hint(\"{exercise_id}\") for a nudge, hint(\"{exercise_id}\", level=2) for the idea"
+    nudge = f'stuck? run hint("{exercise_id}") for a nudge, hint("{exercise_id}", level=2) for the idea'
     with verdict(f"Exercise {exercise_id} {ex.title}", hint=nudge):
         ex.check(*answers)
     if ex.keep:
@@ -79,10 +80,14 @@ def use(exercise_id: str, *answers):
     except ExerciseFailed as error:
         reason = "not written yet" if "not implemented yet" in str(error) else "not passing its check yet"
     if ex.library is None:
-        raise ExerciseFailed(f"Exercise {exercise_id} ({ex.title}) is {reason}: the cells below need it. "
-                             "Finish it and run its test cell, then run this cell again.")
-    print(f"Note: your Exercise {exercise_id} ({ex.title}) is {reason}, so the cells below use the library's "
-          f"version. Finish it, run its test cell, then re-run from here to use yours.")
+        raise ExerciseFailed(
+            f"Exercise {exercise_id} ({ex.title}) is {reason}: the cells below need it. "
+            "Finish it and run its test cell, then run this cell again."
+        )
+    print(
+        f"Note: your Exercise {exercise_id} ({ex.title}) is {reason}, so the cells below use the library's "
+        f"version. Finish it, run its test cell, then re-run from here to use yours."
+    )
     fallback = ex.library()
     return fallback if len(answers) == 1 else tuple(fallback)
 
@@ -105,4 +110,4 @@ def hint(exercise_id: str, level: int = 1) -> None:
         raise ValueError(f"hint level must be 1 (a nudge) or 2 (the idea), got {level!r}")
     print(f"Hint {level}/{len(levels)} for Exercise {exercise_id}: {levels[level - 1]}")
     if level < len(levels):
-        print(f"(still stuck? hint(\"{exercise_id}\", level={level + 1}))")
+        print(f'(still stuck? hint("{exercise_id}", level={level + 1}))')

@@ -114,11 +114,15 @@ def describe_difference(got, want, atol=1e-5, rtol=1e-4) -> str:
                 return "its entries are shifted by one position along the first axis"
     bad = ~np.isclose(got, want, atol=atol, rtol=rtol, equal_nan=True)
     if np.nanmax(np.abs(diff)) < 1e-3 * max(1.0, float(np.nanmax(np.abs(want[np.isfinite(want)]), initial=0.0))):
-        return (f"it is close but not equal (off by up to {np.nanmax(np.abs(diff)):.2g}): a constant rounded or "
-                "slightly off?")
+        return (
+            f"it is close but not equal (off by up to {np.nanmax(np.abs(diff)):.2g}): a constant rounded or "
+            "slightly off?"
+        )
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    return (f"{int(bad.sum())} of {bad.size} values differ, by up to {np.nanmax(np.abs(diff)):.3g} "
-            f"(first at index {where}: got {got[where]:.6g}, expected {want[where]:.6g})")
+    return (
+        f"{int(bad.sum())} of {bad.size} values differ, by up to {np.nanmax(np.abs(diff)):.3g} "
+        f"(first at index {where}: got {got[where]:.6g}, expected {want[where]:.6g})"
+    )
 
 
 def check_shape(actual, shape, what: str = "the result") -> None:
@@ -189,9 +193,11 @@ def float64():
 def needs_tensor(result, what):
     from ...tensor import Tensor
 
-    check_true(isinstance(result, Tensor),
-               f"{what} returned a {type(result).__name__}, not a Tensor: use Tensor operations (not numpy) "
-               "so that gradients flow")
+    check_true(
+        isinstance(result, Tensor),
+        f"{what} returned a {type(result).__name__}, not a Tensor: use Tensor operations (not numpy) "
+        "so that gradients flow",
+    )
 
 
 def graph_ops(out) -> set:
@@ -214,8 +220,10 @@ def refuse_library(out, ops: dict) -> None:
     ops: {op name: what the student called}, e.g. {"layer_norm": "tinytorch's layer_norm"}."""
     used = graph_ops(out) & set(ops)
     for op in sorted(used):
-        raise AssertionError(f"your result comes from {ops[op]}, the library's version of what this exercise asks "
-                             "you to write: build it yourself from elementary Tensor operations")
+        raise AssertionError(
+            f"your result comes from {ops[op]}, the library's version of what this exercise asks "
+            "you to write: build it yourself from elementary Tensor operations"
+        )
 
 
 @contextmanager
@@ -243,15 +251,19 @@ def tripwire(targets: dict):
 
 def delegated(called: set, what: str) -> None:
     if called:
-        raise AssertionError(f"your {what} calls {', '.join(sorted(called))}: that is the library's answer to this "
-                             "exercise. Write it yourself (the library's version is what the check compares with)")
+        raise AssertionError(
+            f"your {what} calls {', '.join(sorted(called))}: that is the library's answer to this "
+            "exercise. Write it yourself (the library's version is what the check compares with)"
+        )
 
 
 def backward_with(out, seed=0):
     """Backpropagate a random direction from `out` (every output element matters), or say why not."""
-    check_true(getattr(out, "requires_grad", False),
-               "the result is not connected to the inputs or weights (computed with numpy, or from .data?): "
-               "use Tensor operations so that gradients flow")
+    check_true(
+        getattr(out, "requires_grad", False),
+        "the result is not connected to the inputs or weights (computed with numpy, or from .data?): "
+        "use Tensor operations so that gradients flow",
+    )
     weights = np.random.default_rng(seed).standard_normal(out.shape)
     (out * weights.astype(out.data.dtype)).sum().backward()
 
@@ -263,13 +275,16 @@ def compare_gradients(mine: dict, reference: dict, what: str, atol=1e-4, rtol=1e
         if want is None:
             continue
         if got is None or not np.any(got):
-            raise AssertionError(f"{what}: no gradient reached {name}: part of the computation left the graph "
-                                 "(numpy, .data or a new Tensor made from numbers); use Tensor operations throughout")
+            raise AssertionError(
+                f"{what}: no gradient reached {name}: part of the computation left the graph "
+                "(numpy, .data or a new Tensor made from numbers); use Tensor operations throughout"
+            )
         if not _close(got, want, atol, rtol):
             raise AssertionError(
                 f"{what}: the values are right but the gradient of {name} is wrong ("
                 f"{describe_difference(got, want, atol, rtol)}): some step is computed outside the graph "
-                "(a .data, numpy or a constant where a Tensor belongs), so backward skips its share")
+                "(a .data, numpy or a constant where a Tensor belongs), so backward skips its share"
+            )
 
 
 def randomize(module, seed: int, scale: float = 0.3) -> None:
@@ -288,8 +303,10 @@ def load_same_weights(mine, reference, what):
     try:
         mine.load_state_dict(reference.state_dict())
     except Exception as error:
-        raise AssertionError(f"{what}: could not load the reference weights into yours ({error}); keep the "
-                             "submodule names given in __init__") from None
+        raise AssertionError(
+            f"{what}: could not load the reference weights into yours ({error}); keep the "
+            "submodule names given in __init__"
+        ) from None
 
 
 def np_softmax(x, axis=-1):

@@ -27,8 +27,15 @@ SOURCE = HERE / "kernels.c"
 TARGET = HERE.parent / "kernels.wasm"
 CLANG_MAJOR = 14
 FLAGS = [
-    "--target=wasm32", "-msimd128", "-O3", "-ffreestanding", "-fno-builtin", "-nostdlib",
-    "-Wl,--no-entry", "-Wl,--import-memory", "-Wl,--strip-all",
+    "--target=wasm32",
+    "-msimd128",
+    "-O3",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-nostdlib",
+    "-Wl,--no-entry",
+    "-Wl,--import-memory",
+    "-Wl,--strip-all",
 ]
 
 # section ids of the WebAssembly binary format
@@ -112,8 +119,12 @@ def imports(binary: bytes) -> list:
 def check_module(binary: bytes) -> None:
     """Raise unless the module brings no memory, data or start function and imports only env.memory."""
     present = sections(binary)
-    for sid, what in ((DATA, "a data section"), (DATA_COUNT, "a data count section"), (MEMORY, "a memory of its own"),
-                      (START, "a start function")):
+    for sid, what in (
+        (DATA, "a data section"),
+        (DATA_COUNT, "a data count section"),
+        (MEMORY, "a memory of its own"),
+        (START, "a start function"),
+    ):
         if sid in present:
             raise ValueError(f"kernels.wasm has {what}: it shares Pyodide's memory and must bring nothing into it")
     if imports(binary) != [("env", "memory", 2)]:
@@ -131,8 +142,10 @@ def check_no_globals_used(binary: bytes) -> None:
         listing = subprocess.run([objdump, "-d", str(path)], capture_output=True, text=True, check=True).stdout
     used = [line.strip() for line in listing.splitlines() if "global.get" in line or "global.set" in line]
     if used:
-        raise ValueError(f"a kernel uses the C stack (a global): {used[:3]}: keep kernels free of local arrays "
-                         "that cannot live in registers")
+        raise ValueError(
+            f"a kernel uses the C stack (a global): {used[:3]}: keep kernels free of local arrays "
+            "that cannot live in registers"
+        )
 
 
 def main() -> int:
