@@ -121,9 +121,10 @@ def main():
             r["env"] = env_name
             results.append(r)
             c, n = r["cache"], r["no cache"]
+            speedup = n["median_s"] / c["median_s"]
             print(
                 f"{env_name:7s} {name:8s} {r['kernels']:7s} {c['median_s']:8.3f} {c['tokens_per_s']:12,.0f} "
-                f"{n['median_s']:11.3f} {n['tokens_per_s']:15,.0f} {n['median_s'] / c['median_s']:8.1f}x  {r['identical']}"
+                f"{n['median_s']:11.3f} {n['tokens_per_s']:15,.0f} {speedup:8.1f}x  {r['identical']}"
             )
             sys.stdout.flush()
             if "sample" in r:

@@ -64,8 +64,8 @@ def main():
     c = p.config
     print(
         f"{args.preset} preset ({c.n_layer} x {c.n_head} x {c.n_embd}, block {c.block_size}, batch {p.batch_size}), "
-        f"{args.steps} profiled steps on {sys.platform}, numpy {np.__version__}, kernels {tinytorch.kernels.backend()}: "
-        f"{1000 * total / args.steps:.1f} ms/step under the profiler"
+        f"{args.steps} profiled steps on {sys.platform}, numpy {np.__version__}, "
+        f"kernels {tinytorch.kernels.backend()}: {1000 * total / args.steps:.1f} ms/step under the profiler"
     )
     for kind, seconds in sorted(by_kind.items(), key=lambda item: -item[1]):
         print(f"  {kind:44s} {100 * seconds / total:5.1f}%")

@@ -9,9 +9,9 @@ The same job as pyodide_run.mjs, in a browser: a static server gives a page whos
 (the JupyterLite kernel is a worker too) loads Pyodide from node_modules/pyodide, Pyodide's
 numpy wheel ($TINYGPT_NUMPY_WHEEL) and a tinytorch wheel built from this tree, writes the
 benchmarks/*.py files and the script into /bench (and $TINYGPT_CORPUS as /bench/corpus.txt), and
-runs the script; its output is printed here line by line, and the exit code is the script's. Needs npm ci and the tests' browsers
-(tests/_browsers.py): Chromium through playwright, Firefox through npm puppeteer-core, WebKitGTK
-through the site tests' Selenium driver (tests/site/_engines.py).
+runs the script; its output is printed here line by line, and the exit code is the script's.
+Needs npm ci and the tests' browsers (tests/_browsers.py): Chromium through playwright, Firefox
+through npm puppeteer-core, WebKitGTK through the site tests' Selenium driver (tests/site/_engines.py).
 """
 
 import functools

@@ -23,9 +23,11 @@ def axe_violations(page, include: list[str] | None = None) -> list[dict]:
     found = page.evaluate(
         """async ([include, tags]) => {
             const context = include ? { include: include.map((s) => [s]) } : document;
-            const result = await axe.run(context, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+            const options = { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] };
+            const result = await axe.run(context, options);
+            const where = (n) => n.target.join(' ') + ' :: ' + n.failureSummary.split('\\n').slice(0, 2).join(' ');
             return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' :: ' + n.failureSummary.split('\\n').slice(0, 2).join(' ')) }));
+                targets: v.nodes.slice(0, 5).map(where) }));
         }""",
         [include, TAGS],
     )

@@ -162,7 +162,8 @@ def load(path, max_bytes: int = MAX_LOAD_BYTES):
     except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error, NotImplementedError) as error:
         raise _corrupt(
             path,
-            f"is truncated or corrupt and cannot be read ({type(error).__name__}: {error}); save it again or use an earlier copy",
+            f"is truncated or corrupt and cannot be read ({type(error).__name__}: {error}); "
+            "save it again or use an earlier copy",
         ) from None
     if not arrays:
         raise _corrupt(path, "holds no arrays at all (an empty zip file)")

@@ -253,7 +253,8 @@ def test_cross_entropy_targets_use_the_same_check_and_mention_ignore_index():
 
 def test_fractional_ids_are_named_never_truncated():
     assert message(lambda: gpt()(np.array([[1.0, 1.5]]))) == (
-        "TinyGPT takes integer token ids, got dtype float64 (1.5 at position 1 is not a whole number: no token has that id)"
+        "TinyGPT takes integer token ids, got dtype float64 "
+        "(1.5 at position 1 is not a whole number: no token has that id)"
     )
     assert "they look like integers: convert with .astype(np.int64)" in message(lambda: gpt()(np.array([[1.0, 2.0]])))
     assert "takes token ids, not text" in message(lambda: gpt()("hello"))

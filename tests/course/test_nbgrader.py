@@ -34,7 +34,7 @@ def nbgrader_release(tmp_path_factory):
     for path in CONTENT.glob("*.ipynb"):
         shutil.copy(path, source / path.name)
     (root / "nbgrader_config.py").write_text(
-        'c = get_config()\nc.CourseDirectory.root = r"%s"\nc.CourseDirectory.course_id = "tinygpt"\n' % root
+        f'c = get_config()\nc.CourseDirectory.root = r"{root}"\nc.CourseDirectory.course_id = "tinygpt"\n'
     )
     env = dict(os.environ)
     # nbgrader's database step runs `alembic`, which must be on PATH (the venv's bin/).

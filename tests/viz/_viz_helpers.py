@@ -1,5 +1,6 @@
-"""Helpers for the view tests (imported by name: tests/ folders are not packages): realistic attention weights, a text with every
-awkward character, and checks that markup is well formed and self-contained."""
+"""Helpers for the view tests (imported by name: tests/ folders are not packages): realistic
+attention weights, a text with every awkward character, and checks that markup is well formed
+and self-contained."""
 
 from __future__ import annotations
 

@@ -235,10 +235,11 @@ class TinyGPT(Module):
                 f"TinyGPT: the sequence is empty (ids of shape {ids.shape}): pass at least one token, "
                 "e.g. the id of '\\n'"
             )
-        if ids.shape[-1] > self.config.block_size:
+        block_size = self.config.block_size
+        if ids.shape[-1] > block_size:
             raise ValueError(
-                f"sequence of {ids.shape[-1]} tokens is longer than block_size={self.config.block_size} (the "
-                f"model has positions 0..{self.config.block_size - 1} only): crop it, e.g. idx[:, -{self.config.block_size}:]"
+                f"sequence of {ids.shape[-1]} tokens is longer than block_size={block_size} (the "
+                f"model has positions 0..{block_size - 1} only): crop it, e.g. idx[:, -{block_size}:]"
             )
         return ids
 

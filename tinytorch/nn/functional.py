@@ -216,9 +216,8 @@ def embedding(ids, weight: Tensor) -> Tensor:
     costs O(N C) memory whatever the vocabulary size, so it is the one method used.
     """
     if not isinstance(weight, Tensor) or weight.ndim != 2:
-        raise ValueError(
-            f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {getattr(weight, 'shape', weight)!r}"
-        )
+        got = getattr(weight, "shape", weight)
+        raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got {got!r}")
     V, C = weight.shape
     idx = token_ids(ids, V, "embedding", noun="id", unit="rows")
     table = weight.data

@@ -66,7 +66,8 @@ class PositionalEncoding(Module):
         if start + T > self.max_len:
             raise ValueError(
                 f"sequence of {T} tokens starting at position {start} needs {start + T} positions, but this "
-                f"PositionalEncoding has max_len={self.max_len}: build it with a larger max_len or use shorter sequences"
+                f"PositionalEncoding has max_len={self.max_len}: "
+                "build it with a larger max_len or use shorter sequences"
             )
         table = self.table[start : start + T]
         if table.dtype != x.dtype and x.dtype.kind == "f":

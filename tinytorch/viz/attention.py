@@ -165,15 +165,19 @@ _HOVER_JS = """
 var d=JSON.parse(root.querySelector('script[type="application/json"]').textContent);
 var raw=atob(d.w),w=new Uint8Array(raw.length);for(var i=0;i<raw.length;i++)w[i]=raw.charCodeAt(i);
 var T=d.T,out=root.querySelector('.tt-readout'),box=root.querySelector('.tt-cursor');
-function val(p,i,j){if(d.causal){if(j>i)return null;var q=w[p*T*(T+1)/2+i*(i+1)/2+j];}else{var q=w[(p*T+i)*T+j];}return (q/255)*(q/255);}
+function val(p,i,j){if(d.causal){if(j>i)return null;var q=w[p*T*(T+1)/2+i*(i+1)/2+j];}else{var q=w[(p*T+i)*T+j];}
+return (q/255)*(q/255);}
 out.textContent=d.hint;
 root.querySelectorAll('image[data-panel]').forEach(function(im){
  im.addEventListener('mousemove',function(e){var b=im.getBoundingClientRect();
-  var j=Math.min(T-1,Math.max(0,Math.floor((e.clientX-b.left)/b.width*T))),i=Math.min(T-1,Math.max(0,Math.floor((e.clientY-b.top)/b.height*T)));
+  var j=Math.min(T-1,Math.max(0,Math.floor((e.clientX-b.left)/b.width*T))),
+i=Math.min(T-1,Math.max(0,Math.floor((e.clientY-b.top)/b.height*T)));
   var p=+im.dataset.panel,v=val(p,i,j);
-  out.textContent=d.names[p]+'  query '+i+' '+d.tok[i]+'  \\u2192  key '+j+' '+d.tok[j]+' :  '+(v===null?'masked (future)':v.toFixed(3));
+  out.textContent=d.names[p]+'  query '+i+' '+d.tok[i]+'  \\u2192  key '+j+' '+d.tok[j]+' :  '+
+(v===null?'masked (future)':v.toFixed(3));
   var x=+im.getAttribute('x'),y=+im.getAttribute('y'),c=+im.getAttribute('width')/T;
-  box.setAttribute('x',x+j*c);box.setAttribute('y',y+i*c);box.setAttribute('width',c);box.setAttribute('height',c);box.style.display='';});
+  box.setAttribute('x',x+j*c);box.setAttribute('y',y+i*c);box.setAttribute('width',c);box.setAttribute('height',c);
+box.style.display='';});
  im.addEventListener('mouseleave',function(){box.style.display='none';out.textContent=d.hint;});
 });"""
 
@@ -240,9 +244,10 @@ def attention_heatmap(
         title += f"  (T={T}{', causal' if causal else ''})"
 
     rid = S.new_id("tt-attn")
+    masked = ", the grey upper triangle is the masked future" if causal else ""
     about = (
         f"{title}. Heatmap{'s' * (not single)} of attention weights: row i is query token i, column j is "
-        f"key token j; brighter means more attention{', the grey upper triangle is the masked future' if causal else ''}. "
+        f"key token j; brighter means more attention{masked}. "
         f"Tokens: {' '.join(lay.labels)}"
     )
     parts = [

@@ -77,8 +77,13 @@ def _panel(ox, oy, w, h, rows, xkey, xlabel, ladder, ylo, yhi, xscale=1.0):
     xlo, xhi = (float(allx.min()), float(allx.max())) if len(allx) else (0.0, 1.0)
     if xhi <= xlo:
         xhi = xlo + 1.0
-    X = lambda v: ox + (v * xscale - xlo) / (xhi - xlo) * w
-    Y = lambda v: oy + h - (v - ylo) / (yhi - ylo) * h
+
+    def X(v):  # data x -> pixels
+        return ox + (v * xscale - xlo) / (xhi - xlo) * w
+
+    def Y(v):  # loss -> pixels
+        return oy + h - (v - ylo) / (yhi - ylo) * h
+
     out = [
         f'<g class="tt-curve-panel" data-x="{xkey}">',
         f'<rect x="{ox}" y="{oy}" width="{w}" height="{h}" fill="#fafafa" stroke="#bbb" stroke-width="0.6"/>',
@@ -204,14 +209,19 @@ def loss_curves(
             )
         )
     ly = height - 12
+
+    def legend_line(x, color, style):  # a 22-pixel sample of one series' line
+        return f'<line x1="{x}" x2="{x + 22}" y1="{ly}" y2="{ly}" stroke="{color}" {style}/>'
+
     parts.append(
-        f'<g class="tt-legend"><line x1="{left}" x2="{left + 22}" y1="{ly}" y2="{ly}" stroke="{TRAIN_COLOR}" stroke-width="2"/>'
+        '<g class="tt-legend">'
+        + legend_line(left, TRAIN_COLOR, 'stroke-width="2"')
         + S.text(left + 27, ly + 4, "train", size=11)
-        + f'<line x1="{left + 80}" x2="{left + 102}" y1="{ly}" y2="{ly}" stroke="{VAL_COLOR}" stroke-width="2"/>'
+        + legend_line(left + 80, VAL_COLOR, 'stroke-width="2"')
         + f'<circle cx="{left + 91}" cy="{ly}" r="2.5" fill="{VAL_COLOR}"/>'
         + S.text(left + 107, ly + 4, "validation", size=11)
         + (
-            f'<line x1="{left + 190}" x2="{left + 212}" y1="{ly}" y2="{ly}" stroke="{LADDER_COLOR}" stroke-dasharray="5 4"/>'
+            legend_line(left + 190, LADDER_COLOR, 'stroke-dasharray="5 4"')
             + S.text(left + 217, ly + 4, "reference (loss ladder)", size=11)
             if ladder
             else ""

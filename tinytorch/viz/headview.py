@@ -24,37 +24,51 @@ var raw=atob(d.w),w=new Uint8Array(raw.length);for(var n=0;n<raw.length;n++)w[n]
 var T=d.T,H=d.H,tri=T*(T+1)/2;
 var selL=root.querySelector('select.tt-layer'),selH=root.querySelector('select.tt-head');
 var gl=root.querySelector('g.tt-lines'),info=root.querySelector('.tt-info');
-var qbg=root.querySelectorAll('rect.tt-qbg'),kbg=root.querySelectorAll('rect.tt-kbg'),kval=root.querySelectorAll('text.tt-kval'),qval=root.querySelectorAll('text.tt-qval');
+var qbg=root.querySelectorAll('rect.tt-qbg'),kbg=root.querySelectorAll('rect.tt-kbg'),
+kval=root.querySelectorAll('text.tt-kval'),qval=root.querySelectorAll('text.tt-qval');
 var focus=null,pinned=false;
-function val(l,h,i,j){var q;if(d.causal){if(j>i)return 0;q=w[(l*H+h)*tri+i*(i+1)/2+j];}else{q=w[((l*H+h)*T+i)*T+j];}return (q/255)*(q/255);}
+function val(l,h,i,j){var q;
+if(d.causal){if(j>i)return 0;q=w[(l*H+h)*tri+i*(i+1)/2+j];}else{q=w[((l*H+h)*T+i)*T+j];}
+return (q/255)*(q/255);}
 function heads(){return selH.value==='all'?d.heads:[+selH.value];}
 function draw(){
  var l=+selL.value,hs=heads(),all=hs.length>1,out=[],count=0;
  for(var a=0;a<hs.length;a++){var h=hs[a],col=d.colors[h%d.colors.length];
-  for(var i=0;i<T;i++){for(var j=0;j<(d.causal?i+1:T);j++){var v=val(l,h,i,j);if(v<d.th)continue;count++;var op=Math.min(1,all?v*0.8:v).toFixed(3);
-   out.push('<line class="tt-line" data-h="'+h+'" data-i="'+i+'" data-j="'+j+'" data-v="'+v.toFixed(3)+'" x1="'+d.x1+'" y1="'+(d.y0+i*d.rh)+'" x2="'+d.x2+'" y2="'+(d.y0+j*d.rh)+'" stroke="'+col+'" stroke-width="'+(all?1.5:2)+'" data-o="'+op+'" stroke-opacity="'+op+'"/>');}}}
+  for(var i=0;i<T;i++){for(var j=0;j<(d.causal?i+1:T);j++){var v=val(l,h,i,j);if(v<d.th)continue;count++;
+var op=Math.min(1,all?v*0.8:v).toFixed(3);
+   out.push('<line class="tt-line" data-h="'+h+'" data-i="'+i+'" data-j="'+j+'" data-v="'+v.toFixed(3)+
+'" x1="'+d.x1+'" y1="'+(d.y0+i*d.rh)+'" x2="'+d.x2+'" y2="'+(d.y0+j*d.rh)+'" stroke="'+col+
+'" stroke-width="'+(all?1.5:2)+'" data-o="'+op+'" stroke-opacity="'+op+'"/>');}}}
  gl.innerHTML=out.join('');root.dataset.layer=l;root.dataset.head=selH.value;root.dataset.lines=count;apply();}
 function apply(){
  var ls=gl.childNodes,shown=0;
  for(var n=0;n<ls.length;n++){var e=ls[n],on=!focus||(+e.getAttribute(focus.side==='q'?'data-i':'data-j'))===focus.i;
   e.style.display=on?'':'none';e.setAttribute('class',on&&focus?'tt-line tt-hi':'tt-line');if(on)shown++;
-  e.setAttribute('stroke-opacity',on&&focus?Math.min(1,0.3+2*e.getAttribute('data-v')).toFixed(3):e.getAttribute('data-o'));}
+  e.setAttribute('stroke-opacity',
+on&&focus?Math.min(1,0.3+2*e.getAttribute('data-v')).toFixed(3):e.getAttribute('data-o'));}
  root.dataset.shown=focus?shown:'';
  var l=+selL.value,hs=heads();
  for(var t=0;t<T;t++){var kv=0,qv=0;
-  if(focus){for(var a=0;a<hs.length;a++){kv+=focus.side==='q'?val(l,hs[a],focus.i,t):0;qv+=focus.side==='k'?val(l,hs[a],t,focus.i):0;}kv/=hs.length;qv/=hs.length;}
+  if(focus){for(var a=0;a<hs.length;a++){
+kv+=focus.side==='q'?val(l,hs[a],focus.i,t):0;qv+=focus.side==='k'?val(l,hs[a],t,focus.i):0;}
+kv/=hs.length;qv/=hs.length;}
   kbg[t].setAttribute('fill-opacity',(0.6*kv).toFixed(3));qbg[t].setAttribute('fill-opacity',(0.6*qv).toFixed(3));
   kval[t].textContent=kv>=0.005?kv.toFixed(2):'';qval[t].textContent=qv>=0.005?qv.toFixed(2):'';}
  if(!focus){info.textContent=d.hint;return;}
- var who=focus.side==='q'?'query '+focus.i+' '+d.tok[focus.i]+' attends to the keys on the right':'queries attending to key '+focus.i+' '+d.tok[focus.i];
+ var who=focus.side==='q'?'query '+focus.i+' '+d.tok[focus.i]+' attends to the keys on the right':
+'queries attending to key '+focus.i+' '+d.tok[focus.i];
  info.textContent=who+(hs.length>1?' (mean over heads)':'')+(pinned?'  [pinned: click again to release]':'');}
 function hover(side,i){if(pinned)return;focus=(i===null)?null:{side:side,i:i};apply();}
-root.querySelectorAll('[data-side]').forEach(function(el){var side=el.getAttribute('data-side'),i=+el.getAttribute('data-i');
+root.querySelectorAll('[data-side]').forEach(function(el){
+var side=el.getAttribute('data-side'),i=+el.getAttribute('data-i');
  el.addEventListener('mouseenter',function(){hover(side,i);});
  el.addEventListener('mouseleave',function(){hover(side,null);});
- el.addEventListener('click',function(){if(pinned&&focus&&focus.side===side&&focus.i===i){pinned=false;focus=null;}else{pinned=true;focus={side:side,i:i};}apply();});});
+ el.addEventListener('click',function(){
+if(pinned&&focus&&focus.side===side&&focus.i===i){pinned=false;focus=null;}else{pinned=true;focus={side:side,i:i};}
+apply();});});
 selL.addEventListener('change',draw);selH.addEventListener('change',draw);
-root.querySelectorAll('button.tt-legend-head').forEach(function(b){b.addEventListener('click',function(){selH.value=b.getAttribute('data-h');draw();});});
+root.querySelectorAll('button.tt-legend-head').forEach(function(b){
+b.addEventListener('click',function(){selH.value=b.getAttribute('data-h');draw();});});
 var svg=root.querySelector('svg.tt-headview-svg');
 svg.addEventListener('keydown',function(e){var k=e.key,f=focus||{side:'q',i:-1};
  if(k==='ArrowDown'||k==='ArrowUp'){f={side:f.side,i:Math.max(0,Math.min(T-1,f.i+(k==='ArrowDown'?1:-1)))};}
@@ -137,26 +151,29 @@ def head_view(
         # The query (left) and key (right) copies of token i, each with a highlight box behind it.
         rows.append(
             f'<g data-side="q" data-i="{i}" class="tt-tok tt-q">{tip}'
-            f'<rect class="tt-qbg" x="{S.coord(x_q - label_w + 4)}" y="{S.coord(y - ROW_H / 2)}" width="{S.coord(label_w - 6)}" '
-            f'height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
+            f'<rect class="tt-qbg" x="{S.coord(x_q - label_w + 4)}" y="{S.coord(y - ROW_H / 2)}" '
+            f'width="{S.coord(label_w - 6)}" height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
             f'<text x="{S.coord(x_q - 6)}" y="{S.coord(y + 4)}" text-anchor="end">{shown}</text>'
-            f'<text class="tt-qval" x="{S.coord(x_q - label_w)}" y="{S.coord(y + 4)}" text-anchor="end" font-size="10" fill="#555"></text></g>'
+            f'<text class="tt-qval" x="{S.coord(x_q - label_w)}" y="{S.coord(y + 4)}" text-anchor="end" '
+            f'font-size="10" fill="#555"></text></g>'
         )
         rows.append(
             f'<g data-side="k" data-i="{i}" class="tt-tok tt-k">{tip}'
-            f'<rect class="tt-kbg" x="{S.coord(x_k + 2)}" y="{S.coord(y - ROW_H / 2)}" width="{S.coord(label_w - 6)}" '
-            f'height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
+            f'<rect class="tt-kbg" x="{S.coord(x_k + 2)}" y="{S.coord(y - ROW_H / 2)}" '
+            f'width="{S.coord(label_w - 6)}" height="{ROW_H}" fill="#1f77b4" fill-opacity="0"/>'
             f'<text x="{S.coord(x_k + 6)}" y="{S.coord(y + 4)}">{shown}</text>'
-            f'<text class="tt-kval" x="{S.coord(x_k + label_w)}" y="{S.coord(y + 4)}" font-size="10" fill="#555"></text></g>'
+            f'<text class="tt-kval" x="{S.coord(x_k + label_w)}" y="{S.coord(y + 4)}" '
+            f'font-size="10" fill="#555"></text></g>'
         )
     rows.append("</g></svg>")
 
-    def options(n, chosen, word):
-        return "".join(f'<option value="{k}"{" selected" if k == chosen else ""}>{word} {k}</option>' for k in range(n))
+    def option(value, label, chosen):
+        return f'<option value="{value}"{" selected" if value == chosen else ""}>{label}</option>'
 
-    head_opts = f'<option value="all"{" selected" if head == "all" else ""}>all heads</option>' + options(
-        H, head, "head"
-    )
+    def options(n, chosen, word):
+        return "".join(option(k, f"{word} {k}", chosen) for k in range(n))
+
+    head_opts = option("all", "all heads", head) + options(H, head, "head")
     # Which colour is which head (lines of "all heads" are coloured by head); a click shows that head alone.
     legend = "".join(
         f'<button type="button" class="tt-legend-head" data-h="{h}" style="font:inherit;border:1px solid #ccc;'
@@ -187,7 +204,9 @@ def head_view(
         "x2": x_k,
         "y0": y0,
         "rh": ROW_H,
-        "hint": "hover a token (or focus the figure and use the arrow keys) to see its attention; click or Enter to pin",
+        "hint": (
+            "hover a token (or focus the figure and use the arrow keys) to see its attention; click or Enter to pin"
+        ),
         "tok": ["#" + s if from_positions else "'" + s + "'" for s in names],
         "w": encode_weights(weights.reshape(-1, T, T), causal),
     }

@@ -142,7 +142,8 @@ def colormap_table(name: str = "viridis", levels: int = 256) -> np.ndarray:
 
 def hex_color(rgb) -> str:
     """'#rrggbb' for an (r, g, b) triple of 0-255 ints."""
-    return "#%02x%02x%02x" % tuple(int(c) for c in rgb)
+    r, g, b = (int(c) for c in rgb)
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def color_at(value: float, vmin: float, vmax: float, cmap: str = "viridis") -> str:
@@ -282,12 +283,14 @@ def colorbar(
     parts = [
         '<g class="tt-colorbar">',
         image(x, y, width, height, uri),
-        f'<rect x="{coord(x)}" y="{coord(y)}" width="{coord(width)}" height="{coord(height)}" fill="none" stroke="#888" stroke-width="0.5"/>',
+        f'<rect x="{coord(x)}" y="{coord(y)}" width="{coord(width)}" height="{coord(height)}" '
+        'fill="none" stroke="#888" stroke-width="0.5"/>',
     ]
     for frac, value in ((0.0, vmax), (0.5, (vmin + vmax) / 2), (1.0, vmin)):
         ty = y + frac * height
         parts.append(
-            f'<line x1="{coord(x + width)}" x2="{coord(x + width + 3)}" y1="{coord(ty)}" y2="{coord(ty)}" stroke="#666"/>'
+            f'<line x1="{coord(x + width)}" x2="{coord(x + width + 3)}" y1="{coord(ty)}" y2="{coord(ty)}" '
+            'stroke="#666"/>'
         )
         parts.append(text(x + width + 5, ty, fmt(value), size=10, baseline="middle"))
     if label:

@@ -55,14 +55,18 @@ def _snapshots(source, tokens, tokenizer, max_frames):
 
 _JS = r"""
 var d=JSON.parse(root.querySelector('script[type="application/json"]').textContent);
-var s=root.querySelector('input.tt-step'),lab=root.querySelector('.tt-step-label'),btn=root.querySelector('button.tt-play');
+var s=root.querySelector('input.tt-step'),lab=root.querySelector('.tt-step-label'),
+btn=root.querySelector('button.tt-play');
 var frames=root.querySelectorAll('g.tt-frame'),timer=null;
 function show(k){for(var n=0;n<frames.length;n++)frames[n].style.display=(n===k)?'':'none';
- s.value=k;lab.textContent='step '+d.steps[k]+'  ('+(k+1)+'/'+d.steps.length+')';s.setAttribute('aria-valuetext','step '+d.steps[k]);root.dataset.frame=k;}
+ s.value=k;lab.textContent='step '+d.steps[k]+'  ('+(k+1)+'/'+d.steps.length+')';
+s.setAttribute('aria-valuetext','step '+d.steps[k]);root.dataset.frame=k;}
 s.addEventListener('input',function(){show(+s.value);});
-btn.addEventListener('click',function(){if(timer){clearInterval(timer);timer=null;btn.textContent='\u25b6 play';return;}
+btn.addEventListener('click',function(){
+if(timer){clearInterval(timer);timer=null;btn.textContent='\u25b6 play';return;}
  btn.textContent='\u275a\u275a pause';var k=(+s.value+1)%frames.length;show(k);
- timer=setInterval(function(){k=+s.value+1;if(k>=frames.length){clearInterval(timer);timer=null;btn.textContent='\u25b6 play';return;}show(k);},d.ms);});
+ timer=setInterval(function(){k=+s.value+1;
+if(k>=frames.length){clearInterval(timer);timer=null;btn.textContent='\u25b6 play';return;}show(k);},d.ms);});
 show(frames.length-1);"""
 
 
@@ -161,7 +165,8 @@ def attention_timelapse(
     )
     data = {"steps": steps, "ms": int(ms_per_frame)}
     html = (
-        f'<div id="{rid}" data-tt-root class="tt-viz tt-timelapse-view" style="font-family:{S.esc(S.SANS)}">{controls}{svg}'
+        f'<div id="{rid}" data-tt-root class="tt-viz tt-timelapse-view" style="font-family:{S.esc(S.SANS)}">'
+        f"{controls}{svg}"
         f'<script type="application/json">{json_payload(data)}</script>{boot_script(rid, _JS)}</div>'
     )
     view = TimelapseView(html, svg, title)

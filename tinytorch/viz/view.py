@@ -65,7 +65,8 @@ class View:
 # the output to the page (then document.getElementById would still miss it).
 BOOT_JS = """(function(){var id=%s,cs=document.currentScript,tries=0;
 function find(){var r=cs&&cs.closest?cs.closest('[data-tt-root]'):null;return r||document.getElementById(id);}
-function start(){var root=find();if(!root){if(tries++<100)setTimeout(start,30);return;}if(root.dataset.ttReady)return;root.dataset.ttReady='1';main(root);}
+function start(){var root=find();if(!root){if(tries++<100)setTimeout(start,30);return;}
+if(root.dataset.ttReady)return;root.dataset.ttReady='1';main(root);}
 function main(root){%s}
 start();})();"""
 
@@ -74,4 +75,5 @@ def boot_script(root_id: str, body: str) -> str:
     """A <script> running `body` with `root` bound to this view's root element."""
     # One line, no newlines: notebook files store text as a list of lines, and JupyterLite
     # renders such a saved output with the lines joined by commas, which breaks the script.
+    # So the views' JS breaks its long lines only where the joined pieces need no separator.
     return "<script>" + (BOOT_JS % (json.dumps(root_id), body)).replace("\n", "") + "</script>"

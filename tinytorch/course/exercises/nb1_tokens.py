@@ -342,8 +342,8 @@ def check_bigram(bigram_probabilities, average_nll):
             ),
             (
                 (once + smoothing) / (once + smoothing).sum(axis=1, keepdims=True),
-                "a pair that occurs several times is "
-                "counted once: `counts[a, b] += 1` with index arrays does not add up repeats (np.add.at does, or a loop)",
+                "a pair that occurs several times is counted once: "
+                "`counts[a, b] += 1` with index arrays does not add up repeats (np.add.at does, or a loop)",
             ),
             (
                 late / late.sum(axis=1, keepdims=True),
