@@ -174,6 +174,7 @@ VECTORS = {
     "absolute": (lambda: zip_of([("/etc/evil.txt", b"x")]), refuse("unsafe")),
     "drive letter": (lambda: zip_of([("C:/evil.txt", b"x")]), refuse("unsafe")),
     "drive-relative": (lambda: zip_of([("C:evil.txt", b"x")]), refuse("unsafe")),
+    "colon in the first name": (lambda: zip_of([("notes:1.txt", b"x")]), refuse("unsafe")),  # JupyterLab: a drive
     # the limits, from the directory, before anything is unpacked
     "too many entries": (lambda: zip_of([(f"f{i}", b"") for i in range(LIMITS["entries"] + 1)], zipfile.ZIP_STORED),
                          refuse("entries")),
