@@ -22,6 +22,9 @@
  * Files the course ships are not in that store: they are served from files/<path> and
  * listed in api/contents/<dir>/all.json; a saved copy in the store hides the shipped one.
  * So: the store holds exactly the student's work; deleting a key shows the shipped file again.
+ *
+ * What a zip of the work holds and which zips a restore refuses is student-work-format.js's
+ * (window.tinygptWorkFormat, the same rules as tinytorch/course/work.py, proven by the same vectors).
  */
 (function () {
   'use strict';
