@@ -142,7 +142,8 @@
         const shown = shorten(info.name);
         const chars = Array.from(info.name).length; // code points, as Python counts them
         if (chars > LIMITS.path_chars) {
-          refuse(`The zip holds "${shown}", a path of ${chars} characters, more than the limit of ${LIMITS.path_chars}`);
+          refuse(`The zip holds "${shown}", a path of ${chars} characters, `
+            + `more than the limit of ${LIMITS.path_chars}`);
         }
         if (parts.length > LIMITS.depth) {
           refuse(`The zip holds "${shown}", ${parts.length} folders deep, more than the limit of ${LIMITS.depth}`);
@@ -212,7 +213,8 @@
         throw new Error(`The zip is damaged: ${info.name} cannot be read (${err.message}).${DONE}`);
       }
       if (!data || data.length !== info.originalSize) {
-        refuse(`The zip is damaged: ${info.name} does not unpack to the ${info.originalSize} bytes its directory declares`);
+        refuse(`The zip is damaged: ${info.name} does not unpack to the ${info.originalSize} bytes `
+          + 'its directory declares');
       }
       if (info.crc !== undefined && crc32(data) !== info.crc) {
         refuse(`The zip is damaged: ${info.name} does not match its CRC-32 (its bytes were changed)`);
@@ -351,7 +353,8 @@
         }
         entries.push({ name: path, bytes, date });
       }
-      entries.push({ name: FORMAT.manifest, bytes: encoder.encode(JSON.stringify(manifest, null, 1)), date: new Date() });
+      const listing = encoder.encode(JSON.stringify(manifest, null, 1));
+      entries.push({ name: FORMAT.manifest, bytes: listing, date: new Date() });
       return writeZip(entries);
     }
 

@@ -39,7 +39,8 @@
   // and its rules: student-work-format.js, loaded just before this script.
   const SPEC = window.tinygptWorkFormat;
   if (!SPEC) {
-    throw new Error('student-work.js: student-work-format.js did not load first; build with `python -m coursetools build`.');
+    throw new Error('student-work.js: student-work-format.js did not load first; '
+      + 'build with `python -m coursetools build`.');
   }
   const FORMAT = SPEC.FORMAT;
   const FILES_STORE = 'files';
@@ -376,7 +377,9 @@
       path: key,
       type: model.type,
       bytes: model.type === 'directory' ? null : modelBytes(model),
-      meta: { format: model.format, mimetype: model.mimetype, created: model.created, last_modified: model.last_modified },
+      meta: {
+        format: model.format, mimetype: model.mimetype, created: model.created, last_modified: model.last_modified,
+      },
     }));
     const zip = await buildWorkZip(items, { by: 'site', site: siteRoot().href });
     return { blob: zipBlob(zip), count: saved.filter((s) => s.model.type !== 'directory').length };

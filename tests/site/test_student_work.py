@@ -416,7 +416,7 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
             fresh.open_panel()
         fresh.page.set_input_files("#tinygpt-work-import-file", str(not_zip))
         fresh.page.wait_for_function(
-            "() => /not a zip archive/.test(document.getElementById('tinygpt-work-status').textContent)", timeout=10_000
+            "() => /not a zip file/.test(document.getElementById('tinygpt-work-status').textContent)", timeout=10_000
         )
         assert fresh.saved() == kept
     finally:

@@ -214,7 +214,8 @@ def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | N
     if not isinstance(manifest, dict):
         wrong = f"it is a {_kind(manifest)}, not a mapping"
     elif not isinstance(files, dict):
-        wrong = "'files' is missing" if "files" not in manifest else f"'files' is a {_kind(files)}, not a mapping of paths"
+        wrong = ("'files' is missing" if "files" not in manifest
+                 else f"'files' is a {_kind(files)}, not a mapping of paths")
     else:
         for name, meta in files.items():
             if not isinstance(meta, dict):
