@@ -22,6 +22,9 @@
  * Files the course ships are not in that store: they are served from files/<path> and
  * listed in api/contents/<dir>/all.json; a saved copy in the store hides the shipped one.
  * So: the store holds exactly the student's work; deleting a key shows the shipped file again.
+ *
+ * What a zip of the work holds and which zips a restore refuses is student-work-format.js's
+ * (window.tinygptWorkFormat, the same rules as tinytorch/course/work.py, proven by the same vectors).
  */
 (function () {
   'use strict';
@@ -32,12 +35,14 @@
 
   const REMIND_AFTER_DAYS = 3;
   const LS = 'tinygpt-work:'; // localStorage key prefix
-  // The zip format shared with tinytorch/course/work.py: the site build puts the contents of
-  // tinytorch/course/work_format.json here (manifest name, version, skipped folders...).
-  const FORMAT = /* WORK_FORMAT */ null;
-  if (!FORMAT) {
-    throw new Error('student-work.js: the site build did not inline work_format.json; build with `python -m coursetools build`.');
+  // The zip format shared with tinytorch/course/work.py (work_format.json, inlined by the site build)
+  // and its rules: student-work-format.js, loaded just before this script.
+  const SPEC = window.tinygptWorkFormat;
+  if (!SPEC) {
+    throw new Error('student-work.js: student-work-format.js did not load first; '
+      + 'build with `python -m coursetools build`.');
   }
+  const FORMAT = SPEC.FORMAT;
   const FILES_STORE = 'files';
   const encoder = new TextEncoder();
 
@@ -359,190 +364,29 @@
     return essence(shipped.cells) === essence(mine.cells);
   }
 
-  // ---------------------------------------------------------------- zip (fflate)
+  // ---------------------------------------------------------------- zip (the shared format)
 
-  /** The fflate library (static/course/fflate.js, copied from npm by the site build). */
-  function zipLibrary() {
-    if (!window.fflate) {
-      throw new Error('The zip library (fflate.js) did not load; reload the page (online once) and try again.');
-    }
-    return window.fflate;
-  }
-
-  /** Hex SHA-256 of bytes, or null where the browser offers no digest (pages not served over https). */
-  async function sha256(bytes) {
-    if (!(window.crypto && crypto.subtle)) {
-      return null;
-    }
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  }
-
-  /** A zip Blob of [{name, bytes, date}] (deflated, UTF-8 names); names ending in "/" are folders. */
-  function writeZip(files) {
-    const entries = {};
-    for (const file of files) {
-      const date = file.date && file.date.getFullYear() >= 1980 ? file.date : new Date(1980, 0, 1);
-      entries[file.name] = [file.bytes || new Uint8Array(0), { mtime: date, level: file.name.endsWith('/') ? 0 : 6 }];
-    }
-    return new Blob([zipLibrary().zipSync(entries)], { type: 'application/zip' });
-  }
-
-  /**
-   * Read a zip: [{name, bytes, date}] (date: null, the manifest carries the real ones). One
-   * entry at a time, so a damaged one is named; sizes are checked against the directory.
-   */
-  async function readZip(buffer) {
-    const { unzipSync } = zipLibrary();
-    const bytes = new Uint8Array(buffer);
-    const infos = [];
-    try {
-      unzipSync(bytes, { filter: (info) => (infos.push(info), false) });
-    } catch (err) {
-      throw new Error(`This file is not a zip archive, or it is cut short (${err.message}).`);
-    }
-    checkZipDirectory(infos);
-    const files = [];
-    for (const info of infos) {
-      if (info.compression !== 0 && info.compression !== 8) {
-        throw new Error(`${info.name} in the zip uses compression method ${info.compression}; re-zip it with normal (deflate) compression.`);
-      }
-      let data;
-      try {
-        data = unzipSync(bytes, { filter: (f) => f.name === info.name })[info.name];
-      } catch (err) {
-        throw new Error(`The zip is damaged: ${info.name} cannot be read (${err.message}). Nothing was changed.`);
-      }
-      if (!data || data.length !== info.originalSize) {
-        throw new Error(`The zip is damaged: ${info.name} is cut short. Nothing was changed.`);
-      }
-      files.push({ name: info.name, bytes: data, date: null });
-    }
-    return files;
-  }
-
-  /**
-   * Refuse, from the zip's directory and before anything is unpacked, what the page must not
-   * unpack: more entries, unpacked bytes, longer names or deeper folders than FORMAT.limits allow
-   * (the limits tinytorch.course.work.import_work uses), or one path twice. fflate unpacks each
-   * entry into a buffer of the size the directory declares, so these bound the memory it takes.
-   */
-  function checkZipDirectory(infos) {
-    const limits = FORMAT.limits;
-    const refuse = (why) => {
-      throw new Error(`${why}. Nothing was changed.`);
-    };
-    if (infos.length > limits.entries) {
-      refuse(`The zip holds ${infos.length} entries, more than the limit of ${limits.entries}`);
-    }
-    const total = infos.reduce((sum, info) => sum + info.originalSize, 0);
-    if (total > limits.total_bytes) {
-      refuse(`The zip would unpack to ${total} bytes, more than the limit of ${limits.total_bytes}`);
-    }
-    const seen = new Set();
-    for (const info of infos) {
-      const parts = info.name.replace(/\\/g, '/').split('/').filter((part) => part !== '' && part !== '.');
-      const shown = info.name.length > 80 ? info.name.slice(0, 60) + '...' : info.name;
-      if (info.name.length > limits.path_chars) {
-        refuse(`The zip holds "${shown}", a path of ${info.name.length} characters, `
-          + `more than the limit of ${limits.path_chars}`);
-      }
-      if (parts.length > limits.depth) {
-        refuse(`The zip holds "${shown}", ${parts.length} folders deep, more than the limit of ${limits.depth}`);
-      }
-      if (parts.some((part) => encoder.encode(part).length > limits.name_bytes)) {
-        refuse(`The zip holds "${shown}", with a name longer than the limit of ${limits.name_bytes} bytes`);
-      }
-      const key = parts.join('/').toLowerCase();
-      if (!info.name.endsWith('/') && seen.has(key)) {
-        refuse(`The zip holds "${parts.join('/')}" twice: which copy is yours cannot be told`);
-      }
-      seen.add(key);
-    }
-  }
-
-  /**
-   * The export's manifest ({files: {path: meta}}), after checking that every file it lists is
-   * in the zip with the size and SHA-256 recorded at export. Throws naming the first bad file.
-   */
-  async function checkedManifest(zipFiles) {
-    const entry = zipFiles.find((f) => f.name === FORMAT.manifest);
-    if (!entry) {
-      return { files: {} }; // a zip made by hand: its entries were checked by readZip
-    }
-    let manifest;
-    try {
-      manifest = JSON.parse(new TextDecoder().decode(entry.bytes));
-    } catch (err) {
-      throw new Error(`The zip is damaged: its ${FORMAT.manifest} cannot be read. Nothing was changed.`);
-    }
-    const files = manifest && manifest.files;
-    const mapping = (value) => value && typeof value === 'object' && !Array.isArray(value);
-    if (!mapping(manifest) || (files !== undefined && (!mapping(files) || !Object.values(files).every(mapping)))) {
-      throw new Error(`The zip is damaged: its ${FORMAT.manifest} is not what an export writes. Nothing was changed.`);
-    }
-    const present = new Map(zipFiles.map((f) => [f.name.replace(/\/$/, ''), f.bytes]));
-    for (const [path, meta] of Object.entries(manifest.files || {})) {
-      if (meta.type === 'directory') {
-        continue;
-      }
-      const data = present.get(path);
-      if (!data) {
-        throw new Error(`The zip is incomplete: ${path} is listed in it but missing (an export or download cut short?). Nothing was changed.`);
-      }
-      const sum = meta.sha256 ? await sha256(data) : null;
-      if ((meta.size !== undefined && meta.size !== data.length) || (sum && sum !== meta.sha256)) {
-        throw new Error(`The zip is damaged: ${path} does not match the checksum recorded at export. Nothing was changed.`);
-      }
-    }
-    manifest.files = manifest.files || {};
-    for (const file of zipFiles) {
-      const path = cleanZipPath(file.name);
-      if (path && !file.name.endsWith('/') && !Object.prototype.hasOwnProperty.call(manifest.files, path)) {
-        throw new Error(`The zip holds ${path}, which its ${FORMAT.manifest} does not list `
-          + '(was the zip changed after the export?). '
-          + `To restore it anyway, delete ${FORMAT.manifest} from the zip. Nothing was changed.`);
-      }
-    }
-    return manifest;
-  }
+  const { sha256, cleanZipPath, openWorkZip, buildWorkZip, writeZip, isExportable } = SPEC;
 
   // ---------------------------------------------------------------- export / import
-
-  function isExportable(key) {
-    // JupyterLite never stores these, but a student's own upload could be one.
-    return !key.split('/').some((part) => FORMAT.skipped_dirs.includes(part));
-  }
 
   /** Every saved file as a zip Blob plus a manifest; returns {blob, count}. */
   async function buildExport() {
     const saved = (await allSaved()).filter((item) => isExportable(item.key));
-    const files = [];
-    const manifest = { tinygpt_work: FORMAT.version, exported: new Date().toISOString(), by: 'site', site: siteRoot().href, files: {} };
-    for (const { key, model } of saved) {
-      const meta = {
-        type: model.type,
-        format: model.format,
-        mimetype: model.mimetype,
-        created: model.created,
-        last_modified: model.last_modified,
-      };
-      manifest.files[key] = meta;
-      const date = new Date(model.last_modified || Date.now());
-      if (model.type === 'directory') {
-        files.push({ name: key + '/', bytes: new Uint8Array(0), date });
-      } else {
-        const bytes = modelBytes(model);
-        meta.size = bytes.length;
-        const sum = await sha256(bytes);
-        if (sum) {
-          meta.sha256 = sum;
-        }
-        files.push({ name: key, bytes, date });
-      }
-    }
-    files.push({ name: FORMAT.manifest, bytes: encoder.encode(JSON.stringify(manifest, null, 1)), date: new Date() });
-    return { blob: writeZip(files), count: saved.filter((s) => s.model.type !== 'directory').length };
+    const items = saved.map(({ key, model }) => ({
+      path: key,
+      type: model.type,
+      bytes: model.type === 'directory' ? null : modelBytes(model),
+      meta: {
+        format: model.format, mimetype: model.mimetype, created: model.created, last_modified: model.last_modified,
+      },
+    }));
+    const zip = await buildWorkZip(items, { by: 'site', site: siteRoot().href });
+    return { blob: zipBlob(zip), count: saved.filter((s) => s.model.type !== 'directory').length };
+  }
+
+  function zipBlob(bytes) {
+    return new Blob([bytes], { type: 'application/zip' });
   }
 
   function downloadBlob(blob, filename) {
@@ -669,7 +513,7 @@
       files.push({ name: path, bytes, date });
     }
     files.push({ name: HANDIN.manifest, bytes: encoder.encode(JSON.stringify(manifest, null, 1)), date });
-    return { blob: writeZip(files), filename: handInName(id, label, date), count: paths.length };
+    return { blob: zipBlob(writeZip(files)), filename: handInName(id, label, date), count: paths.length };
   }
 
   /** Download the hand-in zip; nothing of the student's is written. Returns {filename, count}. */
@@ -699,60 +543,42 @@
     return Object.assign({}, model, { path, name: path.split('/').pop() });
   }
 
-  /** Check a zip entry name: relative, no "..", not a folder of zip tools' metadata. */
-  function cleanZipPath(name) {
-    const path = name.replace(/\\/g, '/').replace(/^\.\//, '');
-    const parts = path.split('/').filter((part) => part !== '');
-    if (path.startsWith('/') || parts.includes('..') || /^[a-zA-Z]:/.test(path)) {
-      throw new Error(`The zip contains an unsafe path "${name}"; it must be relative with no "..".`);
-    }
-    const last = parts[parts.length - 1];
-    if (parts.some((part) => FORMAT.skipped_dirs.includes(part)) || FORMAT.skipped_files.includes(last) || last === FORMAT.manifest) {
-      return null;
-    }
-    return parts.join('/');
-  }
-
   /**
-   * Plan a restore: which files are new, which replace a different saved copy, which are
-   * already identical. Returns {puts, replaced, added, unchanged}.
+   * Plan a restore of an opened zip (SPEC.openWorkZip): which files are new, which replace a
+   * different saved copy, which are already identical. Returns {puts, replaced, added, unchanged}.
    */
-  async function planImport(zipFiles) {
+  async function planImport(work) {
     const config = await siteConfig();
-    const manifest = await checkedManifest(zipFiles);
     const saved = new Map((await allSaved()).map((item) => [item.key, item.model]));
     const taken = new Set(saved.keys());
     const puts = {};
     const replaced = [];
     const added = [];
     const unchanged = [];
-    const folders = new Set();
-    for (const file of zipFiles) {
-      const path = cleanZipPath(file.name);
-      if (!path) {
-        continue; // the manifest, zip tools' metadata
-      }
-      const meta = manifest.files[path] || { last_modified: new Date().toISOString() };
-      // Parent folders must exist as entries for the file browser to list the file.
-      const parts = path.split('/');
-      for (let i = 1; i < parts.length; i++) {
-        folders.add(parts.slice(0, i).join('/'));
-      }
-      if (file.name.endsWith('/') || meta.type === 'directory') {
+    const folders = new Set(work.folders);
+    const refuse = (why) => {
+      throw new Error(`The zip holds ${why}. Nothing was changed.`);
+    };
+    for (const [path, bytes] of work.files) {
+      const meta = work.listed[path] || { last_modified: new Date().toISOString() };
+      if (meta.type === 'directory') {
         folders.add(path);
         continue;
       }
-      const model = bytesToModel(path, file.bytes, meta, config.fileTypes);
       const current = saved.get(path);
-      if (current && current.type !== 'directory' && sameBytes(modelBytes(current), modelBytes(model))) {
+      if (current && current.type === 'directory') {
+        refuse(`the file "${path}", but this browser has a folder of that name`);
+      }
+      const model = bytesToModel(path, bytes, meta, config.fileTypes);
+      if (current && sameBytes(modelBytes(current), modelBytes(model))) {
         unchanged.push(path);
         continue;
       }
-      if (current && current.type !== 'directory' && !(await isPristine(path, current))) {
+      if (current && !(await isPristine(path, current))) {
         const backup = backupPath(path, taken);
         puts[backup] = copyModel(current, backup);
         replaced.push({ path, backup });
-      } else if (current && current.type !== 'directory') {
+      } else if (current) {
         replaced.push({ path, backup: null }); // an untouched course notebook: nothing to keep
       } else {
         added.push(path);
@@ -760,17 +586,21 @@
       puts[path] = model;
     }
     for (const folder of folders) {
-      if (!saved.has(folder) && !puts[folder]) {
-        puts[folder] = directoryModel(folder, manifest.files[folder]);
+      const current = saved.get(folder);
+      if (current && current.type !== 'directory') {
+        refuse(`"${folder}" as a folder, but this browser has a file of that name`);
+      }
+      if (!current && !puts[folder]) {
+        puts[folder] = directoryModel(folder, work.listed[folder]);
       }
     }
     return { puts, replaced, added, unchanged };
   }
 
   async function importWork(file) {
-    const zipFiles = await readZip(await file.arrayBuffer());
-    await saveOpenDocuments(zipFiles.map((f) => cleanZipPath(f.name)).filter(Boolean));
-    const plan = await planImport(zipFiles);
+    const work = await openWorkZip(await file.arrayBuffer());
+    await saveOpenDocuments(Array.from(work.files.keys()));
+    const plan = await planImport(work);
     const total = plan.added.length + plan.replaced.length;
     if (total === 0) {
       window.alert(`Nothing to restore: all ${plan.unchanged.length} files in ${file.name} are already here, unchanged.`);
@@ -1412,7 +1242,7 @@
   // A small API for a notebook cell's Javascript output and for tests.
   window.tinygptWork = {
     exportWork, buildExport, handIn, buildHandIn, handInName, importWork, resetNotebook, openAlongside,
-    readZip, writeZip, allSaved, storageState,
+    openWorkZip, writeZip, allSaved, storageState,
   };
 
   if (document.readyState === 'loading') {

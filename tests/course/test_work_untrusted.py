@@ -190,11 +190,11 @@ MANIFESTS = {
     "wrong size": (_listed({"notes.txt": {"size": 3}}), "notes.txt does not match"),
     "wrong sha256": (_listed({"notes.txt": {"sha256": "0" * 64}}), "notes.txt does not match"),
     "not JSON": ("{not json", "cannot be read"),
-    "a list": ("[1, 2]", "cannot be read"),
-    "no files": ({"tinygpt_work": 2}, "cannot be read"),
+    "a list": ("[1, 2]", "(it is a list, not a mapping)"),
+    "no files": ({"tinygpt_work": 2}, "'files' is missing"),
     "files a list": ({"files": ["notes.txt"]}, "'files' is a list"),
-    "files a string": ({"files": "notes.txt"}, "'files' is a str"),
-    "entry a string": ({"files": {"notes.txt": "file"}}, "the entry for 'notes.txt' is a str"),
+    "files a string": ({"files": "notes.txt"}, "'files' is a string"),
+    "entry a string": ({"files": {"notes.txt": "file"}}, "the entry for 'notes.txt' is a string"),
     "size a string": (_listed({"notes.txt": {"size": "big"}}), "the size of 'notes.txt' is 'big'"),
     "size negative": (_listed({"notes.txt": {"size": -1}}), "the size of 'notes.txt' is -1"),
     "size a bool": (_listed({"notes.txt": {"size": True}}), "the size of 'notes.txt' is True"),
@@ -215,7 +215,7 @@ def test_two_manifests_are_refused(tmp_path, target):
     path = _zip(tmp_path / "two.zip", GOOD, True)
     with zipfile.ZipFile(path, "a") as zf:
         zf.writestr(MANIFEST, json.dumps(_listed()))
-    _refused(target, path, "2 copies")
+    _refused(target, path, "holds its .tinygpt-work.json twice")
 
 
 def test_the_good_zip_restores_and_keeps_backups(tmp_path, target):

@@ -416,7 +416,7 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
             fresh.open_panel()
         fresh.page.set_input_files("#tinygpt-work-import-file", str(not_zip))
         fresh.page.wait_for_function(
-            "() => /not a zip archive/.test(document.getElementById('tinygpt-work-status').textContent)", timeout=10_000
+            "() => /not a zip file/.test(document.getElementById('tinygpt-work-status').textContent)", timeout=10_000
         )
         assert fresh.saved() == kept
     finally:
@@ -649,13 +649,16 @@ def test_the_zip_library_is_fflate_copied_with_its_licence(site):
     script = (course / SCRIPT_NAME).read_text(encoding="utf-8")
     for hand_written in ("0x04034b50", "0x02014b50", "CRC_TABLE", "DecompressionStream"):
         assert hand_written not in script, f"student-work.js still has its own zip code ({hand_written})"
-    # The zip format is the one JSON tinytorch.course.work reads, inlined by the build.
+    # The zip format is the one JSON tinytorch.course.work reads, inlined by the build into the format's
+    # rules (student-work-format.js, tested against the same vectors as import_work: tests/course/test_work_vectors.py).
     shared = json.loads((REPO / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8"))
-    assert f"const FORMAT = {json.dumps(shared)};" in script
+    rules = (course / "student-work-format.js").read_text(encoding="utf-8")
+    assert f"const inlined = {json.dumps(shared)};" in rules
     for page in site.glob("*/index.html"):
         text = page.read_text(encoding="utf-8")
         if SCRIPT_NAME in text:
-            assert text.index("fflate.js") < text.index(SCRIPT_NAME), f"{page}: fflate must load before {SCRIPT_NAME}"
+            assert text.index("fflate.js") < text.index("student-work-format.js") < text.index(SCRIPT_NAME), (
+                f"{page}: fflate, then the format's rules, must load before {SCRIPT_NAME}")
 
 
 def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):

@@ -135,7 +135,8 @@ def _safe_member(name: str) -> PurePosixPath | None:
     """The relative path a zip member restores to; None for tool metadata; error if unsafe."""
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise ValueError(f"import_work: the zip holds an unsafe path {name!r}; paths must be relative with no '..'.")
+        raise ValueError(f"import_work: the zip holds an unsafe path {name!r}; paths must be relative with no '..' "
+                         "(nor a drive such as C:); nothing was changed.")
     parts = [p for p in path.parts if p not in ("", ".")]
     if not parts or SKIPPED_DIRS & set(parts) or parts[-1] == MANIFEST or parts[-1] in FORMAT["skipped_files"]:
         return None
@@ -181,6 +182,17 @@ def _check_limits(infos: list, zip_name: str) -> None:
             if len(part.encode("utf-8", "surrogatepass")) > LIMITS["name_bytes"]:
                 raise _refused(zip_name, f"holds {shown!r}, whose name {part[:40]!r}... is longer than the limit of "
                                          f"{LIMITS['name_bytes']} bytes")
+        if info.flag_bits & 0x1:
+            raise _refused(zip_name, f"holds {shown!r} encrypted", "Make the zip again without a password.")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):  # what both exports write
+            raise _refused(zip_name, f"holds {shown!r} packed with compression method {info.compress_type}",
+                           "Re-zip it with normal (deflate) compression.")
+
+
+def _kind(value) -> str:
+    """A JSON value's kind in JSON's words (string, number, null...), as the page's side says it too."""
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
 
 
 def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | None:
@@ -189,21 +201,25 @@ def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | N
     if not found:
         return None
     if len(found) > 1:
-        raise _refused(zip_name, f"holds {len(found)} copies of its {MANIFEST}")
+        raise _refused(zip_name, f"holds its {MANIFEST} twice")
     damaged = _refused(zip_name, f"is damaged: its {MANIFEST} cannot be read")
     try:
         with zf.open(found[0]) as f:
             text = f.read(LIMITS["total_bytes"] + 1)
-        files = json.loads(text)["files"]
-    except (ValueError, KeyError, TypeError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
+        manifest = json.loads(text)
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
         raise damaged from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
     wrong = None
-    if not isinstance(files, dict):
-        wrong = f"'files' is a {type(files).__name__}, not a mapping of paths"
+    if not isinstance(manifest, dict):
+        wrong = f"it is a {_kind(manifest)}, not a mapping"
+    elif not isinstance(files, dict):
+        wrong = ("'files' is missing" if "files" not in manifest
+                 else f"'files' is a {_kind(files)}, not a mapping of paths")
     else:
         for name, meta in files.items():
             if not isinstance(meta, dict):
-                wrong = f"the entry for {name!r} is a {type(meta).__name__}, not a mapping"
+                wrong = f"the entry for {name!r} is a {_kind(meta)}, not a mapping"
             elif "size" in meta and not (type(meta["size"]) is int and meta["size"] >= 0):  # bool is not a size
                 wrong = f"the size of {name!r} is {meta['size']!r}, not a byte count"
             elif "sha256" in meta and not (isinstance(meta["sha256"], str) and len(meta["sha256"]) == 64):
@@ -263,6 +279,9 @@ def _stream(zf: zipfile.ZipFile, info, dest: Path, zip_name: str, budget: int) -
             f"import_work: {zip_name} is damaged: {info.filename} cannot be read ({exc}); nothing was changed. "
             "Use another copy of your zip, or export again where your work is."
         ) from None
+    if size != info.file_size:  # zipfile stops at the end of the packed bytes: a shorter entry reads "fine"
+        raise _refused(zip_name, f"is damaged: {info.filename} unpacks to {size:,} bytes, not the "
+                                 f"{info.file_size:,} its directory declares")
     return size, digest.hexdigest()
 
 
