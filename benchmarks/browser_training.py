@@ -7,11 +7,12 @@
     python benchmarks/browser_training.py --site-train    # + notebook 4's whole training run in Chromium
 
 Prints one table: the browser preset's ms/step, the time to the first validation with loss
-<= 2.0 (extrapolated in short mode) and <= GOAL (1.90, measured), `import tinytorch`, in Pyodide under Node (the browser's numpy and interpreter, V8 as in
-Chrome) and natively (this numpy, OpenBLAS 1 thread; `--sides ...,noblas`: numpy built without
-BLAS, $TINYGPT_NOBLAS_PYTHON). `--site` builds the course site (or takes a built one), opens
-notebook 4 in headless Chromium and measures the kernel start (page open -> a cell's output) on
-a first and a repeat visit, `import tinytorch` in that kernel and the bytes of the first visit.
+<= 2.0 (extrapolated in short mode) and <= GOAL (1.90, measured), `import tinytorch`, in Pyodide
+under Node (the browser's numpy and interpreter, V8 as in Chrome) and natively (this numpy,
+OpenBLAS 1 thread; `--sides ...,noblas`: numpy built without BLAS, $TINYGPT_NOBLAS_PYTHON).
+`--site` builds the course site (or takes a built one), opens notebook 4 in headless Chromium
+and measures the kernel start (page open -> a cell's output) on a first and a repeat visit,
+`import tinytorch` in that kernel and the bytes of the first visit.
 `--site-train` runs notebook 4 itself there, its training cell repeated to the last step.
 Short mode also times the hand-written numpy floor (numpy_floor.py, no autograd) at the same
 shape on each side ("floor ms"): its Pyodide / no-BLAS ratio is what the interpreter and numpy
@@ -379,8 +380,8 @@ def main():
         print(f"Chromium, notebook 4 trained to the end: val <= {GOAL} after {to_goal} s of training "
               f"(step {c['step_val_goal']}; at a chunk's end: step {goal_chunk and goal_chunk[0]}, "
               f"{goal_chunk and round(goal_chunk[1], 1)} s); "
-              f"val <= {TARGET} after {to_val} s "
-              f"(step {c['step_val_2']}; at a chunk's end: step {chunk and chunk[0]}, {chunk and round(chunk[1], 1)} s); "
+              f"val <= {TARGET} after {to_val} s (step {c['step_val_2']}; "
+              f"at a chunk's end: step {chunk and chunk[0]}, {chunk and round(chunk[1], 1)} s); "
               f"final val {c['final_val']:.3f} after {c['wall_seconds']:.0f} s; "
               f"chunks (step, s, val): {[(s, round(t, 1), v and round(v, 3)) for s, t, v in c['chunks']]}; "
               f"validations: {[(s, round(t, 1), round(v, 3)) for s, t, v in c['validations']]}")
