@@ -75,8 +75,9 @@ def estimate_training_seconds(seconds_per_step_here: float, measured_preset: str
     """Estimated full-training time here for every preset, scaled from one measured preset.
 
     Each preset's step time was measured on one machine, natively and in Pyodide; their ratio
-    says how much more work one step of another preset is. The ratios differ (without BLAS,
-    wide matrix products cost relatively more), so in the browser the Pyodide timings are used.
+    says how much more work one step of another preset is. The ratios differ (Pyodide has no BLAS
+    and one thread: tinytorch's SIMD kernels and the interpreter's cost per op weigh differently), so
+    in the browser the Pyodide timings are used.
     """
     from ..models import PRESETS
 
