@@ -96,12 +96,12 @@ ENTRY_POINTS = [
     ("MLP(4, hidden=n)", ["hidden"]),
     ("TransformerBlock(n, 1)", ["d_model"]),
     ("TransformerBlock(4, 1, mlp_hidden=n)", ["mlp_hidden"]),
-    ("TinyGPTConfig(vocab_size=n)", ["vocab_size"]),
-    ("TinyGPTConfig(block_size=n)", ["block_size"]),
-    ("TinyGPTConfig(block_size=n, positions='sinusoidal')", ["block_size"]),
-    ("TinyGPTConfig(n_embd=n, n_head=1)", ["n_embd"]),
-    ("TinyGPTConfig(n_layer=n)", ["n_layer"]),
-    ("TinyGPTConfig(mlp_ratio=n)", ["mlp_ratio"]),
+    ("TinyGPT(TinyGPTConfig(vocab_size=n))", ["vocab_size"]),
+    ("TinyGPT(TinyGPTConfig(block_size=n))", ["block_size"]),
+    ("TinyGPT(TinyGPTConfig(block_size=n, positions='sinusoidal'))", ["block_size"]),
+    ("TinyGPT(TinyGPTConfig(n_embd=n, n_head=1))", ["n_embd"]),
+    ("TinyGPT(TinyGPTConfig(n_layer=n))", ["n_layer"]),
+    ("TinyGPT(TinyGPTConfig(mlp_ratio=n))", ["mlp_ratio"]),
     ("BigramLanguageModel(n)", ["vocab_size"]),
     ("get_batch(np.arange(20) % 5, n, 4)", ["batch_size", "block_size"]),
     ("KVCache(n).append(np.zeros((1, 2, 1, 4), np.float32), np.zeros((1, 2, 1, 4), np.float32))", ["capacity"]),
@@ -109,7 +109,7 @@ ENTRY_POINTS = [
 IMPORTS = """
 import numpy as np
 from tinytorch import nn
-from tinytorch.models import BigramLanguageModel, TinyGPTConfig
+from tinytorch.models import BigramLanguageModel, TinyGPT, TinyGPTConfig
 from tinytorch.nn.attention import KVCache, SelfAttention, causal_mask
 from tinytorch.nn.positional import PositionalEncoding, sinusoidal_positions
 from tinytorch.nn.transformer import MLP, TransformerBlock
@@ -195,9 +195,15 @@ def test_the_config_counts_parameters_without_building(fields):
     assert config._parameter_count() == TinyGPT(config).num_parameters()
 
 
+def test_a_config_only_describes_a_model_building_it_is_refused():
+    gpt3 = TinyGPTConfig(vocab_size=50257, block_size=2048, n_layer=96, n_head=96, n_embd=12288)
+    assert gpt3._parameter_count() > 170e9  # arithmetic on a description allocates nothing
+    refused(lambda: TinyGPT(gpt3), "vocab_size", "n_embd")
+
+
 def test_a_model_too_big_in_total_is_refused_though_each_weight_fits():
     # 64 layers of 1024 channels: each weight is at most 32 MiB, together 805M parameters.
-    text = refused(lambda: TinyGPTConfig(n_layer=64, n_embd=1024, n_head=8), "n_layer", "n_embd")
+    text = refused(lambda: TinyGPT(TinyGPTConfig(n_layer=64, n_embd=1024, n_head=8)), "n_layer", "n_embd")
     assert "all parameters together" in text
 
 

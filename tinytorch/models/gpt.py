@@ -80,9 +80,8 @@ class TinyGPTConfig:
         self.init_std = real_number(self.init_std, "TinyGPTConfig.init_std", above=0.0)
         if self.positions not in POSITION_KINDS:
             raise ValueError(f"TinyGPTConfig.positions must be one of {POSITION_KINDS}, got {self.positions!r}")
-        self._check_memory()
 
-    def _check_memory(self) -> None:
+    def check_memory(self) -> None:
         """Refuse sizes whose weights cannot be allocated, before any layer is built: each weight
         (initialised in float64) and all parameters together (in the default dtype; training holds
         about 4x that, with the gradients and Adam's two moments)."""
@@ -147,9 +146,11 @@ class TinyGPT(Module):
         super().__init__()
         if not isinstance(config, TinyGPTConfig):
             raise TypeError(f"TinyGPT needs a TinyGPTConfig, got {type(config).__name__}")
+        # A config only describes a model (GPT-3's is one, for its arithmetic); building one is what allocates.
+        config.check_memory()
         self.config = config
         C = config.n_embd
-        # The config refused sizes that cannot fit; this names its fields if memory runs out anyway.
+        # Sizes that cannot fit were refused just above; this names the fields if memory runs out anyway.
         sizes = {"n_layer": config.n_layer, "n_embd": C, "vocab_size": config.vocab_size}
         with allocating("TinyGPT", sizes, config._parameter_count(), get_default_dtype(), "all parameters together"):
             self.token_embedding = Embedding(config.vocab_size, C)
