@@ -92,8 +92,8 @@ KERNEL_PATCHES = {
     # Stop, 3/5 (worker): give it to Pyodide as soon as Pyodide exists.
     "interrupt install": Patch(
         "workers",
-        re.compile(r"\),this\._pyodide\._api\.on_fatal="),
-        rf"),self.{_BUFFER}&&this._pyodide.setInterruptBuffer(self.{_BUFFER}),this._pyodide._api.on_fatal=",
+        re.compile(r"\}\),this\._pyodide\._api\.on_fatal="),
+        rf"}}),self.{_BUFFER}&&this._pyodide.setInterruptBuffer(self.{_BUFFER}),this._pyodide._api.on_fatal=",
     ),
     # Stop, 4/5 (worker): a Stop that came after its cell had finished must not interrupt the next one.
     "interrupt clear": Patch(
@@ -105,9 +105,9 @@ KERNEL_PATCHES = {
     # KeyboardInterrupt in the running one, or says why it cannot.
     "interrupt": Patch(
         "app",
-        re.compile(r"async interrupt\((\w+)\)\{let (\w+)=this\._kernels\.get\(\1\);"
-                   r"if\(!\2\)throw Error\(`Kernel \$\{\1\} does not exist`\);await \2\.ready;"),
-        r"\g<0>" + rf'\2.{_BUFFER}?Atomics.store(\2.{_BUFFER},0,2):dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"));',
+        re.compile(r"(async interrupt\((\w+)\)\{let (\w+)=this\._kernels\.get\(\2\);"
+                   r"if\(!\3\)throw Error\(`Kernel \$\{\2\} does not exist`\);)(await \3\.ready;)"),
+        rf'\1\3.{_BUFFER}?Atomics.store(\3.{_BUFFER},0,2):dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"));\4',
     ),
     # Isolated, the page and the kernel's worker call each other through coincident: the caller
     # posts the call with a SharedArrayBuffer and waits on it (Atomics.wait in the worker,
@@ -150,7 +150,8 @@ KERNEL_PATCHES = {
 }
 
 
-def _scripts(site: Path, where: str) -> list[Path]:
+def targets(site: Path, where: str) -> list[Path]:
+    """The scripts a patch for `where` applies to (see Patch)."""
     if where == "app":
         return sorted((site / APP_BUILD).glob("*.js"))
     scripts = sorted((site / KERNEL_EXTENSION_STATIC).glob("*.js"))
@@ -166,7 +167,7 @@ def patch_kernel(site: Path) -> list[str]:
     problems = []
     for name, patch in KERNEL_PATCHES.items():
         hits = 0
-        scripts = _scripts(site, patch.where)
+        scripts = targets(site, patch.where)
         for script in scripts:
             text = texts.get(script)
             if text is None:

@@ -103,22 +103,23 @@
     setTimeout(() => clearInterval(wait), 60000);
   }
 
+  // JupyterLab shows a notice's first 140 characters (the rest is in its notification list).
   const STOP_NEEDS_RELOAD =
-    'Stop cannot interrupt this cell yet: this page was opened before the course had set up this browser. ' +
-    'Save your notebook and reload the page once; Stop then works. To stop this cell now, restart the kernel ' +
-    '(Kernel menu, Restart Kernel): your files are kept, the notebook\'s variables are lost.';
+    'Stop needs one reload of this page first (your saved work stays). To stop this cell now: Kernel menu, ' +
+    'Restart Kernel (variables are lost).';
   const STOP_REFUSED =
-    'This browser cannot interrupt a running cell (it does not allow the cross-origin isolation that Stop needs). ' +
-    'To stop this cell, restart the kernel (Kernel menu, Restart Kernel): your files are kept, the notebook\'s ' +
-    'variables are lost.';
+    'This browser cannot stop a running cell. To stop it: Kernel menu, Restart Kernel (your files stay, ' +
+    'variables are lost).';
 
   async function explainStop() {
     const refused = !workers || (workers.controller && reloadedBefore());
     const message = refused ? STOP_REFUSED : STOP_NEEDS_RELOAD;
     const app = window.jupyterapp;
+    state.stopNotice = message; // for the tests
     try {
       await app.commands.execute('apputils:notify', { message, type: 'warning', options: { autoClose: false } });
     } catch (err) {
+      console.warn('isolation.js: no notification for Stop:', err);
       window.alert(message); // no notification centre in this app
     }
   }
@@ -140,7 +141,9 @@
   // A worker taking charge later (first visit, or a new worker after a redeploy) may isolate the page.
   workers.addEventListener('controllerchange', onWorkerInCharge, { once: true });
   if (workers.controller) {
-    settle('not isolated: the service worker in charge did not isolate this page');
+    settle(reloadedBefore()
+      ? 'not isolated: the page was reloaded once already and this browser did not isolate it'
+      : 'not isolated: the service worker in charge did not isolate this page');
     return; // a newer worker may still take charge: onWorkerInCharge decides then
   }
   setTimeout(() => settle('not isolated: no service worker took charge'), WAIT_FOR_WORKER_MS);
