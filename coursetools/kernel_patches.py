@@ -28,6 +28,10 @@ APP_BUILD = "build"
 STOP_UNAVAILABLE_EVENT = "tinygpt-stop-unavailable"
 # The kernel's interrupt buffer, a property of the kernel object on the page and of the worker's global.
 _BUFFER = "tinygptInterrupt"
+# What the kernel needs from an isolated page: the shared memory itself. WebKitGTK isolates a page
+# (crossOriginIsolated is true) but gives it no SharedArrayBuffer; the stock kernel then picks
+# its isolated worker, which cannot work there. Every choice the patches make reads this instead.
+SHARED_MEMORY = '(self.crossOriginIsolated&&"function"==typeof SharedArrayBuffer)'
 # coincident 1.x (the page <-> isolated-worker calls) marks its messages with this id.
 COINCIDENT_ID = "64e10b34-2bf7-4616-9668-f99de5aa046e"
 
@@ -72,12 +76,18 @@ KERNEL_PATCHES = {
         r'"pyodide-kernel","ipython"])\1\2.push("import pyodide_kernel",'
         r'"pyodide_kernel.ipython_shell.Completer.use_jedi = False")',
     ),
+    # The page-side kernel picks its worker (and how it talks to it) from crossOriginIsolated alone.
+    "isolated means shared memory": Patch(
+        "kernel",
+        re.compile(r"(?<![\w.&])crossOriginIsolated\?"),
+        SHARED_MEMORY + "?",
+    ),
     # Stop, 1/5 (page): an isolated page makes the interrupt buffer with the worker and posts it
     # there first, before any call of the kernel's (messages arrive in order).
     "interrupt buffer": Patch(
         "kernel",
         re.compile(r'initWorker\((\w+)\)\{let (\w+)=(\w+)=>new Worker\(\3,\{type:"module"\}\);'),
-        r'initWorker(\1){let \2=\3=>{let w=new Worker(\3,{type:"module"});if(self.crossOriginIsolated){'
+        r'initWorker(\1){let \2=\3=>{let w=new Worker(\3,{type:"module"});if(' + SHARED_MEMORY + '){'
         rf"this.{_BUFFER}=new Int32Array(new SharedArrayBuffer(4)),w.postMessage({{{_BUFFER}:this.{_BUFFER}}})"
         r"}return w};",
     ),
@@ -142,7 +152,7 @@ KERNEL_PATCHES = {
     "drive mounted": Patch(
         "kernel",
         re.compile(r"(\w+)=!!\(\(null==(\w+)\?void 0:\2\.enabled\)\|\|crossOriginIsolated\)"),
-        r"\1=!!(crossOriginIsolated||await (async m=>{let s=navigator.serviceWorker;if(!m||!s)return!1;"
+        r"\1=!!(" + SHARED_MEMORY + r"||await (async m=>{let s=navigator.serviceWorker;if(!m||!s)return!1;"
         r"let w=(p,t)=>Promise.race([p,new Promise(r=>setTimeout(r,t))]);await w(m.ready.catch(()=>{}),1e4);"
         r's.controller||await w(new Promise(r=>s.addEventListener("controllerchange",r,{once:!0})),1e4);'
         r"return m.enabled&&!!s.controller})(\2))",

@@ -25,7 +25,7 @@
     if (isolation && (await isolation.settled) === 'reloading') {
       return 'not started: the page reloads to be cross-origin isolated';
     }
-    if (!self.crossOriginIsolated) {
+    if (!(self.crossOriginIsolated && typeof SharedArrayBuffer === 'function')) {
       await serviceWorkerInCharge(); // isolated, the kernel reads the files without the worker
     }
     const { sessions, kernelspecs } = app.serviceManager;

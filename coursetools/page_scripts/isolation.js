@@ -15,7 +15,7 @@
  * window.tinygptIsolation = {status, settled}: `settled` resolves with the final status once
  * no reload will happen (early-kernel.js waits for it: a kernel started just before a reload
  * would be wasted). Statuses: 'isolated', 'isolated after one reload', 'reloading',
- * 'not isolated: <why>'.
+ * 'not isolated: <why>' ("isolated" here means what Stop needs: a SharedArrayBuffer).
  * When the student presses Stop on a page that is not isolated, the kernel fires the event
  * 'tinygpt-stop-unavailable' and this script tells them what to do instead.
  */
@@ -29,6 +29,8 @@
   const config = document.getElementById('jupyter-config-data');
   const appPage = !!config && config.dataset.jupyterLiteRoot !== '.'; // the landing page runs no kernel
   const workers = navigator.serviceWorker;
+  // Stop needs the shared memory isolation brings; WebKitGTK isolates a page but gives it none.
+  const sharedMemory = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
   let ranCode = false; // a cell was run on this page: its kernel holds the student's variables
   let resolveSettled;
   const state = { status: 'waiting', settled: new Promise((resolve) => (resolveSettled = resolve)) };
@@ -112,7 +114,7 @@
     'variables are lost).';
 
   async function explainStop() {
-    const refused = !workers || (workers.controller && reloadedBefore());
+    const refused = !workers || self.crossOriginIsolated || (workers.controller && reloadedBefore());
     const message = refused ? STOP_REFUSED : STOP_NEEDS_RELOAD;
     const app = window.jupyterapp;
     state.stopNotice = message; // for the tests
@@ -130,8 +132,12 @@
   }
   watchRunCommands();
   window.addEventListener('tinygpt-stop-unavailable', explainStop);
-  if (self.crossOriginIsolated) {
+  if (sharedMemory) {
     settle(reloadedBefore() ? 'isolated after one reload' : 'isolated');
+    return;
+  }
+  if (self.crossOriginIsolated) {
+    settle('not isolated: this browser isolates the page but gives it no SharedArrayBuffer');
     return;
   }
   if (!workers || !window.isSecureContext) {
