@@ -10,7 +10,7 @@ moves the code fails the build instead of silently breaking the site):
   shows at once when online) with the cache as fallback, and precache in the background once
   the worker is active (the landing page, every notebook, the corpus, the wheels
   `import tinytorch` loads);
-- cross-origin isolation: every same-origin response it serves carries
+- cross-origin isolation: every same-origin page and worker script it serves carries
   `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`,
   the headers a static host such as GitHub Pages cannot send. A page the worker serves is then
   cross-origin isolated: `SharedArrayBuffer` exists, so Stop can interrupt the kernel and the
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from . import pyodide_dist
 
-# Added to every same-origin response (pages, the kernel's worker scripts, everything they load)
-# on its way out of the worker, whether it came from the network or the cache.
+# Added to every same-origin page and worker script on its way out of the worker, whether it came
+# from the network or the cache.
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 
 _WITH_ISOLATION = (
@@ -57,8 +57,12 @@ SW_PATCHES = (
         "async function maybeFromCache(e){let{request:t}=e;if(!enableCache)return await fetch(t);"
         "if(isMutable(new URL(t.url)))return await networkFirst(e);",
     ),
-    # cross-origin isolation: `a` is the request's URL, `n` the response the worker will give
-    ("n&&e.respondWith(n)}", "n&&e.respondWith(a.origin===location.origin?n.then(withIsolation):n)}" + _WITH_ISOLATION),
+    # cross-origin isolation: `t` is the request, `a` its URL, `n` the response the worker will give.
+    # Only pages and worker scripts need the headers (what they load from their own origin is
+    # allowed anyway); every other response passes as it came, its body never re-wrapped.
+    ("n&&e.respondWith(n)}",
+     "n&&e.respondWith(a.origin===location.origin&&ISOLATED_DESTINATIONS.test(t.destination)?n.then(withIsolation):n)}"
+     "const ISOLATED_DESTINATIONS=/^(document|iframe|frame|worker|sharedworker)$/;" + _WITH_ISOLATION),
 )
 
 PRECACHE_HOOK = "return await e.addAll([])"

@@ -344,6 +344,7 @@ def test_the_stock_kernel_takes_every_patch(tmp_path):
 UPSTREAM_CHANGES = {
     "sys.path": ("await this.initFilesystem(", "await this.initDrive("),
     "no jedi": ('"jedi","ipython"]', '"ipython","jedi"]'),
+    "isolated means shared memory": ("crossOriginIsolated?", "isolated?"),
     "interrupt buffer": ("initWorker(e){", "makeWorker(e){"),
     "interrupt receive": ("constructor(){this._options=null,", "constructor(){this._opts=null,"),
     "interrupt install": ("this._pyodide._api.on_fatal=", "this._pyodide._api.onFatal="),
