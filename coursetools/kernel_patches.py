@@ -30,7 +30,8 @@ STOP_UNAVAILABLE_EVENT = "tinygpt-stop-unavailable"
 _BUFFER = "tinygptInterrupt"
 # What the kernel needs from an isolated page: the shared memory itself. WebKitGTK isolates a page
 # (crossOriginIsolated is true) but gives it no SharedArrayBuffer; the stock kernel then picks
-# its isolated worker, which cannot work there. Every choice the patches make reads this instead.
+# its isolated worker, which cannot work there. Every choice the patches make reads this instead
+# (the site does not isolate WebKit pages now, but a host that sends the headers itself could).
 SHARED_MEMORY = '(self.crossOriginIsolated&&"function"==typeof SharedArrayBuffer)'
 # coincident 1.x (the page <-> isolated-worker calls) marks its messages with this id.
 COINCIDENT_ID = "64e10b34-2bf7-4616-9668-f99de5aa046e"

@@ -32,6 +32,8 @@ from . import pyodide_dist
 # from the network or the cache.
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 
+#: A WebKit browser that is not Chromium-based (Safari, WebKitGTK): not isolated (see SW_PATCHES).
+WEBKIT_ONLY = r"/AppleWebKit(?!.*(Chrome|Chromium|Edg)\/)/"
 _WITH_ISOLATION = (
     "function withIsolation(r){if(0===r.status||\"opaqueredirect\"===r.type)return r;"  # a redirect stays one
     "let h=new Headers(r.headers);"
@@ -61,8 +63,11 @@ SW_PATCHES = (
     # Only pages and worker scripts need the headers (what they load from their own origin is
     # allowed anyway); every other response passes as it came, its body never re-wrapped.
     ("n&&e.respondWith(n)}",
-     "n&&e.respondWith(a.origin===location.origin&&ISOLATED_DESTINATIONS.test(t.destination)?n.then(withIsolation):n)}"
-     "const ISOLATED_DESTINATIONS=/^(document|iframe|frame|worker|sharedworker)$/;" + _WITH_ISOLATION),
+     "n&&e.respondWith(ISOLATE&&a.origin===location.origin&&ISOLATED_DESTINATIONS.test(t.destination)?n.then(withIsolation):n)}"
+     "const ISOLATED_DESTINATIONS=/^(document|iframe|frame|worker|sharedworker)$/;"
+     # Not in WebKit: WebKitGTK isolates but gives no SharedArrayBuffer, and with shared memory
+     # switched on, reloading an isolated page made the next kernel start stall there.
+     f"const ISOLATE=!({WEBKIT_ONLY}).test(navigator.userAgent);" + _WITH_ISOLATION),
 )
 
 PRECACHE_HOOK = "return await e.addAll([])"

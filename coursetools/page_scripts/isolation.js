@@ -31,6 +31,7 @@
   const workers = navigator.serviceWorker;
   // Stop needs the shared memory isolation brings; WebKitGTK isolates a page but gives it none.
   const sharedMemory = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  const webkit = /AppleWebKit(?!.*(Chrome|Chromium|Edg)\/)/.test(navigator.userAgent);
   let ranCode = false; // a cell was run on this page: its kernel holds the student's variables
   let resolveSettled;
   const state = { status: 'waiting', settled: new Promise((resolve) => (resolveSettled = resolve)) };
@@ -114,7 +115,7 @@
     'variables are lost).';
 
   async function explainStop() {
-    const refused = !workers || self.crossOriginIsolated || (workers.controller && reloadedBefore());
+    const refused = !workers || self.crossOriginIsolated || webkit || (workers.controller && reloadedBefore());
     const message = refused ? STOP_REFUSED : STOP_NEEDS_RELOAD;
     const app = window.jupyterapp;
     state.stopNotice = message; // for the tests
@@ -138,6 +139,11 @@
   }
   if (self.crossOriginIsolated) {
     settle('not isolated: this browser isolates the page but gives it no SharedArrayBuffer');
+    return;
+  }
+  // The service worker does not isolate WebKit (Safari, WebKitGTK): see coursetools/service_worker.py.
+  if (webkit) {
+    settle('not isolated: the course does not isolate pages in WebKit');
     return;
   }
   if (!workers || !window.isSecureContext) {
