@@ -43,7 +43,7 @@ NUMPY_WHEEL_ENV = "TINYGPT_NUMPY_WHEEL"
 
 #: What the kernel itself loads: micropip first, then (through piplite) ipython. Not jedi, which
 #: the stock kernel also installs, for tab completion only: the site patches the kernel to start
-#: without it (site.KERNEL_START_PATCHES, "no jedi").
+#: without it (kernel_patches.KERNEL_PATCHES, "no jedi").
 KERNEL_PACKAGES = ("micropip", "ipython")
 #: Pure-Python packages the kernel installs (`piplite.install("comm")`) that no Pyodide lock
 #: lists: without them, and with the PyPI fallback disabled, the kernel never starts.

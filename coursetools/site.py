@@ -10,18 +10,18 @@ stock tools cannot:
   with no install cell; PyPI is never asked (`disablePyPIFallback`, and an unrelated
   `tinytorch` exists there);
 - Pyodide is self-hosted under `static/pyodide/`, numpy included (see pyodide_dist.py), with
-  bytecode for what a kernel start imports (see bytecode.py), and a kernel start that does not
-  ask the student's drive for every import nor install jedi (KERNEL_START_PATCHES);
+  bytecode for what a kernel start imports (see bytecode.py);
 - nothing for instructors only ships, and numpy is there: site_check.py runs on every build;
-- after the build: the course landing page replaces the root `index.html`, every
-  `coursetools/page_scripts/*.js` is injected into each app page, and the service worker is
-  patched so the site works offline after the first visit.
+- after the build: the course landing page replaces the root `index.html` (landing.py), every
+  `coursetools/page_scripts/*.js` is injected into each app page (here), the service worker is
+  patched so the site works offline after the first visit and is cross-origin isolated
+  (service_worker.py), and the kernel is patched to start faster, see the student's files
+  after any reload and stop a running cell (kernel_patches.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
@@ -36,6 +36,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import bytecode, pyodide_dist, site_check
+from .kernel_patches import KERNEL_EXTENSION_STATIC, patch_kernel
+from .landing import write_landing
+from .service_worker import patch_service_worker
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
@@ -43,7 +46,6 @@ LITE_CONFIG = REPO / "lite_config"
 PAGE_SCRIPTS = Path(__file__).resolve().parent / "page_scripts"
 # loaded before the other page scripts, which use what it defines (the rest load in name order)
 PAGE_SCRIPTS_FIRST = "notebook-page.js"
-LANDING = Path(__file__).resolve().parent / "landing" / "index.html"
 DEFAULT_CACHE = REPO / ".cache"
 DEFAULT_OUT = REPO / "site"
 CORPUS_NAME = "tinyshakespeare.txt"
@@ -53,7 +55,6 @@ CORPUS_NAME = "tinyshakespeare.txt"
 # ~235 kB, under 1% of a first visit (~34 MB, nearly all Pyodide).
 WHEEL_LIMIT = 250_000
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
-KERNEL_EXTENSION_STATIC = "extensions/@jupyterlite/pyodide-kernel-extension/static"
 BUILD_INFO = "tinygpt-build.json"
 #: Build leftovers the stock build copies to the output that no page loads.
 JUNK = ("rspack.config.js", "rspack.config.analyze.js", "rspack.config.watch.js")
@@ -211,63 +212,6 @@ def kernel_extension_dir() -> Path:
 # ----------------------------------------------------------------------------- post-build
 
 
-def notebook_title(path: Path) -> str:
-    """The notebook's metadata title, else its first markdown heading, else its file name."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    title = nb.get("metadata", {}).get("title")
-    if title:
-        return title
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            source = "".join(cell.get("source", ""))
-            match = re.search(r"^#+\s*(.+)$", source, re.M)
-            if match:
-                return match.group(1).strip()
-    return path.stem.replace("_", " ")
-
-
-def notebook_plan(*notebooks: Path) -> dict:
-    """metadata["tinygpt"] "builds" and "minutes" of the first of `notebooks` that has them ({} if none)."""
-    for path in notebooks:
-        if path is not None and path.is_file():
-            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tinygpt", {}) or {}
-            if meta.get("builds") or meta.get("minutes"):
-                return meta
-    return {}
-
-
-def plan_markup(meta: dict) -> str:
-    """What the student builds and how long it takes (hands-on and written apart), as list-item markup."""
-    parts = []
-    if isinstance(meta.get("builds"), str) and meta["builds"].strip():
-        parts.append(f'<span class="builds">{html.escape(meta["builds"].strip())}</span>')
-    minutes = meta.get("minutes") if isinstance(meta.get("minutes"), dict) else {}
-    times = [f"{int(minutes[key])} min {label}" for key, label in (("hands_on", "hands-on"), ("written", "written"))
-             if isinstance(minutes.get(key), (int, float)) and minutes[key] > 0]
-    if times:
-        parts.append(f'<span class="time">about {" + ".join(times)}</span>')
-    return "".join(parts)
-
-
-def write_landing(site: Path, notebooks: list[Path], facts: dict, content_dir: Path | None = None) -> None:
-    """The course's front page: the notebooks in order, each opening in the Notebook app, with
-    what it builds and its time (hands-on, written) when the source notebook's metadata says."""
-    items = []
-    for i, nb in enumerate(notebooks):
-        title = re.sub(r"^\d+\s*[·.:-]\s*", "", notebook_title(nb))  # the list shows the number already
-        number = re.match(r"^(\d+)", nb.stem)
-        plan = plan_markup(notebook_plan(content_dir / nb.name if content_dir else None, nb))
-        items.append(
-            f'    <li><a href="./notebooks/index.html?path={html.escape(nb.name)}" data-notebook="{html.escape(nb.name)}">'
-            f'<span class="num">{int(number.group(1)) if number else i}</span>'
-            f'<span><span class="title">{html.escape(title)}</span>{plan}<span class="file">{html.escape(nb.name)}</span></span></a></li>'
-        )
-    page = LANDING.read_text(encoding="utf-8").replace("<!--NOTEBOOKS-->", "\n".join(items))
-    for key, value in facts.items():
-        page = page.replace(f"<!--{key}-->", html.escape(str(value)))
-    (site / "index.html").write_text(page, encoding="utf-8")
-
-
 # Libraries the page scripts use, copied from node_modules (`npm ci`) with their licences:
 # file served in static/course/ -> (npm package, its browser build, its licence file).
 PAGE_LIBRARIES = {"fflate.js": ("fflate", "umd/index.js", "LICENSE")}
@@ -315,138 +259,6 @@ def inject_page_scripts(site: Path) -> list[str]:
         page.write_text(text, encoding="utf-8")
         pages.append(page.relative_to(site).as_posix())
     return pages
-
-
-# The kernel's worker (jupyterlite-pyodide-kernel 0.8.6) is patched in two places. Each patch must
-# match a worker script, or the build fails and names it: an upgrade that moves the code must
-# not silently bring the slow start back.
-KERNEL_START_PATCHES = {
-    # The worker starts Pyodide, mounts the student's files at /drive and makes it the working
-    # folder, then imports micropip, piplite, IPython and the kernel. Pyodide puts '' (the working
-    # folder) first on sys.path, so each top-level import of that start first asked /drive: a
-    # request through the service worker, ~7 ms each, ~130 of them. Dropping Pyodide's '' before
-    # the mount lets IPython's own `init_path` put it back where every IPython has it (after the
-    # standard library, before site-packages): a student's module still imports, and a student's
-    # `random.py` can no longer hide the standard library's. (Measured: kernel ready ~1 s sooner.)
-    "sys.path": (
-        re.compile(r"await this\.initRuntime\((\w+)\),await this\.initFilesystem\(\1\)"),
-        r'await this.initRuntime(\1),this._pyodide.runPython("import sys\\nif sys.path[:1] == [\\"\\"]: del sys.path[0]"),'
-        r"await this.initFilesystem(\1)",
-    ),
-    # The kernel installs jedi at every start, only for tab completion: 1,957 files to unpack
-    # (half of all a start unpacks, ~0.7 s in Chromium) and 2.4 MB with parso. Without it,
-    # IPython's own completer answers from the live objects (`np.ze` -> zeros, `model.` -> its
-    # attributes) in ~1 ms, where jedi's first answers took 0.1-2.7 s. The site does not ship
-    # jedi (pyodide_dist.KERNEL_PACKAGES); the kernel forces `use_jedi = True`, which without
-    # jedi would answer nothing, so it is turned off once the kernel exists.
-    "no jedi": (
-        re.compile(r'"pyodide-kernel","jedi","ipython"\]\)(.{0,200}?)(\w+)\.push\("import pyodide_kernel"\)'),
-        r'"pyodide-kernel","ipython"])\1\2.push("import pyodide_kernel",'
-        r'"pyodide_kernel.ipython_shell.Completer.use_jedi = False")',
-    ),
-}
-
-
-def patch_kernel_start(site: Path) -> list[str]:
-    """Apply KERNEL_START_PATCHES to the kernel extension's scripts; fails loudly if a patch matches no worker."""
-    patched, unmatched = [], set(KERNEL_START_PATCHES)
-    for script in sorted((site / KERNEL_EXTENSION_STATIC).glob("*.js")):
-        text = script.read_text(encoding="utf-8")
-        changed = False
-        for name, (pattern, replacement) in KERNEL_START_PATCHES.items():
-            text, count = pattern.subn(replacement, text)
-            if count and ".worker." in script.name:
-                unmatched.discard(name)
-            changed = changed or bool(count)
-        if changed:
-            script.write_text(text, encoding="utf-8")
-            patched.append(script.relative_to(site).as_posix())
-    if unmatched:
-        raise RuntimeError(
-            f"cannot patch the Pyodide kernel's start: no worker script in {KERNEL_EXTENSION_STATIC} takes the "
-            f"{', '.join(sorted(unmatched))} patch (jupyterlite-pyodide-kernel changed; update KERNEL_START_PATCHES "
-            f"in {__file__})"
-        )
-    return patched
-
-
-# The stock service worker (JupyterLite 0.8.6) only caches after its *first* activation saw
-# ?enableCache=true, skips every /api/ path (the notebook listing), and serves the cache first.
-# Patched: cache from the start, include /api/ GETs (the drive and stdin calls are answered by
-# the page before this check), and go to the network first for pages, JSON and files (so a
-# redeploy shows at once when online), falling back to the cache when offline; the landing
-# page is cached when the worker starts. Hashed assets
-# (build/*.js, Pyodide, wheels) stay cache-first.
-SW_PATCHES = (
-    ("let enableCache=!1", "let enableCache=!0"),
-    # precache after taking control, in the background: installing stays instant (a page that
-    # navigates right away is already served, and cached, by the worker) and a failed precache
-    # fetch cannot stop the worker from installing
-    ("function onInstall(e){self.skipWaiting(),e.waitUntil(cacheAll())}", "function onInstall(e){self.skipWaiting()}"),
-    ("e.waitUntil(self.clients.claim())}", "e.waitUntil(self.clients.claim().then(()=>{cacheAll().catch(console.warn)}))}"),
-    ('enableCache="true"===new URL(location.href).searchParams.get("enableCache"),', ""),
-    ('||t.pathname.includes("/api/")}', "}"),
-    (
-        "async function maybeFromCache(e){let{request:t}=e;if(!enableCache)return await fetch(t);",
-        "function isMutable(u){return /(\\/|\\.html|\\.json|\\.ipynb|\\.txt)$/.test(u.pathname)||u.pathname.includes(\"/api/\")||u.pathname.includes(\"/files/\")}"
-        "async function networkFirst(e){let{request:t}=e;try{let a=await fetch(t);return a.ok&&e.waitUntil(updateCache(t,a.clone())),a}"
-        # offline: the same page with another ?path= (another notebook) is the same app page
-        "catch(n){let a=await fromCache(t)||await (await openCache()).match(t,{ignoreSearch:!0});if(a)return a;throw n}}"
-        "async function maybeFromCache(e){let{request:t}=e;if(!enableCache)return await fetch(t);"
-        "if(isMutable(new URL(t.url)))return await networkFirst(e);",
-    ),
-)
-
-
-PRECACHE_HOOK = "return await e.addAll([])"
-
-
-def precache_list(site: Path) -> list[str]:
-    """What the worker fetches once it is active (on the landing page), beyond what a visit loads.
-
-    The landing page (loaded before the worker existed), every course notebook and the listing
-    that names them, the corpus, and the wheels `import tinytorch` loads: so a student who
-    opened one notebook online can open any other offline. About 1.5 MB + numpy (~3 MB) and its
-    bytecode (0.8 MB).
-    Pyodide's core and the app's JavaScript are cached by the first notebook visit.
-    """
-    urls = ["./", "./index.html", "./jupyter-lite.json"]
-    for app in ("notebooks", "tree", "lab", "edit"):  # app pages: offline, any ?path= is served from these
-        urls += [f"./{app}/index.html", f"./{app}/jupyter-lite.json"]
-    urls += sorted("./" + p.relative_to(site).as_posix() for p in (site / "api" / "contents").rglob("all.json"))
-    urls += sorted("./" + p.relative_to(site).as_posix() for p in (site / "files").rglob("*") if p.is_file())
-    lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
-    course = pyodide_dist.dependency_closure(lock, ["tinytorch"]) if "tinytorch" in lock["packages"] else []
-    for key in course:  # tinytorch, numpy and numpy's bytecode
-        file_name = lock["packages"][key]["file_name"]
-        if not pyodide_dist.from_another_origin(file_name):
-            urls.append(f"./static/pyodide/{file_name}")
-    return [u for u in urls if u in ("./",) or (site / u[2:]).is_file()]
-
-
-def patch_service_worker(site: Path) -> list[str]:
-    """Apply SW_PATCHES (and the precache list) to every service-worker.js of the build.
-
-    Fails loudly if a patch no longer matches: an unpatched worker would silently break offline use.
-    """
-    patched = []
-    precache = json.dumps(precache_list(site), separators=(",", ":"))
-    for sw in [site / "service-worker.js", site / "build" / "service-worker.js"]:
-        if not sw.is_file():
-            continue
-        text = sw.read_text(encoding="utf-8")
-        for old, new in (*SW_PATCHES, (PRECACHE_HOOK, f"return await e.addAll({precache})")):
-            if old not in text:
-                raise RuntimeError(
-                    f"cannot patch {sw.relative_to(site)} for offline use: {old!r} not found "
-                    f"(JupyterLite changed its service worker; update SW_PATCHES in {__file__})"
-                )
-            text = text.replace(old, new, 1)
-        sw.write_text(text, encoding="utf-8")
-        patched.append(sw.relative_to(site).as_posix())
-    if not patched:
-        raise RuntimeError("the build has no service-worker.js: offline use would not work")
-    return patched
 
 
 def check_built_config(site: Path, checks: dict) -> None:
@@ -561,7 +373,7 @@ def build_site(
         write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts, content_dir)
         pages = inject_page_scripts(built)
         workers = patch_service_worker(built)
-        kernel_scripts = patch_kernel_start(built)
+        kernel_scripts = patch_kernel(built)
         problems = site_check.check_site(built, content_dir, allow_numpy_from_cdn=numpy_from_cdn)
         if problems:
             raise RuntimeError("the built site fails its checks (python -m coursetools check):\n  " + "\n  ".join(problems[:20]))
@@ -578,7 +390,7 @@ def build_site(
         if not report.numpy_self_hosted:
             result.warnings.append(f"numpy is not self-hosted: it comes from the Pyodide CDN ({', '.join(report.from_cdn)})")
         info = {**asdict(result), "page_script_pages": pages, "service_workers": workers,
-                "kernel_start_patched": kernel_scripts, **checks}
+                "kernel_patched": kernel_scripts, **checks}
         for unknown_yet in ("out", "seconds", "total_bytes"):
             info.pop(unknown_yet)
         (built / BUILD_INFO).write_text(json.dumps(info, indent=2))

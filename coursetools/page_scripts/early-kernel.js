@@ -11,8 +11,8 @@
  * So the kernel starts alongside the page's drawing, not after it.
  *
  * The session is started as JupyterLab would start it (same path, name and default kernel),
- * only for a notebook that exists, only once the service worker that serves the student's
- * files to the kernel is in charge, and shut down again if the notebook ends up with another.
+ * only for a notebook that exists, never on a page about to reload for cross-origin isolation
+ * (isolation.js), and shut down again if the notebook ends up with another.
  * If anything here fails, the notebook starts its kernel the usual way.
  */
 (function () {
@@ -21,7 +21,13 @@
 
   async function startKernel(path) {
     const app = await startedApp(); // every plugin is active, the Pyodide kernel's factory among them
-    await serviceWorkerInCharge();
+    const isolation = window.tinygptIsolation;
+    if (isolation && (await isolation.settled) === 'reloading') {
+      return 'not started: the page reloads to be cross-origin isolated';
+    }
+    if (!(self.crossOriginIsolated && typeof SharedArrayBuffer === 'function')) {
+      await serviceWorkerInCharge(); // isolated, the kernel reads the files without the worker
+    }
     const { sessions, kernelspecs } = app.serviceManager;
     await Promise.all([sessions.ready, kernelspecs.ready]);
     if (Array.from(sessions.running()).some((model) => model.path === path)) {

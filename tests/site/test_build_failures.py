@@ -12,6 +12,7 @@ import functools
 import hashlib
 import http.server
 import json
+import re
 import shutil
 import socket
 import tarfile
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from coursetools import pyodide_dist, site, site_check
+from coursetools import kernel_patches, pyodide_dist, service_worker, site, site_check
 from coursetools.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -294,49 +295,81 @@ def _tiny_site(root: Path, worker: str) -> Path:
 
 
 def test_the_stock_service_worker_takes_every_patch(tmp_path):
-    site.patch_service_worker(_tiny_site(tmp_path, _stock_service_worker()))
+    service_worker.patch_service_worker(_tiny_site(tmp_path, _stock_service_worker()))
     patched = (tmp_path / "service-worker.js").read_text()
-    for _, new in site.SW_PATCHES:
+    for _, new in service_worker.SW_PATCHES:
         assert new in patched
+    for header, value in service_worker.ISOLATION_HEADERS.items():
+        assert f'h.set("{header}","{value}")' in patched
 
 
-@pytest.mark.parametrize("index", range(len(site.SW_PATCHES)))
+@pytest.mark.parametrize("index", range(len(service_worker.SW_PATCHES)))
 def test_an_upgrade_that_breaks_a_service_worker_patch_fails_the_build(tmp_path, index):
-    old = site.SW_PATCHES[index][0]
+    old = service_worker.SW_PATCHES[index][0]
     worker = _stock_service_worker().replace(old, "/* changed upstream */")
     with pytest.raises(RuntimeError, match="cannot patch service-worker.js"):
-        site.patch_service_worker(_tiny_site(tmp_path, worker))
+        service_worker.patch_service_worker(_tiny_site(tmp_path, worker))
 
 
-def _stock_kernel_extension(root: Path) -> Path:
-    shutil.copytree(site.kernel_extension_dir() / "static", root / site.KERNEL_EXTENSION_STATIC)
+def _stock_kernel(root: Path) -> Path:
+    """The stock kernel extension and the stock app's build/ (the one app script Stop goes through)."""
+    import jupyterlite_core
+
+    shutil.copytree(site.kernel_extension_dir() / "static", root / kernel_patches.KERNEL_EXTENSION_STATIC)
+    app = next(Path(jupyterlite_core.__file__).parent.glob("jupyterlite-app-*.tgz"))
+    (root / kernel_patches.APP_BUILD).mkdir(parents=True)
+    with tarfile.open(app) as tar:
+        for member in tar.getmembers():
+            if member.name.startswith("package/build/") and member.name.endswith(".js") and member.name.count("/") == 2:
+                (root / kernel_patches.APP_BUILD / Path(member.name).name).write_bytes(tar.extractfile(member).read())
     return root
 
 
-def test_the_stock_kernel_workers_take_every_start_patch(tmp_path):
-    patched = site.patch_kernel_start(_stock_kernel_extension(tmp_path))
+def test_the_stock_kernel_takes_every_patch(tmp_path):
+    patched = kernel_patches.patch_kernel(_stock_kernel(tmp_path))
     workers = [name for name in patched if ".worker." in name]
     assert len(workers) == 2, patched  # comlink and coincident: one per browser set-up
     for name in workers:
         text = (tmp_path / name).read_text()
         assert "del sys.path[0]" in text and "Completer.use_jedi = False" in text and '"jedi"' not in text
-        for pattern, _ in site.KERNEL_START_PATCHES.values():
-            assert not pattern.search(text)
+        assert "setInterruptBuffer(self.tinygptInterrupt)" in text and "Atomics.store(self.tinygptInterrupt,0,0)" in text
+    for name, patch in kernel_patches.KERNEL_PATCHES.items():
+        for script in kernel_patches.targets(tmp_path, patch.where):
+            assert not patch.pattern.search(script.read_text()), f"{name} still matches {script.name}"
+    app = [name for name in patched if name.startswith(kernel_patches.APP_BUILD + "/")]
+    assert len(app) == 1 and kernel_patches.STOP_UNAVAILABLE_EVENT in (tmp_path / app[0]).read_text(), patched
 
 
 # what an upgrade might change, for each patch: the code it anchors on
-UPSTREAM_CHANGES = {"sys.path": ("await this.initFilesystem(", "await this.initDrive("),
-                    "no jedi": ('"jedi","ipython"]', '"ipython","jedi"]')}
+UPSTREAM_CHANGES = {
+    "sys.path": ("await this.initFilesystem(", "await this.initDrive("),
+    "no jedi": ('"jedi","ipython"]', '"ipython","jedi"]'),
+    "isolated means shared memory": ("crossOriginIsolated?", "isolated?"),
+    "interrupt buffer": ("initWorker(e){", "makeWorker(e){"),
+    "interrupt receive": ("constructor(){this._options=null,", "constructor(){this._opts=null,"),
+    "interrupt install": ("this._pyodide._api.on_fatal=", "this._pyodide._api.onFatal="),
+    "interrupt clear": ("{await this.setup(t);", "{await this.prepare(t);"),
+    "interrupt": ("async interrupt(e){", "async interruptKernel(e){"),
+    "coincident: an answer at once": ("?c(t,0):", "?c(t,1):"),
+    "coincident: a whole answer": (".charCodeAt(", ".codePointAt("),
+    "drive mounted": ("enabled)||crossOriginIsolated)", "enabled)||self.crossOriginIsolated)"),
+}
 
 
-@pytest.mark.parametrize("patch", sorted(site.KERNEL_START_PATCHES))
-def test_an_upgrade_that_breaks_a_kernel_start_patch_fails_the_build(tmp_path, patch):
-    root = _stock_kernel_extension(tmp_path)
+def test_every_kernel_patch_has_an_upstream_change_test():
+    assert sorted(UPSTREAM_CHANGES) == sorted(kernel_patches.KERNEL_PATCHES)
+
+
+@pytest.mark.parametrize("patch", sorted(kernel_patches.KERNEL_PATCHES))
+def test_an_upgrade_that_breaks_a_kernel_patch_fails_the_build(tmp_path, patch):
+    root = _stock_kernel(tmp_path)
     old, new = UPSTREAM_CHANGES[patch]
-    for script in (root / site.KERNEL_EXTENSION_STATIC).glob("*.js"):
-        script.write_text(script.read_text().replace(old, new))
-    with pytest.raises(RuntimeError, match=f"cannot patch the Pyodide kernel's start.*{patch} patch"):
-        site.patch_kernel_start(root)
+    for script in [*(root / kernel_patches.KERNEL_EXTENSION_STATIC).glob("*.js"), *(root / kernel_patches.APP_BUILD).glob("*.js")]:
+        text = script.read_text()
+        if old in text:
+            script.write_text(text.replace(old, new))
+    with pytest.raises(RuntimeError, match=f"cannot patch the Pyodide kernel: .*{re.escape(patch)} \\("):
+        kernel_patches.patch_kernel(root)
 
 
 def test_a_wheel_that_does_not_match_its_lock_hash_fails_the_check(tmp_path):
