@@ -71,12 +71,24 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
     tokenizer = CharTokenizer().fit(text)
     train_ids, val_ids = train_val_split(tokenizer.encode(text), 0.9)
     tinytorch.manual_seed(seed)
-    model, _, trainer = p.build(tokenizer.vocab_size, train_ids, val_ids, progress=None,
-                                validation=Validation(every=p.eval_interval, batches=eval_batches))
+    model, _, trainer = p.build(
+        tokenizer.vocab_size,
+        train_ids,
+        val_ids,
+        progress=None,
+        validation=Validation(every=p.eval_interval, batches=eval_batches),
+    )
     config = model.config
-    result = {"where": sys.platform, "numpy": np.__version__, "kernels": tinytorch.kernels.backend(),
-              "import_seconds": import_seconds, "preset": preset_name, "max_steps": p.max_steps,
-              "eval_interval": p.eval_interval, "steps_to_val_2": getattr(p, "steps_to_val_2", 1250)}
+    result = {
+        "where": sys.platform,
+        "numpy": np.__version__,
+        "kernels": tinytorch.kernels.backend(),
+        "import_seconds": import_seconds,
+        "preset": preset_name,
+        "max_steps": p.max_steps,
+        "eval_interval": p.eval_interval,
+        "steps_to_val_2": getattr(p, "steps_to_val_2", 1250),
+    }
     if not full:
         trainer.validation.every = None  # time training steps and one validation separately
         trainer.fit(steps)
@@ -86,9 +98,14 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
         eval_seconds = time.perf_counter() - t
         step_seconds = statistics.median(per_step)
         evals = result["steps_to_val_2"] // p.eval_interval
-        result.update(steps=steps, ms_per_step=1e3 * step_seconds, eval_seconds=eval_seconds,
-                      seconds_to_val_2=result["steps_to_val_2"] * step_seconds + evals * eval_seconds,
-                      measured="extrapolated", floor_ms_per_step=floor_ms_per_step(config, p, max(10, steps // 2)))
+        result.update(
+            steps=steps,
+            ms_per_step=1e3 * step_seconds,
+            eval_seconds=eval_seconds,
+            seconds_to_val_2=result["steps_to_val_2"] * step_seconds + evals * eval_seconds,
+            measured="extrapolated",
+            floor_ms_per_step=floor_ms_per_step(config, p, max(10, steps // 2)),
+        )
         return result
     reached, goal = None, None
     t0 = time.perf_counter()
@@ -101,11 +118,18 @@ def measure(preset_name="browser", steps=60, full=False, seed=0, eval_batches=20
             goal = (trainer.step, time.perf_counter() - t0)
     wall = time.perf_counter() - t0
     per_step = [p.batch_size * config.block_size / h["tokens_per_sec"] for h in trainer.history[1:]]
-    result.update(steps=trainer.step, ms_per_step=1e3 * statistics.median(per_step), wall_seconds=wall,
-                  step_val_2=reached and reached[0], seconds_to_val_2=reached and reached[1],
-                  step_val_goal=goal and goal[0], seconds_to_val_goal=goal and goal[1],
-                  final_val_50=trainer.evaluate(batches=50), measured="full run",
-                  val_curve=[(h["step"], round(h["val_loss"], 4)) for h in trainer.history if h["val_loss"] is not None])
+    result.update(
+        steps=trainer.step,
+        ms_per_step=1e3 * statistics.median(per_step),
+        wall_seconds=wall,
+        step_val_2=reached and reached[0],
+        seconds_to_val_2=reached and reached[1],
+        step_val_goal=goal and goal[0],
+        seconds_to_val_goal=goal and goal[1],
+        final_val_50=trainer.evaluate(batches=50),
+        measured="full run",
+        val_curve=[(h["step"], round(h["val_loss"], 4)) for h in trainer.history if h["val_loss"] is not None],
+    )
     return result
 
 
@@ -120,8 +144,14 @@ def floor_ms_per_step(config, p, steps) -> float:
     import numpy as np
     import numpy_floor as floor
 
-    shape = floor.FloorConfig(vocab_size=config.vocab_size, block_size=config.block_size, n_layer=config.n_layer,
-                              n_head=config.n_head, n_embd=config.n_embd, mlp_ratio=config.mlp_ratio)
+    shape = floor.FloorConfig(
+        vocab_size=config.vocab_size,
+        block_size=config.block_size,
+        n_layer=config.n_layer,
+        n_head=config.n_head,
+        n_embd=config.n_embd,
+        mlp_ratio=config.mlp_ratio,
+    )
     model = floor.NumpyGPT(shape)
     optimizer = floor.AdamW(model.params, lr=p.lr, weight_decay=p.weight_decay)
     rng = np.random.default_rng(0)
@@ -141,7 +171,7 @@ def _child(cmd, env, timeout):
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(cmd[:3])} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def run_side(side, args):
@@ -199,8 +229,10 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
                 page = context.new_page()
                 kernel_worker = []  # when the Pyodide kernel's worker was made (early-kernel.js moves it up)
                 # this visit's list; t0 is read when the worker appears, i.e. this visit's (set just below)
-                page.on("worker", lambda w, found=kernel_worker: ".worker." in w.url
-                        and found.append(time.perf_counter() - t0))  # noqa: B023
+                page.on(
+                    "worker",
+                    lambda w, found=kernel_worker: ".worker." in w.url and found.append(time.perf_counter() - t0),
+                )  # noqa: B023
                 t0 = time.perf_counter()
                 page.goto(f"{server.url}notebooks/index.html?path={notebook}")
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
@@ -209,15 +241,21 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
                 page.keyboard.press("Shift+Enter")
                 page.locator(".jp-OutputArea-output:has-text('READY 42')").first.wait_for(timeout=600_000)
                 ready = time.perf_counter() - t0
-                type_new_cell(page, "import time as _t; _s = _t.perf_counter(); import tinytorch; "
-                                 "print(f'IMPORTED {_t.perf_counter() - _s:.3f}')")
+                type_new_cell(
+                    page,
+                    "import time as _t; _s = _t.perf_counter(); import tinytorch; "
+                    "print(f'IMPORTED {_t.perf_counter() - _s:.3f}')",
+                )
                 page.keyboard.press("Shift+Enter")
                 cell = page.locator(".jp-OutputArea-output:has-text('IMPORTED')").first
                 cell.wait_for(timeout=600_000)
-                out[visit] = {"notebook_shown_seconds": shown, "kernel_ready_seconds": ready,
-                              "kernel_worker_seconds": kernel_worker[0] if kernel_worker else None,
-                              "kernel_workers": len(kernel_worker),
-                              "import_seconds": float(cell.inner_text().split("IMPORTED")[1].split()[0])}
+                out[visit] = {
+                    "notebook_shown_seconds": shown,
+                    "kernel_ready_seconds": ready,
+                    "kernel_worker_seconds": kernel_worker[0] if kernel_worker else None,
+                    "kernel_workers": len(kernel_worker),
+                    "import_seconds": float(cell.inner_text().split("IMPORTED")[1].split()[0]),
+                }
                 if visit == "first_visit":
                     out["first_visit_bytes"] = sizes["bytes"]
                     out["requests"] = list(loaded)  # (seconds after opening, bytes, path): what the kernel waits for
@@ -272,7 +310,9 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     nb = json.loads(source.read_text(encoding="utf-8"))
     at = next((i for i, c in enumerate(nb["cells"]) if TRAINING_CELL in "".join(c["source"])), None)
     if at is None:
-        raise RuntimeError(f"no cell of {notebook} contains {TRAINING_CELL!r}: update TRAINING_CELL to its training cell")
+        raise RuntimeError(
+            f"no cell of {notebook} contains {TRAINING_CELL!r}: update TRAINING_CELL to its training cell"
+        )
     nb["cells"] = nb["cells"][:at] + [{**nb["cells"][at], "source": TRAIN_TO_THE_END, "outputs": []}]
     server = LocalServer(Path(site_dir))
     try:
@@ -301,10 +341,19 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
 
     reached, chunk = first_reaching(validations, TARGET), first_reaching(chunks, TARGET)
     goal, goal_chunk = first_reaching(validations, GOAL), first_reaching(chunks, GOAL)
-    return {"chunks": chunks, "validations": validations, "step_val_2": reached and reached[0],
-            "seconds_to_val_2": reached and reached[1], "chunk_val_2": chunk,
-            "step_val_goal": goal and goal[0], "seconds_to_val_goal": goal and goal[1], "chunk_val_goal": goal_chunk,
-            "final_val": chunks[-1][2], "wall_seconds": chunks[-1][1], "run_all_seconds": done["seconds"]}
+    return {
+        "chunks": chunks,
+        "validations": validations,
+        "step_val_2": reached and reached[0],
+        "seconds_to_val_2": reached and reached[1],
+        "chunk_val_2": chunk,
+        "step_val_goal": goal and goal[0],
+        "seconds_to_val_goal": goal and goal[1],
+        "chunk_val_goal": goal_chunk,
+        "final_val": chunks[-1][2],
+        "wall_seconds": chunks[-1][1],
+        "run_all_seconds": done["seconds"],
+    }
 
 
 # ----------------------------------------------------------------------------- report
@@ -315,11 +364,24 @@ def main():
     parser.add_argument("--preset", default="browser")
     parser.add_argument("--steps", type=int, default=60, help="timed steps per side (short mode)")
     parser.add_argument("--full", action="store_true", help=f"train for real: to val <= {GOAL} and to max_steps")
-    parser.add_argument("--sides", default="pyodide,native", help="comma list of pyodide, native, noblas ($TINYGPT_NOBLAS_PYTHON)")
-    parser.add_argument("--site", nargs="?", const="", default=None,
-                        help="also measure in Chromium; give a built site folder or nothing to build one")
-    parser.add_argument("--site-train", nargs="?", const="", default=None, metavar="SITE",
-                        help="also run notebook 4's training to the end in Chromium (minutes); a built site or nothing")
+    parser.add_argument(
+        "--sides", default="pyodide,native", help="comma list of pyodide, native, noblas ($TINYGPT_NOBLAS_PYTHON)"
+    )
+    parser.add_argument(
+        "--site",
+        nargs="?",
+        const="",
+        default=None,
+        help="also measure in Chromium; give a built site folder or nothing to build one",
+    )
+    parser.add_argument(
+        "--site-train",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="SITE",
+        help="also run notebook 4's training to the end in Chromium (minutes); a built site or nothing",
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="write all results here")
     args = parser.parse_args()
@@ -335,10 +397,14 @@ def main():
         results["chromium"] = measure_site(args.site or None)
     if args.site_train is not None:
         results["chromium_training"] = measure_site_training(args.site_train or None)
-    print(f"browser benchmark, preset '{args.preset}' ({'full run' if args.full else f'{args.steps} steps, extrapolated'}); "
-          f"time to val <= {TARGET} counts the training steps and the validations before it")
-    print(f"{'side':10s} {'kernels':8s} {'ms/step':>8s} {'floor ms':>9s} {'to val<=2 (s)':>14s} {'step':>6s} {'final val':>9s} "
-          f"{'import s':>9s}")
+    print(
+        f"browser benchmark, preset '{args.preset}' ({'full run' if args.full else f'{args.steps} steps, extrapolated'}); "
+        f"time to val <= {TARGET} counts the training steps and the validations before it"
+    )
+    print(
+        f"{'side':10s} {'kernels':8s} {'ms/step':>8s} {'floor ms':>9s} {'to val<=2 (s)':>14s} {'step':>6s} {'final val':>9s} "
+        f"{'import s':>9s}"
+    )
     for side in ("pyodide", "native", "noblas"):
         r = results.get(side)
         if r:
@@ -346,45 +412,59 @@ def main():
             final = r.get("final_val_50")
             to_val = r.get("seconds_to_val_2")
             floor_ms = r.get("floor_ms_per_step")
-            print(f"{side:10s} {r['kernels']:8s} {r['ms_per_step']:8.1f} {'-' if floor_ms is None else f'{floor_ms:.1f}':>9s} "
-                  f"{to_val if to_val is None else round(to_val, 1)!s:>14s} "
-                  f"{step!s:>6s} {'-' if final is None else f'{final:.3f}':>9s} {r['import_seconds']:9.2f}")
+            print(
+                f"{side:10s} {r['kernels']:8s} {r['ms_per_step']:8.1f} {'-' if floor_ms is None else f'{floor_ms:.1f}':>9s} "
+                f"{to_val if to_val is None else round(to_val, 1)!s:>14s} "
+                f"{step!s:>6s} {'-' if final is None else f'{final:.3f}':>9s} {r['import_seconds']:9.2f}"
+            )
             if r.get("measured") == "full run":
                 goal = r.get("seconds_to_val_goal")
-                print(f"{'':10s} val <= {GOAL}: step {r.get('step_val_goal')}, "
-                      f"{'never' if goal is None else f'{goal:.1f} s'} of training; whole run {r['wall_seconds']:.1f} s")
+                print(
+                    f"{'':10s} val <= {GOAL}: step {r.get('step_val_goal')}, "
+                    f"{'never' if goal is None else f'{goal:.1f} s'} of training; whole run {r['wall_seconds']:.1f} s"
+                )
     if "pyodide" in results and "native" in results:
-        print(f"Pyodide / native ms per step: {results['pyodide']['ms_per_step'] / results['native']['ms_per_step']:.2f}x")
+        print(
+            f"Pyodide / native ms per step: {results['pyodide']['ms_per_step'] / results['native']['ms_per_step']:.2f}x"
+        )
     if "pyodide" in results and "noblas" in results:
-        print(f"Pyodide / native no-BLAS ms per step: "
-              f"{results['pyodide']['ms_per_step'] / results['noblas']['ms_per_step']:.2f}x")
+        print(
+            f"Pyodide / native no-BLAS ms per step: "
+            f"{results['pyodide']['ms_per_step'] / results['noblas']['ms_per_step']:.2f}x"
+        )
         if results["pyodide"].get("floor_ms_per_step") and results["noblas"].get("floor_ms_per_step"):
-            print(f"  the same ratio for the hand-written numpy floor (numpy_floor.py, no framework, "
-                  f"einsum kernels on both sides): "
-                  f"{results['pyodide']['floor_ms_per_step'] / results['noblas']['floor_ms_per_step']:.2f}x")
+            print(
+                f"  the same ratio for the hand-written numpy floor (numpy_floor.py, no framework, "
+                f"einsum kernels on both sides): "
+                f"{results['pyodide']['floor_ms_per_step'] / results['noblas']['floor_ms_per_step']:.2f}x"
+            )
     if "chromium" in results:
         c = results["chromium"]
         for visit in ("first_visit", "repeat_visit"):
             v = c[visit]
             worker = v.get("kernel_worker_seconds")
-            print(f"Chromium, {visit.replace('_', ' ')}: notebook shown {v['notebook_shown_seconds']:.1f} s, "
-                  f"kernel worker started {'?' if worker is None else f'{worker:.1f}'} s "
-                  f"({v.get('kernel_workers', '?')} worker), kernel ready {v['kernel_ready_seconds']:.1f} s after opening it, "
-                  f"`import tinytorch` {v['import_seconds']:.2f} s")
+            print(
+                f"Chromium, {visit.replace('_', ' ')}: notebook shown {v['notebook_shown_seconds']:.1f} s, "
+                f"kernel worker started {'?' if worker is None else f'{worker:.1f}'} s "
+                f"({v.get('kernel_workers', '?')} worker), kernel ready {v['kernel_ready_seconds']:.1f} s after opening it, "
+                f"`import tinytorch` {v['import_seconds']:.2f} s"
+            )
         print(f"Chromium: the first visit loads {c['first_visit_bytes'] / 1e6:.1f} MB")
     if "chromium_training" in results:
         c = results["chromium_training"]
         to_val = c["seconds_to_val_2"] and round(c["seconds_to_val_2"], 1)
         to_goal = c["seconds_to_val_goal"] and round(c["seconds_to_val_goal"], 1)
         chunk, goal_chunk = c.get("chunk_val_2"), c.get("chunk_val_goal")
-        print(f"Chromium, notebook 4 trained to the end: val <= {GOAL} after {to_goal} s of training "
-              f"(step {c['step_val_goal']}; at a chunk's end: step {goal_chunk and goal_chunk[0]}, "
-              f"{goal_chunk and round(goal_chunk[1], 1)} s); "
-              f"val <= {TARGET} after {to_val} s (step {c['step_val_2']}; "
-              f"at a chunk's end: step {chunk and chunk[0]}, {chunk and round(chunk[1], 1)} s); "
-              f"final val {c['final_val']:.3f} after {c['wall_seconds']:.0f} s; "
-              f"chunks (step, s, val): {[(s, round(t, 1), v and round(v, 3)) for s, t, v in c['chunks']]}; "
-              f"validations: {[(s, round(t, 1), round(v, 3)) for s, t, v in c['validations']]}")
+        print(
+            f"Chromium, notebook 4 trained to the end: val <= {GOAL} after {to_goal} s of training "
+            f"(step {c['step_val_goal']}; at a chunk's end: step {goal_chunk and goal_chunk[0]}, "
+            f"{goal_chunk and round(goal_chunk[1], 1)} s); "
+            f"val <= {TARGET} after {to_val} s (step {c['step_val_2']}; "
+            f"at a chunk's end: step {chunk and chunk[0]}, {chunk and round(chunk[1], 1)} s); "
+            f"final val {c['final_val']:.3f} after {c['wall_seconds']:.0f} s; "
+            f"chunks (step, s, val): {[(s, round(t, 1), v and round(v, 3)) for s, t, v in c['chunks']]}; "
+            f"validations: {[(s, round(t, 1), round(v, 3)) for s, t, v in c['validations']]}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -15,20 +15,41 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def build_options(p):
-        p.add_argument("--numpy-wheel", metavar="PATH|URL", default=None,
-                       help="Pyodide's numpy wheel to self-host, checked against the official Pyodide lock "
-                            "(default: $TINYGPT_NUMPY_WHEEL, else the download cache, else Pyodide's CDN)")
-        p.add_argument("--numpy-from-cdn", action="store_true",
-                       help="ship no numpy: students' first `import tinytorch` then needs the internet (the notebooks say so)")
-        p.add_argument("--pyodide", metavar="DIST", default=None,
-                       help="a full Pyodide release to self-host instead of the npm core: folder, .tar.bz2 or URL "
-                            "(default: $TINYGPT_PYODIDE_DIST)")
-        p.add_argument("--corpus", metavar="PATH", default=None,
-                       help="local tinyshakespeare.txt (default: $TINYGPT_CORPUS, else download it, SHA-256 checked)")
+        p.add_argument(
+            "--numpy-wheel",
+            metavar="PATH|URL",
+            default=None,
+            help="Pyodide's numpy wheel to self-host, checked against the official Pyodide lock "
+            "(default: $TINYGPT_NUMPY_WHEEL, else the download cache, else Pyodide's CDN)",
+        )
+        p.add_argument(
+            "--numpy-from-cdn",
+            action="store_true",
+            help="ship no numpy: students' first `import tinytorch` then needs the internet (the notebooks say so)",
+        )
+        p.add_argument(
+            "--pyodide",
+            metavar="DIST",
+            default=None,
+            help="a full Pyodide release to self-host instead of the npm core: folder, .tar.bz2 or URL "
+            "(default: $TINYGPT_PYODIDE_DIST)",
+        )
+        p.add_argument(
+            "--corpus",
+            metavar="PATH",
+            default=None,
+            help="local tinyshakespeare.txt (default: $TINYGPT_CORPUS, else download it, SHA-256 checked)",
+        )
         p.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT, help="output folder (default: site/)")
-        p.add_argument("--sourcemaps", dest="sourcemaps", action="store_true", help="keep JavaScript source maps (about +45 MB)")
-        p.add_argument("--no-sourcemaps", dest="sourcemaps", action="store_false", help="drop source maps (the default)")
-        p.add_argument("--cache", metavar="DIR", type=Path, default=DEFAULT_CACHE, help="download cache (default: .cache/)")
+        p.add_argument(
+            "--sourcemaps", dest="sourcemaps", action="store_true", help="keep JavaScript source maps (about +45 MB)"
+        )
+        p.add_argument(
+            "--no-sourcemaps", dest="sourcemaps", action="store_false", help="drop source maps (the default)"
+        )
+        p.add_argument(
+            "--cache", metavar="DIR", type=Path, default=DEFAULT_CACHE, help="download cache (default: .cache/)"
+        )
         p.set_defaults(sourcemaps=False)
 
     build = commands.add_parser("build", help="build the site")
@@ -64,8 +85,15 @@ def main(argv=None) -> int:
         from .site import build_site
 
         try:
-            build_site(out=args.out, pyodide=args.pyodide, corpus=args.corpus, sourcemaps=args.sourcemaps, cache_dir=args.cache,
-                       numpy_wheel=args.numpy_wheel, numpy_from_cdn=args.numpy_from_cdn)
+            build_site(
+                out=args.out,
+                pyodide=args.pyodide,
+                corpus=args.corpus,
+                sourcemaps=args.sourcemaps,
+                cache_dir=args.cache,
+                numpy_wheel=args.numpy_wheel,
+                numpy_from_cdn=args.numpy_from_cdn,
+            )
         except (RuntimeError, FileNotFoundError, KeyError, OSError) as error:
             print(f"build failed: {error}", file=sys.stderr)
             return 1
@@ -78,9 +106,11 @@ def main(argv=None) -> int:
             print(f"serve failed: {error}", file=sys.stderr)
             return 1
         except OSError as error:  # EADDRINUSE and friends
-            print(f"serve failed: port {args.port} on 127.0.0.1 is not available ({error.strerror or error}); "
-                  f"another server (an earlier `serve`?) may be using it: stop it, or pick another port with --port N",
-                  file=sys.stderr)
+            print(
+                f"serve failed: port {args.port} on 127.0.0.1 is not available ({error.strerror or error}); "
+                f"another server (an earlier `serve`?) may be using it: stop it, or pick another port with --port N",
+                file=sys.stderr,
+            )
             return 1
     return 0
 

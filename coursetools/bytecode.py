@@ -65,7 +65,9 @@ def shipped_here(lock: dict, packages: list[str]) -> list[str]:
 
     remote = {key for key, entry in lock["packages"].items() if from_another_origin(entry["file_name"])}
     listed = {normalize(key) for key in lock["packages"]}
-    return [name for name in packages if normalize(name) in listed and not set(dependency_closure(lock, [name])) & remote]
+    return [
+        name for name in packages if normalize(name) in listed and not set(dependency_closure(lock, [name])) & remote
+    ]
 
 
 def add_bytecode(pyodide_dir: Path, packages: list[str], kernel_wheel_dir: Path) -> dict:
@@ -82,14 +84,22 @@ def add_bytecode(pyodide_dir: Path, packages: list[str], kernel_wheel_dir: Path)
     kernel_wheels = sorted(p for p in Path(kernel_wheel_dir).glob("*.whl") if p.name.split("-")[0] in KERNEL_OWN)
     node = shutil.which("node")
     if node is None:
-        raise NoBytecode("Node.js is not installed, so the build cannot run Pyodide to compile the kernel's "
-                         "modules: the site works, but every kernel start compiles them again (~4 s). "
-                         "Install Node.js (apt-get install nodejs) and rebuild.")
-    run = subprocess.run([node, str(RUNNER), str(pyodide_dir), json.dumps(list(packages)), *map(str, kernel_wheels)],
-                         capture_output=True, text=True, timeout=900)
+        raise NoBytecode(
+            "Node.js is not installed, so the build cannot run Pyodide to compile the kernel's "
+            "modules: the site works, but every kernel start compiles them again (~4 s). "
+            "Install Node.js (apt-get install nodejs) and rebuild."
+        )
+    run = subprocess.run(
+        [node, str(RUNNER), str(pyodide_dir), json.dumps(list(packages)), *map(str, kernel_wheels)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if run.returncode != 0:
-        raise RuntimeError(f"compiling the kernel's modules in Pyodide failed (node {RUNNER.name}, exit "
-                           f"{run.returncode}):\n{run.stderr[-3000:]}")
+        raise RuntimeError(
+            f"compiling the kernel's modules in Pyodide failed (node {RUNNER.name}, exit "
+            f"{run.returncode}):\n{run.stderr[-3000:]}"
+        )
     report = json.loads(run.stdout.strip().splitlines()[-1])
     for entry in lock["packages"].values():
         if entry["file_name"] in report["archives"]:
@@ -126,6 +136,7 @@ def start_like_the_kernel() -> None:
 
     import piplite.piplite  # noqa: F401  the kernel's package manager
     import pyodide_kernel  # noqa: F401  IPython, the shell, the display machinery
+
     try:
         import tinytorch
     except ImportError:  # a site that loads numpy from the CDN: nothing of ours is preloaded
@@ -234,6 +245,7 @@ def write_bytecode_wheel(pyodide_dir: str, package: str, members: dict[str, str]
     file_name = f"{name}-{release}-py3-none-any.whl"
     records = []
     with zipfile.ZipFile(os.path.join(pyodide_dir, file_name), "w", zipfile.ZIP_DEFLATED) as wheel:
+
         def add(member: str, data: bytes) -> None:
             entry = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes every build
             entry.compress_type = zipfile.ZIP_DEFLATED
@@ -247,9 +259,17 @@ def write_bytecode_wheel(pyodide_dir: str, package: str, members: dict[str, str]
                 except (SyntaxError, ValueError):
                     continue
             add(_pyc_member(member, zipimport_layout=False), pyc)
-        add(f"{dist_info}/METADATA", (f"Metadata-Version: 2.1\nName: {name}\nVersion: {release}\n"
-                                      f"Summary: bytecode for the modules of {package} {release} a kernel start imports\n").encode())
-        add(f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: coursetools/bytecode.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        add(
+            f"{dist_info}/METADATA",
+            (
+                f"Metadata-Version: 2.1\nName: {name}\nVersion: {release}\n"
+                f"Summary: bytecode for the modules of {package} {release} a kernel start imports\n"
+            ).encode(),
+        )
+        add(
+            f"{dist_info}/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: coursetools/bytecode.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
         records.append(f"{dist_info}/RECORD,,")
         entry = zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=(1980, 1, 1, 0, 0, 0))
         wheel.writestr(entry, "\n".join(records) + "\n")
@@ -260,15 +280,20 @@ def compile_what_a_start_imports(pyodide_dir: str) -> str:
     """Start like the kernel, then add bytecode for every module that start imported. JSON report."""
     started = time.perf_counter()
     start_like_the_kernel()
-    imported = sorted({m.__file__ for m in list(sys.modules.values())
-                       if isinstance(getattr(m, "__file__", None), str) and m.__file__.endswith(".py")})
+    imported = sorted(
+        {
+            m.__file__
+            for m in list(sys.modules.values())
+            if isinstance(getattr(m, "__file__", None), str) and m.__file__.endswith(".py")
+        }
+    )
     homes, owners, binary_packages = _runtime_homes(), _wheel_owners(pyodide_dir), _binary_packages(pyodide_dir)
     plan: dict[tuple[str, bool], dict[str, str]] = {}
     binary: dict[str, dict[str, str]] = {}
     left = set()
     for runtime_path in imported:
         home = next((h for h in homes if runtime_path.startswith(h)), None)
-        member = runtime_path[len(home):] if home else None
+        member = runtime_path[len(home) :] if home else None
         if home and homes[home] == "stdlib":
             plan.setdefault((STDLIB_ARCHIVE, True), {})[member] = runtime_path
         elif member in owners:
@@ -280,11 +305,15 @@ def compile_what_a_start_imports(pyodide_dir: str) -> str:
     archives = {}
     for (name, zipimport_layout), members in sorted(plan.items()):
         archives[name] = rewrite_archive(os.path.join(pyodide_dir, name), members, zipimport_layout)
-    return json.dumps({
-        "modules": len(imported),
-        "archives": archives,
-        "bytecode_wheels": {package: write_bytecode_wheel(pyodide_dir, package, members)
-                            for package, members in sorted(binary.items())},
-        "left_as_source": sorted(left),
-        "seconds": round(time.perf_counter() - started, 1),
-    })
+    return json.dumps(
+        {
+            "modules": len(imported),
+            "archives": archives,
+            "bytecode_wheels": {
+                package: write_bytecode_wheel(pyodide_dir, package, members)
+                for package, members in sorted(binary.items())
+            },
+            "left_as_source": sorted(left),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )

@@ -88,7 +88,7 @@ KERNEL_PATCHES = {
     "interrupt buffer": Patch(
         "kernel",
         re.compile(r'initWorker\((\w+)\)\{let (\w+)=(\w+)=>new Worker\(\3,\{type:"module"\}\);'),
-        r'initWorker(\1){let \2=\3=>{let w=new Worker(\3,{type:"module"});if(' + SHARED_MEMORY + '){'
+        r'initWorker(\1){let \2=\3=>{let w=new Worker(\3,{type:"module"});if(' + SHARED_MEMORY + "){"
         rf"this.{_BUFFER}=new Int32Array(new SharedArrayBuffer(4)),w.postMessage({{{_BUFFER}:this.{_BUFFER}}})"
         r"}return w};",
     ),
@@ -116,8 +116,10 @@ KERNEL_PATCHES = {
     # KeyboardInterrupt in the running one, or says why it cannot.
     "interrupt": Patch(
         "app",
-        re.compile(r"(async interrupt\((\w+)\)\{let (\w+)=this\._kernels\.get\(\2\);"
-                   r"if\(!\3\)throw Error\(`Kernel \$\{\2\} does not exist`\);)(await \3\.ready;)"),
+        re.compile(
+            r"(async interrupt\((\w+)\)\{let (\w+)=this\._kernels\.get\(\2\);"
+            r"if\(!\3\)throw Error\(`Kernel \$\{\2\} does not exist`\);)(await \3\.ready;)"
+        ),
         rf'\1\3.{_BUFFER}?Atomics.store(\3.{_BUFFER},0,2):dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"));\4',
     ),
     # Isolated, the page and the kernel's worker call each other through coincident: the caller
@@ -138,8 +140,10 @@ KERNEL_PATCHES = {
     ),
     "coincident: a whole answer": Patch(
         "coincident",
-        re.compile(r"for\(let (\w+)=new (\w+)\((\w+)\.buffer\),(\w+)=0;\4<(\w+)\.length;\4\+\+\)"
-                   r"\1\[\4\]=\5\.charCodeAt\(\4\)\}"),
+        re.compile(
+            r"for\(let (\w+)=new (\w+)\((\w+)\.buffer\),(\w+)=0;\4<(\w+)\.length;\4\+\+\)"
+            r"\1\[\4\]=\5\.charCodeAt\(\4\)\}"
+        ),
         r"for(let \1=new \2(\3.buffer),\4=2;\4<\5.length;\4++)\1[\4]=\5.charCodeAt(\4);"
         r"Atomics.store(\3,0,(\5.charCodeAt(0)|0)|(\5.charCodeAt(1)|0)<<16)}",
     ),

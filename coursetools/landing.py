@@ -46,8 +46,11 @@ def plan_markup(meta: dict) -> str:
     if isinstance(meta.get("builds"), str) and meta["builds"].strip():
         parts.append(f'<span class="builds">{html.escape(meta["builds"].strip())}</span>')
     minutes = meta.get("minutes") if isinstance(meta.get("minutes"), dict) else {}
-    times = [f"{int(minutes[key])} min {label}" for key, label in (("hands_on", "hands-on"), ("written", "written"))
-             if isinstance(minutes.get(key), (int, float)) and minutes[key] > 0]
+    times = [
+        f"{int(minutes[key])} min {label}"
+        for key, label in (("hands_on", "hands-on"), ("written", "written"))
+        if isinstance(minutes.get(key), (int, float)) and minutes[key] > 0
+    ]
     if times:
         parts.append(f'<span class="time">about {" + ".join(times)}</span>')
     return "".join(parts)

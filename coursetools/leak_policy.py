@@ -96,13 +96,17 @@ def solution_regions(source: str, where: str) -> list[tuple[int, int]]:
             continue
         if found[0] == "begin":
             if begin is not None:
-                raise LeakError(f"{where}, line {number + 1}: a second BEGIN SOLUTION inside the region opened on "
-                                f"line {begin + 1} (regions cannot nest): close the first one with END SOLUTION")
+                raise LeakError(
+                    f"{where}, line {number + 1}: a second BEGIN SOLUTION inside the region opened on "
+                    f"line {begin + 1} (regions cannot nest): close the first one with END SOLUTION"
+                )
             begin = number
         else:
             if begin is None:
-                raise LeakError(f"{where}, line {number + 1}: END SOLUTION without a BEGIN SOLUTION before it "
-                                f"({line.strip()!r}): add the BEGIN line or remove this one")
+                raise LeakError(
+                    f"{where}, line {number + 1}: END SOLUTION without a BEGIN SOLUTION before it "
+                    f"({line.strip()!r}): add the BEGIN line or remove this one"
+                )
             regions.append((begin, number))
             begin = None
     if begin is not None:
@@ -153,17 +157,23 @@ def check_source_cell(cell, where: str) -> None:
     """Refuse what the student build must not turn into a student cell (LeakError naming `where`)."""
     tags = instructor_tags(cell)
     if tags:
-        raise LeakError(f"{where}: a cell tagged {tags} (instructor only) cannot go to students: "
-                        "move it to an instructor notebook outside content/")
+        raise LeakError(
+            f"{where}: a cell tagged {tags} (instructor only) cannot go to students: "
+            "move it to an instructor notebook outside content/"
+        )
     source = cell_source(cell)
     hidden = [m.group(0) for m in MARKER.finditer(source) if marker_kind(m)[1] == "hidden tests"]
     if hidden:
-        raise LeakError(f"{where}: the marker {hidden[0]!r}: this course ships no hidden tests "
-                        "(its checks live in tinytorch.course.exercises); remove the region")
+        raise LeakError(
+            f"{where}: the marker {hidden[0]!r}: this course ships no hidden tests "
+            "(its checks live in tinytorch.course.exercises); remove the region"
+        )
     regions = solution_regions(source, where)
     if regions and not is_solution_cell(cell):
-        raise LeakError(f"{where}: a solution region in a cell that is not an nbgrader solution cell "
-                        "(nbgrader would ship it): add solution metadata or remove the markers")
+        raise LeakError(
+            f"{where}: a solution region in a cell that is not an nbgrader solution cell "
+            "(nbgrader would ship it): add solution metadata or remove the markers"
+        )
 
 
 def strip_solution_cell(cell) -> None:
@@ -224,7 +234,7 @@ def solution_text(cell) -> str:
         return source  # markers that do not pair up: treat the whole cell as secret
     if not regions:
         return source
-    return "\n".join("\n".join(lines[begin + 1:end]) for begin, end in regions)
+    return "\n".join("\n".join(lines[begin + 1 : end]) for begin, end in regions)
 
 
 def solution_snippets(content_dir) -> Snippets:
@@ -233,6 +243,7 @@ def solution_snippets(content_dir) -> Snippets:
     Distinctive: long enough, and not also written outside the solutions (a line a test cell or
     the prose repeats is not a leak).
     """
+
     def lines(text):
         return {line.strip() for line in text.splitlines() if line.strip()}
 
@@ -323,8 +334,10 @@ def notebook_leaks(notebook: dict, snippets: Snippets, where: str) -> list[str]:
         without = {k: v for k, v in cell.items() if k != "attachments"}
         found += _text_problems("\n".join(_strings(without)), snippets, at)
         for name, data in _attachment_bytes(cell):
-            found += [f"{at}: attachment {name}: {problem.split(': ', 1)[1]}"
-                      for problem in _text_problems(data.decode("utf-8", "replace"), snippets, at)]
+            found += [
+                f"{at}: attachment {name}: {problem.split(': ', 1)[1]}"
+                for problem in _text_problems(data.decode("utf-8", "replace"), snippets, at)
+            ]
     found += _text_problems("\n".join(_strings(notebook.get("metadata") or {})), snippets, f"{where} metadata")
     return found
 

@@ -46,7 +46,6 @@ student build with `nbgrader generate_assignment`.
 import argparse
 import copy
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -61,9 +60,14 @@ END_SOLUTION = "END SOLUTION"
 
 # The kernel of jupyterlite-pyodide-kernel 0.8.x.
 PYODIDE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
-LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python",
-                 "codemirror_mode": {"name": "python", "version": 3}, "nbconvert_exporter": "python",
-                 "pygments_lexer": "ipython3"}
+LANGUAGE_INFO = {
+    "name": "python",
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "codemirror_mode": {"name": "python", "version": 3},
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
 VERSIONS = ("student", "instructor")
 
 
@@ -162,7 +166,9 @@ def check_course(notebooks: dict) -> None:
                 continue
             where = f"{name} cell {index}"
             if meta.get("schema_version") != 3:
-                raise ValueError(f"{where}: nbgrader metadata needs schema_version 3, has {meta.get('schema_version')!r}")
+                raise ValueError(
+                    f"{where}: nbgrader metadata needs schema_version 3, has {meta.get('schema_version')!r}"
+                )
             grade_id = meta.get("grade_id")
             if not grade_id:
                 raise ValueError(f"{where}: nbgrader metadata without a grade_id")
@@ -210,8 +216,10 @@ def build_notebook(source_path, version: str = "student", snippets=None):
             snippets = leak_policy.solution_snippets(source_path.parent)
         leaks = leak_policy.notebook_leaks(built, snippets, source_path.name)
         if leaks:
-            raise LeakError(f"the student version of {source_path.name} would show students what only instructors "
-                            "may see:\n  " + "\n  ".join(leaks[:20]))
+            raise LeakError(
+                f"the student version of {source_path.name} would show students what only instructors "
+                "may see:\n  " + "\n  ".join(leaks[:20])
+            )
     return built
 
 

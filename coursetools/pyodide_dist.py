@@ -85,7 +85,9 @@ def dependency_closure(lock: dict, names) -> list[str]:
         wanted = todo.pop()
         key = index.get(normalize(wanted))
         if key is None:
-            raise KeyError(f"package {wanted!r} is not in this Pyodide's {LOCK}: is it the right Pyodide version ({PYODIDE_VERSION})?")
+            raise KeyError(
+                f"package {wanted!r} is not in this Pyodide's {LOCK}: is it the right Pyodide version ({PYODIDE_VERSION})?"
+            )
         if key not in seen:
             seen.add(key)
             todo.extend(lock["packages"][key].get("depends", []))
@@ -141,8 +143,11 @@ def npm_core(cache_dir: Path, version: str = PYODIDE_VERSION) -> Path:
     tarball = Path(cache_dir) / f"pyodide-{version}.tgz"
     if not tarball.is_file():
         print(f"[pyodide] npm pack pyodide@{version}", flush=True)
-        subprocess.run([npm, "pack", f"pyodide@{version}", "--pack-destination", str(cache_dir), "--silent"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [npm, "pack", f"pyodide@{version}", "--pack-destination", str(cache_dir), "--silent"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     tmp = unpacked.with_name(unpacked.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -150,7 +155,7 @@ def npm_core(cache_dir: Path, version: str = PYODIDE_VERSION) -> Path:
         for member in tar.getmembers():
             # npm tarballs put everything under package/
             if member.isfile() and member.name.startswith("package/") and "/" not in member.name[8:]:
-                member.name = member.name[len("package/"):]
+                member.name = member.name[len("package/") :]
                 tar.extract(member, tmp, filter="data")
     shutil.rmtree(unpacked, ignore_errors=True)
     tmp.replace(unpacked)
@@ -167,9 +172,26 @@ def pypi_wheel(name: str, version: str, cache_dir: Path) -> Path:
         if normalize(parts[0]).replace("-", "_") == stem and parts[1] == version:
             return found
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--python-version", "3.14", "--implementation", "py", "--abi", "none", "--platform", "any",
-         "--dest", str(wheels), f"{name}=={version}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.14",
+            "--implementation",
+            "py",
+            "--abi",
+            "none",
+            "--platform",
+            "any",
+            "--dest",
+            str(wheels),
+            f"{name}=={version}",
+        ],
         check=True,
     )
     return pypi_wheel(name, version, cache_dir)
@@ -241,7 +263,9 @@ def find_numpy_wheel(entry: dict, cache_dir: Path, given: str | None = None) -> 
     try:
         return _fetch_checked(f"{PYODIDE_CDN_URL}/{entry['file_name']}", cached, entry, "download")
     except NumpyWheelMissing as error:
-        raise NumpyWheelMissing(f"numpy for the course site is missing ({error}).\n{numpy_help(entry, cache_dir)}") from None
+        raise NumpyWheelMissing(
+            f"numpy for the course site is missing ({error}).\n{numpy_help(entry, cache_dir)}"
+        ) from None
 
 
 def shipped_version(files: dict) -> str:
@@ -265,7 +289,9 @@ def _open_distribution(dist: str, cache_dir: Path):
         for candidate in (path, path / "pyodide"):
             if (candidate / LOCK).is_file():
                 return "dir", candidate
-        raise FileNotFoundError(f"{path} has no {LOCK}: pass the folder of an unpacked Pyodide release (the one holding {LOCK}).")
+        raise FileNotFoundError(
+            f"{path} has no {LOCK}: pass the folder of an unpacked Pyodide release (the one holding {LOCK})."
+        )
     if path.is_file() and tarfile.is_tarfile(path):
         return "tar", path
     raise FileNotFoundError(f"Pyodide distribution {dist!r} not found: give a folder, a .tar.bz2 release or its URL.")
@@ -288,26 +314,40 @@ def _tar_files(tar_path: Path, wanted) -> dict[str, bytes]:
 def from_distribution(dist: str, dest: Path, cache_dir: Path, packages, sourcemaps: bool) -> PyodideReport:
     """Copy core + the closure of `packages` from a full Pyodide distribution into dest."""
     kind, path = _open_distribution(dist, cache_dir)
-    read = (lambda names: {n: (path / n).read_bytes() for n in names if (path / n).is_file()}) if kind == "dir" \
+    read = (
+        (lambda names: {n: (path / n).read_bytes() for n in names if (path / n).is_file()})
+        if kind == "dir"
         else (lambda names: _tar_files(path, names))
+    )
     lock = json.loads(read([LOCK])[LOCK])
     keep = dependency_closure(lock, packages)
     wanted = [*CORE_FILES, *(SOURCEMAPS if sourcemaps else ()), *(lock["packages"][k]["file_name"] for k in keep)]
     files = read([*wanted, "package.json"])
     missing = [n for n in wanted if n not in files and n not in SOURCEMAPS]
     if missing:
-        raise FileNotFoundError(f"the Pyodide distribution {dist} lacks {missing}: is it a full release (not the core-only npm package)?")
+        raise FileNotFoundError(
+            f"the Pyodide distribution {dist} lacks {missing}: is it a full release (not the core-only npm package)?"
+        )
     dest.mkdir(parents=True, exist_ok=True)
     version = shipped_version(files)
     for name, data in files.items():
         if name not in (LOCK, "package.json"):
             (dest / name).write_bytes(data)
     (dest / LOCK).write_text(json.dumps(trim_lock(lock, keep), indent=1, sort_keys=True))
-    return PyodideReport(source=f"distribution {dist}", packages=keep, numpy_self_hosted="numpy" in keep, version=version)
+    return PyodideReport(
+        source=f"distribution {dist}", packages=keep, numpy_self_hosted="numpy" in keep, version=version
+    )
 
 
-def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, version: str = PYODIDE_VERSION,
-                      numpy_wheel: str | None = None, numpy_from_cdn: bool = False) -> PyodideReport:
+def from_npm_and_pypi(
+    dest: Path,
+    cache_dir: Path,
+    packages,
+    sourcemaps: bool,
+    version: str = PYODIDE_VERSION,
+    numpy_wheel: str | None = None,
+    numpy_from_cdn: bool = False,
+) -> PyodideReport:
     """Pyodide's npm core, the checked numpy wheel, the kernel's pure-Python packages from PyPI."""
     core = npm_core(Path(cache_dir), version)
     lock = json.loads((core / LOCK).read_text())
@@ -328,18 +368,27 @@ def from_npm_and_pypi(dest: Path, cache_dir: Path, packages, sourcemaps: bool, v
             # the official entry stays as it is: the wheel we ship is the one it names
             shutil.copy2(find_numpy_wheel(entry, cache_dir, numpy_wheel), dest / entry["file_name"])
         else:
-            raise RuntimeError(f"the course needs {key}, which only a full Pyodide distribution has: pass --pyodide DIST")
+            raise RuntimeError(
+                f"the course needs {key}, which only a full Pyodide distribution has: pass --pyodide DIST"
+            )
     for key in kernel:
         entry = trimmed["packages"][key]
         if not entry["file_name"].endswith("-none-any.whl"):
-            raise RuntimeError(f"the kernel needs {key} ({entry['file_name']}), which is not pure Python: pass a full Pyodide distribution with --pyodide.")
+            raise RuntimeError(
+                f"the kernel needs {key} ({entry['file_name']}), which is not pure Python: pass a full Pyodide distribution with --pyodide."
+            )
         wheel = pypi_wheel(entry["name"], entry["version"], cache_dir)
         shutil.copy2(wheel, dest / wheel.name)
         entry["file_name"] = wheel.name  # PyPI's build of the same version: its own name and hash
         entry["sha256"] = sha256_file(wheel)
     (dest / LOCK).write_text(json.dumps(trimmed, indent=1, sort_keys=True))
-    return PyodideReport(source=f"npm pyodide@{version} + PyPI", packages=sorted(trimmed["packages"]), from_cdn=from_cdn,
-                         numpy_self_hosted="numpy" in course and not numpy_from_cdn, version=version)
+    return PyodideReport(
+        source=f"npm pyodide@{version} + PyPI",
+        packages=sorted(trimmed["packages"]),
+        from_cdn=from_cdn,
+        numpy_self_hosted="numpy" in course and not numpy_from_cdn,
+        version=version,
+    )
 
 
 def add_wheel(dest: Path, wheel: Path, depends, imports) -> None:
@@ -374,17 +423,30 @@ def add_kernel_extras(dest: Path, cache_dir: Path) -> list[str]:
     return sorted(KERNEL_EXTRA_FROM_PYPI)
 
 
-def prepare(dest: Path, cache_dir: Path, dist: str | None = None, packages=COURSE_PACKAGES, sourcemaps: bool = False,
-            numpy_wheel: str | None = None, numpy_from_cdn: bool = False) -> PyodideReport:
+def prepare(
+    dest: Path,
+    cache_dir: Path,
+    dist: str | None = None,
+    packages=COURSE_PACKAGES,
+    sourcemaps: bool = False,
+    numpy_wheel: str | None = None,
+    numpy_from_cdn: bool = False,
+) -> PyodideReport:
     """Fill dest (`<lite_dir>/static/pyodide`) with a self-hosted Pyodide, numpy included
     (unless numpy_from_cdn: then the lock points numpy at Pyodide's CDN)."""
     wanted = [*KERNEL_PACKAGES, *packages]
     if dist:
         report = from_distribution(dist, dest, cache_dir, wanted, sourcemaps)
     else:
-        report = from_npm_and_pypi(dest, cache_dir, packages, sourcemaps, numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn)
+        report = from_npm_and_pypi(
+            dest, cache_dir, packages, sourcemaps, numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn
+        )
     if report.from_cdn:
-        print(f"[pyodide] --numpy-from-cdn: {', '.join(report.from_cdn)} will come from {PYODIDE_CDN_URL} "
-              f"(students need the internet for their first `import tinytorch`)", file=sys.stderr, flush=True)
+        print(
+            f"[pyodide] --numpy-from-cdn: {', '.join(report.from_cdn)} will come from {PYODIDE_CDN_URL} "
+            f"(students need the internet for their first `import tinytorch`)",
+            file=sys.stderr,
+            flush=True,
+        )
     report.packages = sorted({*report.packages, *add_kernel_extras(dest, cache_dir)})
     return report

@@ -35,7 +35,7 @@ ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-
 #: A WebKit browser that is not Chromium-based (Safari, WebKitGTK): not isolated (see SW_PATCHES).
 WEBKIT_ONLY = r"/AppleWebKit(?!.*(Chrome|Chromium|Edg)\/)/"
 _WITH_ISOLATION = (
-    "function withIsolation(r){if(0===r.status||\"opaqueredirect\"===r.type)return r;"  # a redirect stays one
+    'function withIsolation(r){if(0===r.status||"opaqueredirect"===r.type)return r;'  # a redirect stays one
     "let h=new Headers(r.headers);"
     + "".join(f"h.set({json.dumps(k)},{json.dumps(v)});" for k, v in ISOLATION_HEADERS.items())
     + "return new Response(r.body,{status:r.status,statusText:r.statusText,headers:h})}"
@@ -47,12 +47,15 @@ SW_PATCHES = (
     # navigates right away is already served, and cached, by the worker) and a failed precache
     # fetch cannot stop the worker from installing
     ("function onInstall(e){self.skipWaiting(),e.waitUntil(cacheAll())}", "function onInstall(e){self.skipWaiting()}"),
-    ("e.waitUntil(self.clients.claim())}", "e.waitUntil(self.clients.claim().then(()=>{cacheAll().catch(console.warn)}))}"),
+    (
+        "e.waitUntil(self.clients.claim())}",
+        "e.waitUntil(self.clients.claim().then(()=>{cacheAll().catch(console.warn)}))}",
+    ),
     ('enableCache="true"===new URL(location.href).searchParams.get("enableCache"),', ""),
     ('||t.pathname.includes("/api/")}', "}"),
     (
         "async function maybeFromCache(e){let{request:t}=e;if(!enableCache)return await fetch(t);",
-        "function isMutable(u){return /(\\/|\\.html|\\.json|\\.ipynb|\\.txt)$/.test(u.pathname)||u.pathname.includes(\"/api/\")||u.pathname.includes(\"/files/\")}"
+        'function isMutable(u){return /(\\/|\\.html|\\.json|\\.ipynb|\\.txt)$/.test(u.pathname)||u.pathname.includes("/api/")||u.pathname.includes("/files/")}'
         "async function networkFirst(e){let{request:t}=e;try{let a=await fetch(t);return a.ok&&e.waitUntil(updateCache(t,a.clone())),a}"
         # offline: the same page with another ?path= (another notebook) is the same app page
         "catch(n){let a=await fromCache(t)||await (await openCache()).match(t,{ignoreSearch:!0});if(a)return a;throw n}}"
@@ -62,12 +65,14 @@ SW_PATCHES = (
     # cross-origin isolation: `t` is the request, `a` its URL, `n` the response the worker will give.
     # Only pages and worker scripts need the headers (what they load from their own origin is
     # allowed anyway); every other response passes as it came, its body never re-wrapped.
-    ("n&&e.respondWith(n)}",
-     "n&&e.respondWith(ISOLATE&&a.origin===location.origin&&ISOLATED_DESTINATIONS.test(t.destination)?n.then(withIsolation):n)}"
-     "const ISOLATED_DESTINATIONS=/^(document|iframe|frame|worker|sharedworker)$/;"
-     # Not in WebKit: WebKitGTK isolates but gives no SharedArrayBuffer, and with shared memory
-     # switched on, reloading an isolated page made the next kernel start stall there.
-     f"const ISOLATE=!({WEBKIT_ONLY}).test(navigator.userAgent);" + _WITH_ISOLATION),
+    (
+        "n&&e.respondWith(n)}",
+        "n&&e.respondWith(ISOLATE&&a.origin===location.origin&&ISOLATED_DESTINATIONS.test(t.destination)?n.then(withIsolation):n)}"
+        "const ISOLATED_DESTINATIONS=/^(document|iframe|frame|worker|sharedworker)$/;"
+        # Not in WebKit: WebKitGTK isolates but gives no SharedArrayBuffer, and with shared memory
+        # switched on, reloading an isolated page made the next kernel start stall there.
+        f"const ISOLATE=!({WEBKIT_ONLY}).test(navigator.userAgent);" + _WITH_ISOLATION,
+    ),
 )
 
 PRECACHE_HOOK = "return await e.addAll([])"

@@ -32,7 +32,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import bytecode, pyodide_dist, site_check
@@ -96,8 +96,12 @@ def build_wheel(dest: Path) -> Path:
         shutil.copytree(REPO / "tinytorch", src / "tinytorch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         # Same sources, same bytes: zip timestamps from the last commit, not from the clock.
         env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or _last_commit_time()}
-        run = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dest), str(src)],
-                             capture_output=True, text=True, env=env)
+        run = subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--outdir", str(dest), str(src)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if run.returncode != 0:
             sys.stderr.write(run.stdout[-4000:] + run.stderr[-4000:])
             raise RuntimeError(f"building the tinytorch wheel failed (exit {run.returncode}); its output is above")
@@ -106,18 +110,29 @@ def build_wheel(dest: Path) -> Path:
         raise RuntimeError(f"expected one tinytorch wheel in {dest}, found {[w.name for w in wheels]}")
     wheel = wheels[0]
     with zipfile.ZipFile(wheel) as zf:
-        foreign = sorted({n.split("/")[0] for n in zf.namelist()} - {"tinytorch"} - {n.split("/")[0] for n in zf.namelist() if ".dist-info/" in n})
+        foreign = sorted(
+            {n.split("/")[0] for n in zf.namelist()}
+            - {"tinytorch"}
+            - {n.split("/")[0] for n in zf.namelist() if ".dist-info/" in n}
+        )
     if foreign:
-        raise RuntimeError(f"the wheel {wheel.name} contains {foreign}: only tinytorch/ may ship to the browser (check [tool.setuptools.packages.find] in pyproject.toml)")
+        raise RuntimeError(
+            f"the wheel {wheel.name} contains {foreign}: only tinytorch/ may ship to the browser (check [tool.setuptools.packages.find] in pyproject.toml)"
+        )
     size = wheel.stat().st_size
-    log(f"wheel {wheel.name}: {size / 1000:.1f} kB" + ("" if size < WHEEL_LIMIT else f"  WARNING: over the {WHEEL_LIMIT // 1000} kB budget"))
+    log(
+        f"wheel {wheel.name}: {size / 1000:.1f} kB"
+        + ("" if size < WHEEL_LIMIT else f"  WARNING: over the {WHEEL_LIMIT // 1000} kB budget")
+    )
     return wheel
 
 
 def _last_commit_time() -> str:
     """Unix time of the repository's last commit (1980-01-01, the zip epoch, outside git)."""
     try:
-        out = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%ct"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "log", "-1", "--format=%ct"], capture_output=True, text=True, timeout=10
+        )
         return out.stdout.strip() or "315532800"
     except (OSError, subprocess.SubprocessError):
         return "315532800"
@@ -157,8 +172,11 @@ def fail_on_leaks(site: Path, content_dir: Path, what: str) -> None:
     """Raise if anything for instructors only (solutions, hidden tests) is in `site`."""
     leaks = site_check.find_leaks(site, content_dir)
     if leaks:
-        raise RuntimeError(f"{what} would show students what only instructors may see:\n  " + "\n  ".join(leaks[:20])
-                           + ("\n  ..." if len(leaks) > 20 else ""))
+        raise RuntimeError(
+            f"{what} would show students what only instructors may see:\n  "
+            + "\n  ".join(leaks[:20])
+            + ("\n  ..." if len(leaks) > 20 else "")
+        )
 
 
 def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
@@ -169,7 +187,9 @@ def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
     if chosen:
         path = Path(chosen).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"corpus {path} not found (from {'--corpus' if corpus else 'TINYGPT_CORPUS'}): give the path of tinyshakespeare.txt")
+            raise FileNotFoundError(
+                f"corpus {path} not found (from {'--corpus' if corpus else 'TINYGPT_CORPUS'}): give the path of tinyshakespeare.txt"
+            )
         if sha256_of(path.read_bytes()) != SHAKESPEARE_SHA256:
             log(f"note: {path} is not the pinned tinyshakespeare.txt (SHA-256 differs); shipping it anyway")
         return path
@@ -226,7 +246,9 @@ def copy_page_libraries(target: Path) -> list[Path]:
     for name, (package, build, licence) in PAGE_LIBRARIES.items():
         folder = REPO / "node_modules" / package
         if not (folder / build).is_file():
-            raise RuntimeError(f"{folder / build} is missing: run `npm ci` in {REPO} (the page scripts need {package}).")
+            raise RuntimeError(
+                f"{folder / build} is missing: run `npm ci` in {REPO} (the page scripts need {package})."
+            )
         shutil.copy2(folder / build, target / name)
         shutil.copy2(folder / licence, target / f"{Path(name).stem}.LICENSE.txt")
         copied.append(target / name)
@@ -254,7 +276,9 @@ def inject_page_scripts(site: Path) -> list[str]:
         if not match or "</head>" not in text:
             continue  # redirect stubs such as lab/tree/index.html
         root = match.group(1).rstrip("/") or "."
-        tags = "".join(f'    <script src="{root}/static/course/{s.name}?v={version}" defer></script>\n' for s in scripts)
+        tags = "".join(
+            f'    <script src="{root}/static/course/{s.name}?v={version}" defer></script>\n' for s in scripts
+        )
         text = text.replace("</head>", tags + "</head>", 1)
         page.write_text(text, encoding="utf-8")
         pages.append(page.relative_to(site).as_posix())
@@ -274,8 +298,11 @@ def check_built_config(site: Path, checks: dict) -> None:
         problems.append("the piplite index ./pypi/all.json is not listed in pipliteUrls")
     if problems:
         raise RuntimeError("the built jupyter-lite.json is wrong: " + "; ".join(problems))
-    checks.update(pyodideUrl=kernel["pyodideUrl"], pipliteUrls=kernel["pipliteUrls"],
-                  preload=kernel.get("loadPyodideOptions", {}).get("packages", []))
+    checks.update(
+        pyodideUrl=kernel["pyodideUrl"],
+        pipliteUrls=kernel["pipliteUrls"],
+        preload=kernel.get("loadPyodideOptions", {}).get("packages", []),
+    )
 
 
 def folder_bytes(folder: Path) -> int:
@@ -319,15 +346,23 @@ def build_site(
         notebooks = student_notebooks(content_dir, lite / "files")
         if not notebooks:
             raise RuntimeError(f"no notebooks in {content_dir}")
-        fail_on_leaks(lite / "files", content_dir, "the student notebooks")  # fail fast; the built site is checked again
+        fail_on_leaks(
+            lite / "files", content_dir, "the student notebooks"
+        )  # fail fast; the built site is checked again
         if numpy_from_cdn:
             for notebook in notebooks:
                 add_cdn_note(notebook)
         log(f"{len(notebooks)} student notebooks: {', '.join(p.name for p in notebooks)}")
 
         log("self-hosted Pyodide -> static/pyodide/")
-        report = pyodide_dist.prepare(lite / "static" / "pyodide", cache_dir / "pyodide", pyodide, sourcemaps=sourcemaps,
-                                      numpy_wheel=numpy_wheel, numpy_from_cdn=numpy_from_cdn)
+        report = pyodide_dist.prepare(
+            lite / "static" / "pyodide",
+            cache_dir / "pyodide",
+            pyodide,
+            sourcemaps=sourcemaps,
+            numpy_wheel=numpy_wheel,
+            numpy_from_cdn=numpy_from_cdn,
+        )
         wheel = build_wheel(tmp / "wheel")
         shutil.copy2(wheel, lite / "pypi" / wheel.name)
         pyodide_dist.add_wheel(lite / "static" / "pyodide", wheel, depends=["numpy"], imports=["tinytorch"])
@@ -337,7 +372,16 @@ def build_site(
 
         _copy_config(lite)
         built = tmp / "site"
-        command = [sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite), "--output-dir", str(built)]
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlite_core",
+            "build",
+            "--lite-dir",
+            str(lite),
+            "--output-dir",
+            str(built),
+        ]
         if not sourcemaps:
             command.append("--no-sourcemaps")
         log("jupyter lite build")
@@ -351,8 +395,9 @@ def build_site(
         log("bytecode for what a kernel start imports (Pyodide in Node)")
         no_bytecode = None
         try:
-            checks["bytecode"] = bytecode.add_bytecode(built / "static" / "pyodide", checks["preload"],
-                                                       built / KERNEL_EXTENSION_STATIC / "pypi")
+            checks["bytecode"] = bytecode.add_bytecode(
+                built / "static" / "pyodide", checks["preload"], built / KERNEL_EXTENSION_STATIC / "pypi"
+            )
         except bytecode.NoBytecode as why:
             no_bytecode = str(why)
         if (built / "lab" / "favicon.ico").is_file():  # browsers ask for /favicon.ico whatever the page says
@@ -361,14 +406,17 @@ def build_site(
         for junk in JUNK:
             (built / junk).unlink(missing_ok=True)
         facts = {
-            "BUILT": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "BUILT": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "RELEASE": tinytorch.__version__ if hasattr(tinytorch, "__version__") else wheel.name.split("-")[1],
             "JUPYTERLITE": lite_version,
             "PYODIDE": report.version,
-            "APP_VERSION": json.loads((built / "jupyter-lite.json").read_text())["jupyter-config-data"].get("appVersion", ""),
+            "APP_VERSION": json.loads((built / "jupyter-lite.json").read_text())["jupyter-config-data"].get(
+                "appVersion", ""
+            ),
             "FIRST_VISIT_MB": round(first_visit_estimate(built, report) / 1e6),
-            "NUMPY_NOTE": "" if report.numpy_self_hosted else
-            " (This copy of the course loads numpy from the Pyodide CDN: the first import of tinytorch needs the internet.)",
+            "NUMPY_NOTE": ""
+            if report.numpy_self_hosted
+            else " (This copy of the course loads numpy from the Pyodide CDN: the first import of tinytorch needs the internet.)",
         }
         write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts, content_dir)
         pages = inject_page_scripts(built)
@@ -376,7 +424,9 @@ def build_site(
         kernel_scripts = patch_kernel(built)
         problems = site_check.check_site(built, content_dir, allow_numpy_from_cdn=numpy_from_cdn)
         if problems:
-            raise RuntimeError("the built site fails its checks (python -m coursetools check):\n  " + "\n  ".join(problems[:20]))
+            raise RuntimeError(
+                "the built site fails its checks (python -m coursetools check):\n  " + "\n  ".join(problems[:20])
+            )
         result = BuildResult(
             out=out,
             wheel=wheel.name,
@@ -388,9 +438,16 @@ def build_site(
         if no_bytecode:
             result.warnings.append(no_bytecode)
         if not report.numpy_self_hosted:
-            result.warnings.append(f"numpy is not self-hosted: it comes from the Pyodide CDN ({', '.join(report.from_cdn)})")
-        info = {**asdict(result), "page_script_pages": pages, "service_workers": workers,
-                "kernel_patched": kernel_scripts, **checks}
+            result.warnings.append(
+                f"numpy is not self-hosted: it comes from the Pyodide CDN ({', '.join(report.from_cdn)})"
+            )
+        info = {
+            **asdict(result),
+            "page_script_pages": pages,
+            "service_workers": workers,
+            "kernel_patched": kernel_scripts,
+            **checks,
+        }
         for unknown_yet in ("out", "seconds", "total_bytes"):
             info.pop(unknown_yet)
         (built / BUILD_INFO).write_text(json.dumps(info, indent=2))

@@ -144,8 +144,10 @@ def _shipped_file_problem(folder: Path, key: str, entry: dict) -> str | None:
     if not wheel.is_file():
         return f"the lock lists {key} as static/pyodide/{entry['file_name']}, which is missing"
     if sha256_file(wheel) != entry.get("sha256"):
-        return (f"static/pyodide/{entry['file_name']} does not have the sha256 the lock lists for {key}: "
-                f"the browser would refuse it (rebuild the site)")
+        return (
+            f"static/pyodide/{entry['file_name']} does not have the sha256 the lock lists for {key}: "
+            f"the browser would refuse it (rebuild the site)"
+        )
     return None
 
 
@@ -177,8 +179,11 @@ def lock_problems(site: Path, skip=()) -> list[str]:
     if not lock_path.is_file():
         return []  # numpy_problems names it
     packages = sorted(json.loads(lock_path.read_text()).get("packages", {}).items())
-    found = (_shipped_file_problem(lock_path.parent, key, entry) for key, entry in packages
-             if key not in skip and not from_another_origin(entry["file_name"]))
+    found = (
+        _shipped_file_problem(lock_path.parent, key, entry)
+        for key, entry in packages
+        if key not in skip and not from_another_origin(entry["file_name"])
+    )
     return [problem for problem in found if problem]
 
 

@@ -9,9 +9,7 @@ import json
 import shutil
 
 import nbformat
-
 import pytest
-
 from _runner import is_test, nbgrader_meta, run_notebook, run_student_notebook
 from conftest import NOTEBOOKS
 
@@ -130,8 +128,10 @@ def test_student_notebook_runs_with_every_exercise_unsolved(name, builds, tmp_pa
     shutil.copy(built, student)
     failed = run_student_notebook(student, tmp_path)
     for index, cell, error in failed:
-        assert is_test(cell), f"{name} cell {index} failed with every exercise unsolved: {error.get('ename')}: " \
-                              f"{error.get('evalue')}\n{cell.source}"
+        assert is_test(cell), (
+            f"{name} cell {index} failed with every exercise unsolved: {error.get('ename')}: "
+            f"{error.get('evalue')}\n{cell.source}"
+        )
         assert "not implemented yet" in error.get("evalue", ""), error.get("evalue")
     tests = [c for c in nbformat.read(student, as_version=4).cells if is_test(c)]
     assert len(failed) == len(tests)

@@ -20,7 +20,12 @@ def _notebook(answer: str, version: str = "v1") -> bytes:
     nb = {
         "cells": [
             {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# Attention"},
-            {"cell_type": "markdown", "id": "answer", "metadata": {"nbgrader": {"solution": True, "grade_id": "q1"}}, "source": answer},
+            {
+                "cell_type": "markdown",
+                "id": "answer",
+                "metadata": {"nbgrader": {"solution": True, "grade_id": "q1"}},
+                "source": answer,
+            },
         ],
         "metadata": {"tinygpt": {"course_version": version, "notebook": "02_attention"}},
         "nbformat": 4,
@@ -117,8 +122,10 @@ def test_import_reads_a_browser_export(course, tmp_path):
         zf.writestr("empty folder/", b"")
         ideas = b"# Ideas\n"
         zf.writestr("project/ideas.md", ideas)
-        listed = {"empty folder": {"type": "directory"},
-                  "project/ideas.md": {"type": "file", "size": len(ideas), "sha256": hashlib.sha256(ideas).hexdigest()}}
+        listed = {
+            "empty folder": {"type": "directory"},
+            "project/ideas.md": {"type": "file", "size": len(ideas), "sha256": hashlib.sha256(ideas).hexdigest()},
+        }
         zf.writestr(".tinygpt-work.json", json.dumps({"tinygpt_work": 1, "files": listed}))
     result = import_work(browser_zip, root=course)
     assert result["added"] == ["project/ideas.md"]

@@ -25,8 +25,9 @@ from tinytorch.course.work import LIMITS, MANIFEST, import_work
 
 def _tree(root: Path) -> dict:
     """Every file's bytes and every folder under root (hidden ones included)."""
-    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else "folder")
-            for p in sorted(root.rglob("*"))}
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else "folder") for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture()
@@ -45,9 +46,14 @@ def _zip(path: Path, members: list, manifest=None, compression=zipfile.ZIP_DEFLA
         for name, data in members:
             zf.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
         if manifest is True:
-            manifest = {"tinygpt_work": 2, "files": {
-                name: {"type": "file", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                for name, data in members if not name.endswith("/")}}
+            manifest = {
+                "tinygpt_work": 2,
+                "files": {
+                    name: {"type": "file", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                    for name, data in members
+                    if not name.endswith("/")
+                },
+            }
         if manifest is not None:
             zf.writestr(MANIFEST, manifest if isinstance(manifest, (str, bytes)) else json.dumps(manifest))
     return path
@@ -68,19 +74,23 @@ def _refused(target: Path, zip_path: Path, *needles: str) -> str:
 # ----------------------------------------------------------------------------- limits from the directory
 
 
-@pytest.mark.parametrize("limit, members, needle", [
-    ("entries", lambda n: [(f"f{i}.txt", b"x") for i in range(n + 1)], "entries"),
-    ("total_bytes", lambda n: [("big.bin", b"\0" * (n + 1))], "would unpack to"),
-    ("total_bytes", lambda n: [(f"part{i}.bin", b"\0" * (n // 3 + 1)) for i in range(3)], "would unpack to"),
-    ("name_bytes", lambda n: [("a" * (n + 1) + ".txt", b"x")], "longer than the limit"),
-    ("name_bytes", lambda n: [("é" * (n // 2 + 1), b"x")], "longer than the limit"),  # bytes, not characters
-    ("name_bytes", lambda n: [("runs/" + "b" * (n + 1) + "/x.txt", b"x")], "longer than the limit"),
-    ("path_chars", lambda n: [("/".join(["d" * 9] * (n // 10 + 1)) + "/x.txt", b"x")], "characters"),
-    ("depth", lambda n: [("/".join("d" * (n + 1)) + "/x.txt", b"x")], "folders deep"),
-])
+@pytest.mark.parametrize(
+    "limit, members, needle",
+    [
+        ("entries", lambda n: [(f"f{i}.txt", b"x") for i in range(n + 1)], "entries"),
+        ("total_bytes", lambda n: [("big.bin", b"\0" * (n + 1))], "would unpack to"),
+        ("total_bytes", lambda n: [(f"part{i}.bin", b"\0" * (n // 3 + 1)) for i in range(3)], "would unpack to"),
+        ("name_bytes", lambda n: [("a" * (n + 1) + ".txt", b"x")], "longer than the limit"),
+        ("name_bytes", lambda n: [("é" * (n // 2 + 1), b"x")], "longer than the limit"),  # bytes, not characters
+        ("name_bytes", lambda n: [("runs/" + "b" * (n + 1) + "/x.txt", b"x")], "longer than the limit"),
+        ("path_chars", lambda n: [("/".join(["d" * 9] * (n // 10 + 1)) + "/x.txt", b"x")], "characters"),
+        ("depth", lambda n: [("/".join("d" * (n + 1)) + "/x.txt", b"x")], "folders deep"),
+    ],
+)
 @pytest.mark.parametrize("scale", [1, 7])
-def test_limits_are_read_from_the_directory_before_any_member(tmp_path, target, monkeypatch, limit, members, needle,
-                                                              scale):
+def test_limits_are_read_from_the_directory_before_any_member(
+    tmp_path, target, monkeypatch, limit, members, needle, scale
+):
     small = {"entries": 20, "total_bytes": 4096, "name_bytes": 40, "path_chars": 120, "depth": 6}
     monkeypatch.setitem(LIMITS, limit, small[limit] * scale)
     monkeypatch.setattr(work, "_stream", lambda *a: pytest.fail("a member was read before the limits were checked"))
@@ -106,7 +116,7 @@ def _lie_about_size(path: Path, name: str, declared: int) -> None:
     at = data.find(b"PK\x01\x02")
     while at != -1:
         name_len = struct.unpack_from("<H", data, at + 28)[0]
-        if data[at + 46:at + 46 + name_len] == name.encode():
+        if data[at + 46 : at + 46 + name_len] == name.encode():
             struct.pack_into("<I", data, at + 24, declared)
         at = data.find(b"PK\x01\x02", at + 4)
     path.write_bytes(bytes(data))
@@ -139,8 +149,9 @@ DUPLICATES = {
 def test_duplicates_are_refused_and_neither_copy_written(tmp_path, target, shape, manifest):
     members = DUPLICATES[shape]
     if manifest:
-        manifest = {"files": {members[0][0]: {"size": len(members[0][1]),
-                                              "sha256": hashlib.sha256(members[0][1]).hexdigest()}}}
+        manifest = {
+            "files": {members[0][0]: {"size": len(members[0][1]), "sha256": hashlib.sha256(members[0][1]).hexdigest()}}
+        }
     _refused(target, _zip(tmp_path / "dup.zip", members, manifest), "twice")
 
 
@@ -157,11 +168,14 @@ def test_a_member_needing_another_as_a_folder_is_refused(tmp_path, target, shape
     _refused(target, _zip(tmp_path / "clash.zip", FOLDER_CLASHES[shape]), "both as a file and as a folder")
 
 
-@pytest.mark.parametrize("members, needle", [
-    ([("new.txt", b"n"), ("notes.txt/inside.txt", b"x")], "needs 'notes.txt' as a folder"),
-    ([("new.txt", b"n"), ("runs", b"x")], "has a folder of that name"),
-    ([("new.txt", b"n"), ("runs/w.bin/deeper/x", b"x")], "needs 'runs/w.bin' as a folder"),
-])
+@pytest.mark.parametrize(
+    "members, needle",
+    [
+        ([("new.txt", b"n"), ("notes.txt/inside.txt", b"x")], "needs 'notes.txt' as a folder"),
+        ([("new.txt", b"n"), ("runs", b"x")], "has a folder of that name"),
+        ([("new.txt", b"n"), ("runs/w.bin/deeper/x", b"x")], "needs 'runs/w.bin' as a folder"),
+    ],
+)
 def test_a_member_that_clashes_with_the_folder_is_refused(tmp_path, target, members, needle):
     _refused(target, _zip(tmp_path / "clash.zip", members, True), needle)
 
@@ -174,8 +188,9 @@ GOOD = [("notes.txt", b"restored notes\n"), ("runs/new.bin", b"\0\1\2")]
 
 def _listed(changes=None) -> dict:
     """The export's manifest of GOOD, with {path: meta changes, or None to leave the path out}."""
-    files = {name: {"type": "file", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-             for name, data in GOOD}
+    files = {
+        name: {"type": "file", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in GOOD
+    }
     for name, meta in (changes or {}).items():
         if meta is None:
             files.pop(name)
@@ -235,8 +250,12 @@ def test_a_name_the_file_system_refuses_changes_nothing(tmp_path, target, monkey
     monkeypatch.setitem(LIMITS, "name_bytes", 10_000)
     monkeypatch.setitem(LIMITS, "path_chars", 10_000)
     long_name = "n" * length + ".txt"
-    _refused(target, _zip(tmp_path / "long.zip", [("notes.txt", b"new"), (long_name, b"x")], True),
-             "cannot be written here", long_name[:20])
+    _refused(
+        target,
+        _zip(tmp_path / "long.zip", [("notes.txt", b"new"), (long_name, b"x")], True),
+        "cannot be written here",
+        long_name[:20],
+    )
 
 
 def test_a_failure_at_any_step_of_moving_files_into_place_is_undone(tmp_path, target, monkeypatch):

@@ -13,17 +13,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from work_vectors import VECTORS, WORK, listing, write
 
 from tinytorch.course.work import MANIFEST, export_work, import_work
-from work_vectors import VECTORS, WORK, listing, write
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_TEST = Path(__file__).with_name("work_vectors.test.mjs")
 
 
 def _tree(root: Path) -> dict:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _work_folder(root: Path) -> Path:
@@ -40,8 +43,10 @@ def vectors(tmp_path_factory) -> Path:
     write(folder)
     export_work(folder / "python_export.zip", root=_work_folder(tmp_path_factory.mktemp("python_work")))
     cases = json.loads((folder / "cases.json").read_text(encoding="utf-8"))
-    cases["cases"]["export_work's own zip"] = {"zip": "python_export.zip", "expect": {"files": _tree(
-        _work_folder(tmp_path_factory.mktemp("expected")))}}
+    cases["cases"]["export_work's own zip"] = {
+        "zip": "python_export.zip",
+        "expect": {"files": _tree(_work_folder(tmp_path_factory.mktemp("expected")))},
+    }
     (folder / "cases.json").write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
     return folder
 
@@ -81,7 +86,8 @@ def test_export_work_lists_type_size_and_sha256(tmp_path, capsys):
     with zipfile.ZipFile(zip_file) as zf:
         files = json.loads(zf.read(MANIFEST))["files"]
     assert {path: {key: meta[key] for key in ("type", "size", "sha256")} for path, meta in files.items()} == listing(
-        WORK)
+        WORK
+    )
 
 
 def _node() -> str:
@@ -96,7 +102,11 @@ def _node() -> str:
 def test_page_side_in_node_and_its_export_restores_in_python(vectors, tmp_path, capsys):
     """Every vector through student-work-format.js (node --test); the page's export restores here."""
     result = subprocess.run(
-        [_node(), "--test", str(NODE_TEST)], cwd=REPO, capture_output=True, text=True, timeout=600,
+        [_node(), "--test", str(NODE_TEST)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "WORK_VECTORS": str(vectors), "WORK_VECTORS_OUT": str(tmp_path)},
     )
     failed = [line for line in result.stdout.splitlines() if line.startswith("not ok")]
@@ -104,4 +114,5 @@ def test_page_side_in_node_and_its_export_restores_in_python(vectors, tmp_path, 
     ran = sum(line.startswith("ok ") for line in result.stdout.splitlines())
     assert ran == len(VECTORS) + 2, result.stdout[-3000:]  # every vector, export_work's zip, the page's export
     assert _restore(tmp_path / "page_export.zip", tmp_path / "student") == {
-        path: hashlib.sha256(data).hexdigest() for path, data in WORK.items()}
+        path: hashlib.sha256(data).hexdigest() for path, data in WORK.items()
+    }

@@ -22,16 +22,29 @@ def _browser():
 def _attention_memory(p=None):
     p = p or _browser()
     c = p.config
-    per_layer = p.batch_size * c.n_head * c.block_size ** 2 * 4
-    return {"B": p.batch_size, "H": c.n_head, "T": c.block_size, "n_layer": c.n_layer,
-            "attention_weights_bytes_per_layer": per_layer, "attention_weights_bytes": per_layer * c.n_layer}
+    per_layer = p.batch_size * c.n_head * c.block_size**2 * 4
+    return {
+        "B": p.batch_size,
+        "H": c.n_head,
+        "T": c.block_size,
+        "n_layer": c.n_layer,
+        "attention_weights_bytes_per_layer": per_layer,
+        "attention_weights_bytes": per_layer * c.n_layer,
+    }
 
 
 def _multiply_adds(p=None):
     c = (p or _browser()).config
     C, T, r = c.n_embd, c.block_size, c.mlp_ratio
-    return {"C": C, "T": T, "r": r, "attention_projections": 4 * C * C, "attention_scores_and_sum": 2 * T * C,
-            "mlp": 2 * r * C * C, "T_share_of_block": 2 * T * C / (4 * C * C + 2 * T * C + 2 * r * C * C)}
+    return {
+        "C": C,
+        "T": T,
+        "r": r,
+        "attention_projections": 4 * C * C,
+        "attention_scores_and_sum": 2 * T * C,
+        "mlp": 2 * r * C * C,
+        "T_share_of_block": 2 * T * C / (4 * C * C + 2 * T * C + 2 * r * C * C),
+    }
 
 
 def _positions(p=None):
@@ -49,14 +62,21 @@ def _kv_cache(p=None):
     c = (p or _browser()).config
     per_sequence = 2 * c.n_layer * c.block_size * c.n_embd * 4
     gpt3 = 2 * GPT3["n_layer"] * GPT3["block_size"] * GPT3["n_embd"] * 2
-    return {"kv_cache_bytes_browser": per_sequence, "kv_cache_bytes_browser_1000_users": 1000 * per_sequence,
-            "kv_cache_bytes_gpt3_per_sequence": gpt3, "kv_cache_bytes_gpt3_32_sequences": 32 * gpt3}
+    return {
+        "kv_cache_bytes_browser": per_sequence,
+        "kv_cache_bytes_browser_1000_users": 1000 * per_sequence,
+        "kv_cache_bytes_gpt3_per_sequence": gpt3,
+        "kv_cache_bytes_gpt3_32_sequences": 32 * gpt3,
+    }
 
 
 def _time_budget(p=None):
     p = p or _browser()
-    return {"max_steps": p.max_steps, "seconds_per_step_browser": p.seconds_per_step_browser,
-            "training_seconds_browser": p.max_steps * p.seconds_per_step_browser}
+    return {
+        "max_steps": p.max_steps,
+        "seconds_per_step_browser": p.seconds_per_step_browser,
+        "training_seconds_browser": p.max_steps * p.seconds_per_step_browser,
+    }
 
 
 def _ladder(p=None):

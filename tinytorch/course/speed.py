@@ -105,8 +105,9 @@ def where_am_i() -> str:
     return f"native Python {platform.python_version()}"
 
 
-def probe_speed(seconds: float = 5.0, budget_seconds: float = DEFAULT_BUDGET_SECONDS, folder=".",
-                verbose: bool = True) -> dict:
+def probe_speed(
+    seconds: float = 5.0, budget_seconds: float = DEFAULT_BUDGET_SECONDS, folder=".", verbose: bool = True
+) -> dict:
     """Measure this machine, pick a preset, save the choice to `folder/tinygpt_settings.json`.
 
     Returns the saved settings: {"preset", "seconds_per_step", "estimated_seconds", "where",
@@ -128,13 +129,16 @@ def probe_speed(seconds: float = 5.0, budget_seconds: float = DEFAULT_BUDGET_SEC
     path = Path(folder) / SETTINGS_FILE
     atomic_write(path, json.dumps(settings, indent=2) + "\n")
     if verbose:
-        print(f"Speed probe on {settings['where']}: {timing['steps']} training steps of the "
-              f"'{DEFAULT_PRESET}' model, {timing['seconds_per_step'] * 1000:.1f} ms per step "
-              f"({timing['tokens_per_second']:,.0f} tokens/s).")
+        print(
+            f"Speed probe on {settings['where']}: {timing['steps']} training steps of the "
+            f"'{DEFAULT_PRESET}' model, {timing['seconds_per_step'] * 1000:.1f} ms per step "
+            f"({timing['tokens_per_second']:,.0f} tokens/s)."
+        )
         for name in ("browser", "native"):
             print(f"  full '{name}' training here: about {_minutes(estimates[name])}")
-        print(f"Chosen preset: '{chosen}' (the biggest that trains within {_minutes(budget_seconds)}). "
-              f"Saved to {path}.")
+        print(
+            f"Chosen preset: '{chosen}' (the biggest that trains within {_minutes(budget_seconds)}). Saved to {path}."
+        )
     return settings
 
 

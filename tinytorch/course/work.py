@@ -135,8 +135,10 @@ def _safe_member(name: str) -> PurePosixPath | None:
     """The relative path a zip member restores to; None for tool metadata; error if unsafe."""
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise ValueError(f"import_work: the zip holds an unsafe path {name!r}; paths must be relative with no '..' "
-                         "(nor a drive such as C:); nothing was changed.")
+        raise ValueError(
+            f"import_work: the zip holds an unsafe path {name!r}; paths must be relative with no '..' "
+            "(nor a drive such as C:); nothing was changed."
+        )
     parts = [p for p in path.parts if p not in ("", ".")]
     if not parts or SKIPPED_DIRS & set(parts) or parts[-1] == MANIFEST or parts[-1] in FORMAT["skipped_files"]:
         return None
@@ -161,38 +163,54 @@ def _refused(zip_name: str, why: str, fix: str = "") -> ValueError:
 def _check_limits(infos: list, zip_name: str) -> None:
     """LIMITS, from the zip's central directory, before a byte of any member is read."""
     if len(infos) > LIMITS["entries"]:
-        raise _refused(zip_name, f"holds {len(infos):,} entries, more than the limit of {LIMITS['entries']:,}",
-                       "Is it really an export of your work?")
+        raise _refused(
+            zip_name,
+            f"holds {len(infos):,} entries, more than the limit of {LIMITS['entries']:,}",
+            "Is it really an export of your work?",
+        )
     total = sum(info.file_size for info in infos)
     if total > LIMITS["total_bytes"]:
-        raise _refused(zip_name, f"would unpack to {total:,} bytes, more than the limit of {LIMITS['total_bytes']:,} "
-                                 f"({LIMITS['total_bytes'] // 2**20} MiB)",
-                       "Leave big files (checkpoints, data) out of it.")
+        raise _refused(
+            zip_name,
+            f"would unpack to {total:,} bytes, more than the limit of {LIMITS['total_bytes']:,} "
+            f"({LIMITS['total_bytes'] // 2**20} MiB)",
+            "Leave big files (checkpoints, data) out of it.",
+        )
     for info in infos:
         name = info.filename
         shown = name if len(name) <= 80 else name[:60] + "..." + name[-17:]
         parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
         if len(name) > LIMITS["path_chars"]:
-            raise _refused(zip_name, f"holds {shown!r}, a path of {len(name):,} characters, more than the limit of "
-                                     f"{LIMITS['path_chars']:,}")
+            raise _refused(
+                zip_name,
+                f"holds {shown!r}, a path of {len(name):,} characters, more than the limit of {LIMITS['path_chars']:,}",
+            )
         if len(parts) > LIMITS["depth"]:
-            raise _refused(zip_name, f"holds {shown!r}, {len(parts)} folders deep, "
-                                     f"more than the limit of {LIMITS['depth']}")
+            raise _refused(
+                zip_name, f"holds {shown!r}, {len(parts)} folders deep, more than the limit of {LIMITS['depth']}"
+            )
         for part in parts:
             if len(part.encode("utf-8", "surrogatepass")) > LIMITS["name_bytes"]:
-                raise _refused(zip_name, f"holds {shown!r}, whose name {part[:40]!r}... is longer than the limit of "
-                                         f"{LIMITS['name_bytes']} bytes")
+                raise _refused(
+                    zip_name,
+                    f"holds {shown!r}, whose name {part[:40]!r}... is longer than the limit of "
+                    f"{LIMITS['name_bytes']} bytes",
+                )
         if info.flag_bits & 0x1:
             raise _refused(zip_name, f"holds {shown!r} encrypted", "Make the zip again without a password.")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):  # what both exports write
-            raise _refused(zip_name, f"holds {shown!r} packed with compression method {info.compress_type}",
-                           "Re-zip it with normal (deflate) compression.")
+            raise _refused(
+                zip_name,
+                f"holds {shown!r} packed with compression method {info.compress_type}",
+                "Re-zip it with normal (deflate) compression.",
+            )
 
 
 def _kind(value) -> str:
     """A JSON value's kind in JSON's words (string, number, null...), as the page's side says it too."""
     return {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")
+        type(value), "number"
+    )
 
 
 def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | None:
@@ -214,8 +232,9 @@ def _manifest_files(zf: zipfile.ZipFile, infos: list, zip_name: str) -> dict | N
     if not isinstance(manifest, dict):
         wrong = f"it is a {_kind(manifest)}, not a mapping"
     elif not isinstance(files, dict):
-        wrong = ("'files' is missing" if "files" not in manifest
-                 else f"'files' is a {_kind(files)}, not a mapping of paths")
+        wrong = (
+            "'files' is missing" if "files" not in manifest else f"'files' is a {_kind(files)}, not a mapping of paths"
+        )
     else:
         for name, meta in files.items():
             if not isinstance(meta, dict):
@@ -245,8 +264,11 @@ def _plan(infos: list, zip_name: str) -> tuple[dict, set]:
             folders.add(key)
             continue
         if key.casefold() in seen:
-            raise _refused(zip_name, f"holds {key!r} twice (as {seen[key.casefold()]!r} and {info.filename!r})",
-                           "Which copy is yours cannot be told: make the zip again with each file once.")
+            raise _refused(
+                zip_name,
+                f"holds {key!r} twice (as {seen[key.casefold()]!r} and {info.filename!r})",
+                "Which copy is yours cannot be told: make the zip again with each file once.",
+            )
         seen[key.casefold()] = info.filename
         files[key] = info
     for key in files:
@@ -269,9 +291,12 @@ def _stream(zf: zipfile.ZipFile, info, dest: Path, zip_name: str, budget: int) -
                     break
                 size += len(chunk)
                 if size > info.file_size or size > budget:
-                    raise _refused(zip_name, f"is damaged: {info.filename} unpacks to more than the {info.file_size:,} "
-                                             f"bytes its directory declares (or past the "
-                                             f"{LIMITS['total_bytes']:,}-byte limit)")
+                    raise _refused(
+                        zip_name,
+                        f"is damaged: {info.filename} unpacks to more than the {info.file_size:,} "
+                        f"bytes its directory declares (or past the "
+                        f"{LIMITS['total_bytes']:,}-byte limit)",
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
@@ -280,8 +305,10 @@ def _stream(zf: zipfile.ZipFile, info, dest: Path, zip_name: str, budget: int) -
             "Use another copy of your zip, or export again where your work is."
         ) from None
     if size != info.file_size:  # zipfile stops at the end of the packed bytes: a shorter entry reads "fine"
-        raise _refused(zip_name, f"is damaged: {info.filename} unpacks to {size:,} bytes, not the "
-                                 f"{info.file_size:,} its directory declares")
+        raise _refused(
+            zip_name,
+            f"is damaged: {info.filename} unpacks to {size:,} bytes, not the {info.file_size:,} its directory declares",
+        )
     return size, digest.hexdigest()
 
 
@@ -313,8 +340,11 @@ def _verify(staged: dict, listed: dict | None, zip_name: str) -> None:
             )
     unlisted = sorted(set(staged) - set(listed))
     if unlisted:
-        raise _refused(zip_name, f"holds {unlisted[0]!r}, which its {MANIFEST} does not list (the zip was changed "
-                                 "after the export)", f"To restore it anyway, delete {MANIFEST} from the zip.")
+        raise _refused(
+            zip_name,
+            f"holds {unlisted[0]!r}, which its {MANIFEST} does not list (the zip was changed after the export)",
+            f"To restore it anyway, delete {MANIFEST} from the zip.",
+        )
 
 
 def _commit(root: Path, staged: dict, folders: set, zip_name: str) -> tuple[list, dict, list]:
@@ -348,8 +378,11 @@ def _commit(root: Path, staged: dict, folders: set, zip_name: str) -> tuple[list
             except OSError:
                 pass  # keep undoing the rest: every earlier step is still reversible
         if isinstance(error, OSError):
-            raise OSError(error.errno, f"import_work: {zip_name}: putting {key or 'a folder'} in place failed "
-                                       f"({error.strerror or error}); nothing was changed") from error
+            raise OSError(
+                error.errno,
+                f"import_work: {zip_name}: putting {key or 'a folder'} in place failed "
+                f"({error.strerror or error}); nothing was changed",
+            ) from error
         raise
     return added, replaced, unchanged
 
@@ -393,8 +426,9 @@ def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> d
                 try:
                     is_dir, is_other = target.is_dir(), target.exists() or target.is_symlink()
                 except OSError as exc:  # e.g. a name too long for this file system
-                    raise _refused(name, f"holds {key!r}, which cannot be written here "
-                                         f"({exc.strerror or exc})") from None
+                    raise _refused(
+                        name, f"holds {key!r}, which cannot be written here ({exc.strerror or exc})"
+                    ) from None
                 if key in files and is_dir:
                     raise _refused(name, f"holds the file {key!r}, but this folder has a folder of that name")
                 if key in folders and is_other and not is_dir:
@@ -406,8 +440,9 @@ def import_work(zip_path: str | os.PathLike, root: str | os.PathLike = ".") -> d
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     size, sha = _stream(zf, info, dest, name, budget)
                 except OSError as exc:
-                    raise _refused(name, f"holds {key!r}, which cannot be written here "
-                                         f"({exc.strerror or exc})") from None
+                    raise _refused(
+                        name, f"holds {key!r}, which cannot be written here ({exc.strerror or exc})"
+                    ) from None
                 budget -= size
                 staged[key] = (dest, size, sha)
             _verify(staged, listed, name)
@@ -443,9 +478,7 @@ def _shipped_from_site(name: str) -> bytes:
         raise FileNotFoundError(f"reset_notebook: the course does not ship {name} ({url}: {exc}).") from exc
 
 
-def reset_notebook(
-    name: str, root: str | os.PathLike = ".", shipped: str | os.PathLike | bytes | None = None
-) -> Path:
+def reset_notebook(name: str, root: str | os.PathLike = ".", shipped: str | os.PathLike | bytes | None = None) -> Path:
     """Put the course's version of notebook `name` back, keeping yours as a backup copy.
 
     `name` may omit ".ipynb". In the browser course the original comes from the site; in a
@@ -457,7 +490,9 @@ def reset_notebook(
         name += ".ipynb"
     current = root / name
     if not current.is_file():
-        raise FileNotFoundError(f"reset_notebook: {name} not found in {root.resolve()}; check the name in the file list.")
+        raise FileNotFoundError(
+            f"reset_notebook: {name} not found in {root.resolve()}; check the name in the file list."
+        )
     if isinstance(shipped, bytes):
         original = shipped
     elif shipped is not None:
@@ -474,7 +509,9 @@ def reset_notebook(
     try:
         json.loads(original)
     except ValueError as exc:
-        raise ValueError(f"reset_notebook: the original {name} is not valid notebook JSON ({exc}); nothing was changed.") from exc
+        raise ValueError(
+            f"reset_notebook: the original {name} is not valid notebook JSON ({exc}); nothing was changed."
+        ) from exc
     backup = _backup_path(current)
     atomic_write(backup, current.read_bytes())
     atomic_write(current, original)
