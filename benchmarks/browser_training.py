@@ -228,12 +228,14 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
             for visit in ("first_visit", "repeat_visit"):  # the repeat: same profile, caches warm
                 page = context.new_page()
                 kernel_worker = []  # when the Pyodide kernel's worker was made (early-kernel.js moves it up)
-                # this visit's list; t0 is read when the worker appears, i.e. this visit's (set just below)
+                t0 = time.perf_counter()
+                # bound as defaults: this visit's list and start, not the last visit's
                 page.on(
                     "worker",
-                    lambda w, found=kernel_worker: ".worker." in w.url and found.append(time.perf_counter() - t0),
-                )  # noqa: B023
-                t0 = time.perf_counter()
+                    lambda w, found=kernel_worker, t0=t0: (
+                        ".worker." in w.url and found.append(time.perf_counter() - t0)
+                    ),
+                )
                 page.goto(f"{server.url}notebooks/index.html?path={notebook}")
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
                 shown = time.perf_counter() - t0
@@ -397,13 +399,14 @@ def main():
         results["chromium"] = measure_site(args.site or None)
     if args.site_train is not None:
         results["chromium_training"] = measure_site_training(args.site_train or None)
+    run = "full run" if args.full else f"{args.steps} steps, extrapolated"
     print(
-        f"browser benchmark, preset '{args.preset}' ({'full run' if args.full else f'{args.steps} steps, extrapolated'}); "
+        f"browser benchmark, preset '{args.preset}' ({run}); "
         f"time to val <= {TARGET} counts the training steps and the validations before it"
     )
     print(
-        f"{'side':10s} {'kernels':8s} {'ms/step':>8s} {'floor ms':>9s} {'to val<=2 (s)':>14s} {'step':>6s} {'final val':>9s} "
-        f"{'import s':>9s}"
+        f"{'side':10s} {'kernels':8s} {'ms/step':>8s} {'floor ms':>9s} {'to val<=2 (s)':>14s} {'step':>6s} "
+        f"{'final val':>9s} {'import s':>9s}"
     )
     for side in ("pyodide", "native", "noblas"):
         r = results.get(side)
@@ -413,7 +416,8 @@ def main():
             to_val = r.get("seconds_to_val_2")
             floor_ms = r.get("floor_ms_per_step")
             print(
-                f"{side:10s} {r['kernels']:8s} {r['ms_per_step']:8.1f} {'-' if floor_ms is None else f'{floor_ms:.1f}':>9s} "
+                f"{side:10s} {r['kernels']:8s} {r['ms_per_step']:8.1f} "
+                f"{'-' if floor_ms is None else f'{floor_ms:.1f}':>9s} "
                 f"{to_val if to_val is None else round(to_val, 1)!s:>14s} "
                 f"{step!s:>6s} {'-' if final is None else f'{final:.3f}':>9s} {r['import_seconds']:9.2f}"
             )
@@ -446,7 +450,8 @@ def main():
             print(
                 f"Chromium, {visit.replace('_', ' ')}: notebook shown {v['notebook_shown_seconds']:.1f} s, "
                 f"kernel worker started {'?' if worker is None else f'{worker:.1f}'} s "
-                f"({v.get('kernel_workers', '?')} worker), kernel ready {v['kernel_ready_seconds']:.1f} s after opening it, "
+                f"({v.get('kernel_workers', '?')} worker), "
+                f"kernel ready {v['kernel_ready_seconds']:.1f} s after opening it, "
                 f"`import tinytorch` {v['import_seconds']:.2f} s"
             )
         print(f"Chromium: the first visit loads {c['first_visit_bytes'] / 1e6:.1f} MB")

@@ -62,7 +62,8 @@ KERNEL_PATCHES = {
     "sys.path": Patch(
         "workers",
         re.compile(r"await this\.initRuntime\((\w+)\),await this\.initFilesystem\(\1\)"),
-        r'await this.initRuntime(\1),this._pyodide.runPython("import sys\\nif sys.path[:1] == [\\"\\"]: del sys.path[0]"),'
+        r"await this.initRuntime(\1),"
+        r'this._pyodide.runPython("import sys\\nif sys.path[:1] == [\\"\\"]: del sys.path[0]"),'
         r"await this.initFilesystem(\1)",
     ),
     # The kernel installs jedi at every start, only for tab completion: 1,957 files to unpack
@@ -120,7 +121,8 @@ KERNEL_PATCHES = {
             r"(async interrupt\((\w+)\)\{let (\w+)=this\._kernels\.get\(\2\);"
             r"if\(!\3\)throw Error\(`Kernel \$\{\2\} does not exist`\);)(await \3\.ready;)"
         ),
-        rf'\1\3.{_BUFFER}?Atomics.store(\3.{_BUFFER},0,2):dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"));\4',
+        rf"\1\3.{_BUFFER}?Atomics.store(\3.{_BUFFER},0,2):"
+        rf'dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"));\4',
     ),
     # Isolated, the page and the kernel's worker call each other through coincident: the caller
     # posts the call with a SharedArrayBuffer and waits on it (Atomics.wait in the worker,

@@ -65,9 +65,11 @@ def write_landing(site: Path, notebooks: list[Path], facts: dict, content_dir: P
         number = re.match(r"^(\d+)", nb.stem)
         plan = plan_markup(notebook_plan(content_dir / nb.name if content_dir else None, nb))
         items.append(
-            f'    <li><a href="./notebooks/index.html?path={html.escape(nb.name)}" data-notebook="{html.escape(nb.name)}">'
+            f'    <li><a href="./notebooks/index.html?path={html.escape(nb.name)}" '
+            f'data-notebook="{html.escape(nb.name)}">'
             f'<span class="num">{int(number.group(1)) if number else i}</span>'
-            f'<span><span class="title">{html.escape(title)}</span>{plan}<span class="file">{html.escape(nb.name)}</span></span></a></li>'
+            f'<span><span class="title">{html.escape(title)}</span>{plan}'
+            f'<span class="file">{html.escape(nb.name)}</span></span></a></li>'
         )
     page = TEMPLATE.read_text(encoding="utf-8").replace("<!--NOTEBOOKS-->", "\n".join(items))
     for key, value in facts.items():

@@ -86,7 +86,8 @@ def dependency_closure(lock: dict, names) -> list[str]:
         key = index.get(normalize(wanted))
         if key is None:
             raise KeyError(
-                f"package {wanted!r} is not in this Pyodide's {LOCK}: is it the right Pyodide version ({PYODIDE_VERSION})?"
+                f"package {wanted!r} is not in this Pyodide's {LOCK}: "
+                f"is it the right Pyodide version ({PYODIDE_VERSION})?"
             )
         if key not in seen:
             seen.add(key)
@@ -375,7 +376,8 @@ def from_npm_and_pypi(
         entry = trimmed["packages"][key]
         if not entry["file_name"].endswith("-none-any.whl"):
             raise RuntimeError(
-                f"the kernel needs {key} ({entry['file_name']}), which is not pure Python: pass a full Pyodide distribution with --pyodide."
+                f"the kernel needs {key} ({entry['file_name']}), which is not pure Python: "
+                "pass a full Pyodide distribution with --pyodide."
             )
         wheel = pypi_wheel(entry["name"], entry["version"], cache_dir)
         shutil.copy2(wheel, dest / wheel.name)

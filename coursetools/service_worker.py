@@ -55,10 +55,13 @@ SW_PATCHES = (
     ('||t.pathname.includes("/api/")}', "}"),
     (
         "async function maybeFromCache(e){let{request:t}=e;if(!enableCache)return await fetch(t);",
-        'function isMutable(u){return /(\\/|\\.html|\\.json|\\.ipynb|\\.txt)$/.test(u.pathname)||u.pathname.includes("/api/")||u.pathname.includes("/files/")}'
-        "async function networkFirst(e){let{request:t}=e;try{let a=await fetch(t);return a.ok&&e.waitUntil(updateCache(t,a.clone())),a}"
+        "function isMutable(u){return /(\\/|\\.html|\\.json|\\.ipynb|\\.txt)$/.test(u.pathname)"
+        '||u.pathname.includes("/api/")||u.pathname.includes("/files/")}'
+        "async function networkFirst(e){let{request:t}=e;"
+        "try{let a=await fetch(t);return a.ok&&e.waitUntil(updateCache(t,a.clone())),a}"
         # offline: the same page with another ?path= (another notebook) is the same app page
-        "catch(n){let a=await fromCache(t)||await (await openCache()).match(t,{ignoreSearch:!0});if(a)return a;throw n}}"
+        "catch(n){let a=await fromCache(t)||await (await openCache()).match(t,{ignoreSearch:!0});"
+        "if(a)return a;throw n}}"
         "async function maybeFromCache(e){let{request:t}=e;if(!enableCache)return await fetch(t);"
         "if(isMutable(new URL(t.url)))return await networkFirst(e);",
     ),

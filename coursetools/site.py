@@ -117,7 +117,8 @@ def build_wheel(dest: Path) -> Path:
         )
     if foreign:
         raise RuntimeError(
-            f"the wheel {wheel.name} contains {foreign}: only tinytorch/ may ship to the browser (check [tool.setuptools.packages.find] in pyproject.toml)"
+            f"the wheel {wheel.name} contains {foreign}: only tinytorch/ may ship to the browser "
+            "(check [tool.setuptools.packages.find] in pyproject.toml)"
         )
     size = wheel.stat().st_size
     log(
@@ -188,7 +189,8 @@ def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
         path = Path(chosen).expanduser()
         if not path.is_file():
             raise FileNotFoundError(
-                f"corpus {path} not found (from {'--corpus' if corpus else 'TINYGPT_CORPUS'}): give the path of tinyshakespeare.txt"
+                f"corpus {path} not found (from {'--corpus' if corpus else 'TINYGPT_CORPUS'}): "
+                "give the path of tinyshakespeare.txt"
             )
         if sha256_of(path.read_bytes()) != SHAKESPEARE_SHA256:
             log(f"note: {path} is not the pinned tinyshakespeare.txt (SHA-256 differs); shipping it anyway")
@@ -256,7 +258,7 @@ def copy_page_libraries(target: Path) -> list[Path]:
 
 
 def inject_page_scripts(site: Path) -> list[str]:
-    """Copy coursetools/page_scripts/*.js (and the libraries they use) to static/course/ and load them on every app page."""
+    """Copy coursetools/page_scripts/*.js and their libraries to static/course/ and load them on every app page."""
     scripts = sorted(PAGE_SCRIPTS.glob("*.js"), key=lambda s: (s.name != PAGE_SCRIPTS_FIRST, s.name))
     if not scripts:
         return []
@@ -416,7 +418,8 @@ def build_site(
             "FIRST_VISIT_MB": round(first_visit_estimate(built, report) / 1e6),
             "NUMPY_NOTE": ""
             if report.numpy_self_hosted
-            else " (This copy of the course loads numpy from the Pyodide CDN: the first import of tinytorch needs the internet.)",
+            else " (This copy of the course loads numpy from the Pyodide CDN: "
+            "the first import of tinytorch needs the internet.)",
         }
         write_landing(built, sorted(built.joinpath("files").glob("*.ipynb")), facts, content_dir)
         pages = inject_page_scripts(built)

@@ -234,7 +234,8 @@ def test_import_refuses_an_incomplete_export_naming_the_missing_file(course, tmp
     with pytest.raises(ValueError) as err:
         import_work(partial, root=fresh)
     assert str(err.value) == (
-        "import_work: partial.zip is incomplete: runs/deep/weights.bin is listed in it but missing; nothing was changed. "
+        "import_work: partial.zip is incomplete: runs/deep/weights.bin is listed in it but missing; "
+        "nothing was changed. "
         "The export or download was probably cut short: use another copy or export again."
     )
     assert list(fresh.iterdir()) == []
@@ -247,7 +248,8 @@ def test_import_refuses_a_file_changed_after_export(course, tmp_path):
     with pytest.raises(ValueError) as err:
         import_work(edited, root=tmp_path / "fresh")
     assert str(err.value) == (
-        "import_work: edited.zip is damaged: notes.txt does not match the checksum recorded at export; nothing was changed."
+        "import_work: edited.zip is damaged: notes.txt does not match the checksum recorded at export; "
+        "nothing was changed."
     )
 
 

@@ -265,7 +265,7 @@ def test_a_failure_at_any_step_of_moving_files_into_place_is_undone(tmp_path, ta
     for fail_at in range(2 * len(members) + 1):  # each file: at most a backup and a move
         calls = []
 
-        def flaky(a, b):
+        def flaky(a, b, calls=calls, fail_at=fail_at):
             calls.append(1)
             if len(calls) == fail_at + 1:
                 raise OSError(28, "No space left on device (simulated)")

@@ -336,7 +336,8 @@ def _verify(staged: dict, listed: dict | None, zip_name: str) -> None:
         _, size, sha = staged[name]
         if ("size" in meta and size != meta["size"]) or ("sha256" in meta and sha != meta["sha256"]):
             raise ValueError(
-                f"import_work: {zip_name} is damaged: {name} does not match the checksum recorded at export; nothing was changed."
+                f"import_work: {zip_name} is damaged: {name} does not match the checksum recorded at export; "
+                "nothing was changed."
             )
     unlisted = sorted(set(staged) - set(listed))
     if unlisted:
