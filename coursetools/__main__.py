@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
-    from .site import DEFAULT_CACHE, DEFAULT_OUT
+    from .site import DEFAULT_OUT
 
     parser = argparse.ArgumentParser(prog="python -m coursetools", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,7 +48,11 @@ def main(argv=None) -> int:
             "--no-sourcemaps", dest="sourcemaps", action="store_false", help="drop source maps (the default)"
         )
         p.add_argument(
-            "--cache", metavar="DIR", type=Path, default=DEFAULT_CACHE, help="download cache (default: .cache/)"
+            "--cache",
+            metavar="DIR",
+            type=Path,
+            default=None,
+            help="download cache (default: $TINYGPT_CACHE, else ~/.cache/tinytorch)",
         )
         p.set_defaults(sourcemaps=False)
 

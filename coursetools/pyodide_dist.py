@@ -15,7 +15,7 @@ The Pyodide kernel loads `pyodide.mjs` from `pyodideUrl` and every package from 
    copy the core files plus the wheels of numpy and of the kernel's packages and their
    dependency closure, and trim the lock file to exactly those.
 
-Downloads are cached under `cache_dir` (the repo's git-ignored `.cache/`).
+Downloads are cached under `cache_dir` (the build's: `tinytorch.settings.cache_root()`).
 """
 
 from __future__ import annotations

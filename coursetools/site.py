@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tinytorch import settings  # the environment variables' one home (TINYGPT_ prefix)
+
 from . import bytecode, pyodide_dist, site_check
 from .kernel_patches import KERNEL_EXTENSION_STATIC, patch_kernel
 from .landing import write_landing
@@ -46,7 +48,6 @@ LITE_CONFIG = REPO / "lite_config"
 PAGE_SCRIPTS = Path(__file__).resolve().parent / "page_scripts"
 # loaded before the other page scripts, which use what it defines (the rest load in name order)
 PAGE_SCRIPTS_FIRST = "notebook-page.js"
-DEFAULT_CACHE = REPO / ".cache"
 DEFAULT_OUT = REPO / "site"
 CORPUS_NAME = "tinyshakespeare.txt"
 # bytes: the browser downloads the wheel on every first import. 150 kB was the first budget; the
@@ -184,7 +185,7 @@ def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
     """The Shakespeare text to ship: --corpus, else $TINYGPT_CORPUS, else the cache, else download it."""
     from tinytorch.text.corpus import SHAKESPEARE_SHA256, SHAKESPEARE_URL, download_shakespeare, sha256_of
 
-    chosen = corpus or os.environ.get("TINYGPT_CORPUS")
+    chosen = corpus or settings.corpus_path()
     if chosen:
         path = Path(chosen).expanduser()
         if not path.is_file():
@@ -195,7 +196,7 @@ def find_corpus(corpus: str | os.PathLike | None, cache_dir: Path) -> Path:
         if sha256_of(path.read_bytes()) != SHAKESPEARE_SHA256:
             log(f"note: {path} is not the pinned tinyshakespeare.txt (SHA-256 differs); shipping it anyway")
         return path
-    cached = cache_dir / "corpus" / CORPUS_NAME
+    cached = cache_dir / CORPUS_NAME  # where load_shakespeare() keeps it too: one download serves both
     if not cached.is_file():
         log(f"downloading the Shakespeare corpus from {SHAKESPEARE_URL} (pinned SHA-256)")
         try:
@@ -319,7 +320,7 @@ def build_site(
     pyodide: str | None = None,
     corpus: str | None = None,
     sourcemaps: bool = False,
-    cache_dir: Path = DEFAULT_CACHE,
+    cache_dir: Path | None = None,
     content_dir: Path = CONTENT,
     numpy_wheel: str | None = None,
     numpy_from_cdn: bool = False,
@@ -335,8 +336,9 @@ def build_site(
     import tinytorch
 
     started = time.perf_counter()
-    out, cache_dir, content_dir = Path(out).resolve(), Path(cache_dir).resolve(), Path(content_dir).resolve()
-    pyodide = pyodide or os.environ.get("TINYGPT_PYODIDE_DIST") or None
+    out, content_dir = Path(out).resolve(), Path(content_dir).resolve()
+    cache_dir = (Path(cache_dir) if cache_dir is not None else settings.cache_root()).resolve()
+    pyodide = pyodide or settings.setting("PYODIDE_DIST")
     cache_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     corpus_path = find_corpus(corpus, cache_dir)  # first: the input most likely to be missing

@@ -40,7 +40,10 @@ def missing(engine: str) -> str | None:
         return None
     if engine == "webkit":
         if not WEBKIT_DRIVER or not WEBKIT_BROWSER:
-            return "no WebKitGTK: apt-get install webkit2gtk-driver, or set TINYGPT_WEBKIT_DRIVER and TINYGPT_WEBKIT_BROWSER"
+            return (
+                "no WebKitGTK: apt-get install webkit2gtk-driver, "
+                "or set TINYGPT_WEBKIT_DRIVER and TINYGPT_WEBKIT_BROWSER"
+            )
         try:
             import selenium  # noqa: F401
         except ImportError:
@@ -60,11 +63,14 @@ class Page:
     def reload(self) -> None: ...
     def js(self, source: str, arg=None):
         """Call the JavaScript function `source` (may be async) in the page with `arg`; its JSON result."""
+
     def click(self, selector: str) -> None:
         """A real mouse click in the middle of the first element matching the CSS `selector`."""
+
     def type(self, text: str) -> None: ...
     def press(self, combo: str) -> None:
         """A key or a chord, e.g. "Escape", "Control+s"."""
+
     def screenshot(self, path: Path) -> None: ...
     def close(self) -> None: ...
 
@@ -104,7 +110,11 @@ class FirefoxPage(Page):
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self._proc = subprocess.Popen(
             ["node", str(HERE / "firefox_driver.mjs"), FIREFOX],
-            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
             env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
         )
         self._next = 0
@@ -190,8 +200,14 @@ class WebKitPage(Page):
                 service.stop()
                 self._log.close()
                 self._stop_xvfb()
-                why = f"no session after {SESSION_START_TIMEOUT} s" if isinstance(error, concurrent.futures.TimeoutError) else error
-                raise RuntimeError(f"webkit: {WEBKIT_BROWSER} did not start through {WEBKIT_DRIVER} (log: {log_path}): {why}") from error
+                why = (
+                    f"no session after {SESSION_START_TIMEOUT} s"
+                    if isinstance(error, concurrent.futures.TimeoutError)
+                    else error
+                )
+                raise RuntimeError(
+                    f"webkit: {WEBKIT_BROWSER} did not start through {WEBKIT_DRIVER} (log: {log_path}): {why}"
+                ) from error
         self.driver.set_window_size(1100, 900)
         self.driver.set_script_timeout(1200)  # Run All waits in one script
         self.driver.set_page_load_timeout(120)
@@ -228,8 +244,16 @@ class WebKitPage(Page):
         from selenium.webdriver import ActionChains, Keys
 
         *modifiers, key = combo.split("+")
-        named = {"Control": Keys.CONTROL, "Shift": Keys.SHIFT, "Alt": Keys.ALT, "Meta": Keys.META,
-                 "Escape": Keys.ESCAPE, "Enter": Keys.ENTER, "Home": Keys.HOME, "End": Keys.END}
+        named = {
+            "Control": Keys.CONTROL,
+            "Shift": Keys.SHIFT,
+            "Alt": Keys.ALT,
+            "Meta": Keys.META,
+            "Escape": Keys.ESCAPE,
+            "Enter": Keys.ENTER,
+            "Home": Keys.HOME,
+            "End": Keys.END,
+        }
         chain = ActionChains(self.driver)
         for modifier in modifiers:
             chain.key_down(named[modifier])
@@ -260,7 +284,9 @@ def _start_xvfb() -> tuple[subprocess.Popen, str]:
     read, write = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-        pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(write)
     with os.fdopen(read) as pipe:

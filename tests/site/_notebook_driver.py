@@ -35,7 +35,8 @@ _RUN_CODE = """async ([code, timeoutMs]) => {
     else if (t === 'error') out.error = {ename: c.ename, evalue: c.evalue, traceback: c.traceback};
     else if (t === 'execute_result' || t === 'display_data') out.stdout += (c.data['text/plain'] || '');
   };
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply after ' + timeoutMs + ' ms')), timeoutMs));
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('no reply after ' + timeoutMs + ' ms')), timeoutMs));
   const reply = await Promise.race([future.done, timeout]);
   out.status = reply.content.status;
   return out;
@@ -43,7 +44,8 @@ _RUN_CODE = """async ([code, timeoutMs]) => {
 
 _RUN_ALL = """async (timeoutMs) => {
   const app = window.jupyterapp, w = app.shell.currentWidget;
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('Run All did not finish in ' + timeoutMs + ' ms')), timeoutMs));
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('Run All did not finish in ' + timeoutMs + ' ms')), timeoutMs));
   const ok = await Promise.race([app.commands.execute('notebook:run-all-cells'), timeout]);
   const cells = [];
   const model = w.content.model;
@@ -108,4 +110,6 @@ def describe(cells: list, index: int) -> str:
     """A cell and its error, for assertion messages."""
     cell = cells[index]
     found = [error_text(o) for o in cell["outputs"] if o.get("output_type") == "error"]
-    return f"cell {index}:\n{cell['source'][:600]}\n--- error:\n" + ("\n".join(found)[-2500:] or json.dumps(cell["outputs"])[:800])
+    return f"cell {index}:\n{cell['source'][:600]}\n--- error:\n" + (
+        "\n".join(found)[-2500:] or json.dumps(cell["outputs"])[:800]
+    )

@@ -17,7 +17,6 @@ from pathlib import Path
 from coursetools.serve import MIME_TYPES  # the same types `python -m coursetools serve` sends
 
 
-
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves the site folder; `server.overrides` (url path -> bytes) wins over the disk."""
 
@@ -25,7 +24,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def guess_type(self, path):
-        return MIME_TYPES.get(Path(str(path)).suffix, None) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+        return (
+            MIME_TYPES.get(Path(str(path)).suffix, None)
+            or mimetypes.guess_type(str(path))[0]
+            or "application/octet-stream"
+        )
 
     def end_headers(self):
         # Like a static host after a redeploy: the browser must revalidate, never trust a stale copy.
@@ -107,7 +110,10 @@ def new_context(browser, outside_requests: list[str], **kwargs):
 
     context.route("**/*", guard)
     # Worker fetches may bypass context.route; the request event still sees them.
-    context.on("request", lambda r: outside_requests.append(r.url) if not _is_local(r.url) and r.url not in outside_requests else None)
+    context.on(
+        "request",
+        lambda r: outside_requests.append(r.url) if not _is_local(r.url) and r.url not in outside_requests else None,
+    )
     return context
 
 

@@ -6,12 +6,14 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 from _browsers import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (one home for the browser, tests/_browsers.py)
+
+REPO = Path(__file__).resolve().parents[2]
 
 NUMPY_WHEEL_HELP = (
     "the browser course tests need Pyodide's numpy wheel in the site: set TINYGPT_NUMPY_WHEEL to the wheel "
-    "(or its URL), or run once with internet access so the build downloads it into .cache/"
+    "(or its URL), or run once with internet access so the build downloads it into its cache "
+    "($TINYGPT_CACHE, else ~/.cache/tinytorch)"
 )
 
 

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from _site_helpers import CHROMIUM, CHROMIUM_ARGS, NUMPY_WHEEL_HELP, REPO, LocalServer  # noqa: F401
 
 

@@ -20,7 +20,6 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
 from _site_helpers import LocalServer, guard_context, type_new_cell
 
 KERNEL_TIMEOUT_MS = 240_000  # a cold Pyodide start on a busy 2-core machine
@@ -38,11 +37,15 @@ def run_new_cell(page, code: str, expect: str, timeout_ms: int = KERNEL_TIMEOUT_
     started = time.perf_counter()
     page.keyboard.press("Shift+Enter")
     try:
-        page.locator(f".jp-Notebook .jp-OutputArea-output:has-text({json.dumps(expect)})").first.wait_for(timeout=timeout_ms)
+        page.locator(f".jp-Notebook .jp-OutputArea-output:has-text({json.dumps(expect)})").first.wait_for(
+            timeout=timeout_ms
+        )
     except Exception as error:
         shot = Path(tempfile.mkdtemp(prefix="tinygpt-browser-")) / "kernel-timeout.png"
         page.screenshot(path=str(shot))
-        raise AssertionError(f"no output {expect!r} after {timeout_ms / 1000:.0f} s (screenshot: {shot}): {error}") from None
+        raise AssertionError(
+            f"no output {expect!r} after {timeout_ms / 1000:.0f} s (screenshot: {shot}): {error}"
+        ) from None
     return time.perf_counter() - started
 
 
@@ -66,8 +69,16 @@ def visit(site_dir, chromium_browser, tmp_path_factory):
     page = context.new_page()
     workers: list[str] = []
     page.on("worker", lambda worker: workers.append(worker.url))
-    state = {"server": server, "context": context, "page": page, "outside": outside, "seen": seen,
-             "downloaded": downloaded, "shots": tmp_path_factory.mktemp("screenshots"), "workers": workers}
+    state = {
+        "server": server,
+        "context": context,
+        "page": page,
+        "outside": outside,
+        "seen": seen,
+        "downloaded": downloaded,
+        "shots": tmp_path_factory.mktemp("screenshots"),
+        "workers": workers,
+    }
 
     started = time.perf_counter()
     page.goto(server.url)
@@ -86,17 +97,24 @@ def visit(site_dir, chromium_browser, tmp_path_factory):
     state["open_notebook"] = page.evaluate("window.__tinygptOpenNotebook")
     state["notebook_session"] = page.evaluate("""() => {
         const widget = window.jupyterapp.shell.currentWidget;
-        return {path: widget.context.path, sessions: Array.from(window.jupyterapp.serviceManager.sessions.running()).length};
+        const sessions = Array.from(window.jupyterapp.serviceManager.sessions.running());
+        return {path: widget.context.path, sessions: sessions.length};
     }""")
-    state["import_seconds"] = run_new_cell(page, "import tinytorch, numpy\nprint('imported tinytorch with numpy', numpy.__version__)",
-                                           "imported tinytorch with numpy")
+    state["import_seconds"] = run_new_cell(
+        page,
+        "import tinytorch, numpy\nprint('imported tinytorch with numpy', numpy.__version__)",
+        "imported tinytorch with numpy",
+    )
     state["online_seconds"] = time.perf_counter() - started
     state["first_visit_bytes"] = downloaded["bytes"]
     files = {urllib.parse.urlsplit(u).path for u in seen if u.startswith(server.url)}
     on_disk = sum((site_dir / f.lstrip("/")).stat().st_size for f in files if (site_dir / f.lstrip("/")).is_file())
-    print(f"\nfirst visit: {downloaded['bytes'] / 1e6:.1f} MB transferred ({len(files)} files, {on_disk / 1e6:.1f} MB on disk), kernel answered in "
-          f"{state['kernel_seconds']:.1f} s, `import tinytorch` (numpy included) in {state['import_seconds']:.1f} s, "
-          f"{state['online_seconds']:.1f} s in all")
+    print(
+        f"\nfirst visit: {downloaded['bytes'] / 1e6:.1f} MB transferred ({len(files)} files, "
+        f"{on_disk / 1e6:.1f} MB on disk), kernel answered in "
+        f"{state['kernel_seconds']:.1f} s, `import tinytorch` (numpy included) in {state['import_seconds']:.1f} s, "
+        f"{state['online_seconds']:.1f} s in all"
+    )
     yield state
     context.close()
     server.stop()
@@ -139,8 +157,10 @@ def test_a_link_to_a_missing_notebook_starts_no_kernel(visit, chromium_browser):
     page.on("worker", lambda worker: workers.append(worker.url))
     try:
         page.goto(f"{visit['server'].url}notebooks/index.html?path=no_such_notebook.ipynb")
-        page.wait_for_function("typeof window.__tinygptEarlyKernel === 'string' && window.__tinygptEarlyKernel !== 'waiting'",
-                               timeout=60_000)
+        page.wait_for_function(
+            "typeof window.__tinygptEarlyKernel === 'string' && window.__tinygptEarlyKernel !== 'waiting'",
+            timeout=60_000,
+        )
         status = page.evaluate("window.__tinygptEarlyKernel")
         assert status.startswith("not started"), status
         assert not [url for url in workers if KERNEL_WORKER in url], workers
@@ -171,7 +191,8 @@ def test_no_request_left_127_0_0_1(visit):
 
 
 KERNEL_START_REPORT = """import sys
-files = {m.__name__: m.__file__ for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '').endswith('.py')}
+files = {m.__name__: m.__file__ for m in list(sys.modules.values())
+         if (getattr(m, '__file__', None) or '').endswith('.py')}
 import importlib.util, json, os, zipfile
 stdlib = next(p for p in sys.path if p.endswith('.zip'))
 with zipfile.ZipFile(stdlib) as z:
@@ -186,7 +207,8 @@ with open('student_helper_for_test.py', 'w') as f:
 importlib.invalidate_caches()
 import student_helper_for_test
 os.remove('student_helper_for_test.py')
-print('START ' + json.dumps({'imported': sorted({n.split('.')[0] for n in files}), 'source_only': sorted({n.split('.')[0] for n, f in files.items() if not has_bytecode(f)}),
+print('START ' + json.dumps({'imported': sorted({n.split('.')[0] for n in files}),
+      'source_only': sorted({n.split('.')[0] for n, f in files.items() if not has_bytecode(f)}),
       'path': sys.path, 'stdlib': stdlib, 'student': student_helper_for_test.ANSWER}))"""
 #: Compiled at each start on purpose: the kernel installs its own small packages from its
 #: extension's index. (numpy's wheel is Pyodide's own, but its bytecode comes in a wheel beside it.)
@@ -204,8 +226,9 @@ def test_the_kernel_starts_from_bytecode_and_still_imports_a_students_module(vis
     assert set(report["source_only"]) <= SOURCE_ONLY_ALLOWED, report["source_only"]
     assert report["student"] == 42, "a module in the notebook's folder imports"
     path = report["path"]
-    assert "" in path and path.index(report["stdlib"]) < path.index(""), \
+    assert "" in path and path.index(report["stdlib"]) < path.index(""), (
         f"the working folder is searched after the standard library, as in every IPython: {path}"
+    )
 
 
 def test_offline_after_the_first_visit(visit):
@@ -216,7 +239,10 @@ def test_offline_after_the_first_visit(visit):
     # a notebook never opened online: precached when the service worker installed
     open_notebook(page, visit["server"].url, visit["links"][-1])
     seconds = run_new_cell(page, "print('offline kernel says', 6*7)", "offline kernel says 42")
-    imported = run_new_cell(page, "import tinytorch, numpy\nprint('offline tinytorch on numpy', numpy.__version__)",
-                            "offline tinytorch on numpy")
+    imported = run_new_cell(
+        page,
+        "import tinytorch, numpy\nprint('offline tinytorch on numpy', numpy.__version__)",
+        "offline tinytorch on numpy",
+    )
     print(f"\noffline: kernel answered in {seconds:.1f} s, `import tinytorch` took {imported:.1f} s")
     assert visit["outside"] == []

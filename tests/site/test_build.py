@@ -19,6 +19,7 @@ import pytest
 
 from coursetools import pyodide_dist
 from coursetools.site import PAGE_SCRIPTS_FIRST, WHEEL_LIMIT, WORK_FORMAT, WORK_FORMAT_SLOT
+from tinytorch import settings
 
 REPO = Path(__file__).resolve().parents[2]
 KERNEL = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -36,7 +37,9 @@ def test_wheel_is_in_the_piplite_index_and_the_pyodide_lock(site_dir):
     wheels = sorted((site_dir / "pypi").glob("tinytorch-*.whl"))
     assert len(wheels) == 1, f"expected one tinytorch wheel in pypi/, found {wheels}"
     wheel = wheels[0]
-    assert wheel.stat().st_size < WHEEL_LIMIT, f"{wheel.name} is {wheel.stat().st_size} bytes: over the {WHEEL_LIMIT // 1000} kB budget"
+    assert wheel.stat().st_size < WHEEL_LIMIT, (
+        f"{wheel.name} is {wheel.stat().st_size} bytes: over the {WHEEL_LIMIT // 1000} kB budget"
+    )
     with zipfile.ZipFile(wheel) as zf:
         tops = {name.split("/")[0] for name in zf.namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"tinytorch"}, tops
@@ -87,7 +90,9 @@ def test_every_student_notebook_ships_without_solutions(site_dir, tmp_path):
                 for line in region.splitlines():
                     line = line.strip()
                     if len(line) > 25 and line not in outside_solutions:
-                        assert json.dumps(line)[1:-1] not in shipped, f"solution line leaked into {source.name}: {line!r}"
+                        assert json.dumps(line)[1:-1] not in shipped, (
+                            f"solution line leaked into {source.name}: {line!r}"
+                        )
 
 
 def test_corpus_ships_where_load_shakespeare_looks(site_dir, built_site):
@@ -111,12 +116,16 @@ def test_pyodide_is_self_hosted_with_a_consistent_lock(site_dir):
             continue
         path = pyodide / entry["file_name"]
         assert path.is_file(), f"the lock lists {entry['file_name']} for {key}, but the site lacks it"
-        assert sha256(path) == entry["sha256"], f"sha256 of {entry['file_name']} does not match the lock: the browser would refuse it"
+        assert sha256(path) == entry["sha256"], (
+            f"sha256 of {entry['file_name']} does not match the lock: the browser would refuse it"
+        )
     info = json.loads((site_dir / "tinygpt-build.json").read_text())
     assert info["pyodide"]["numpy_self_hosted"] and remote == [], f"packages from another origin: {remote}"
     if info["pyodide"]["source"].startswith("npm"):
         # numpy's entry is the official one of the pinned Pyodide, byte for byte: its hash was never rewritten
-        official = json.loads((pyodide_dist.npm_core(REPO / ".cache" / "pyodide") / pyodide_dist.LOCK).read_text())
+        official = json.loads(
+            (pyodide_dist.npm_core(settings.cache_root() / "pyodide") / pyodide_dist.LOCK).read_text()
+        )
         assert lock["packages"]["numpy"] == official["packages"]["numpy"]
         assert info["pyodide"]["version"] == pyodide_dist.PYODIDE_VERSION
     # only what the course needs: no scipy, pandas, matplotlib, ...
@@ -133,7 +142,10 @@ def test_the_built_site_passes_check(site_dir, capsys):
 def test_landing_page_names_the_pyodide_it_ships(site_dir):
     page = (site_dir / "index.html").read_text(encoding="utf-8")
     shipped = json.loads((site_dir / "tinygpt-build.json").read_text())["pyodide"]["version"]
-    assert re.search(r'"(\d+\.\d+\.\d+)";function', (site_dir / "static" / "pyodide" / "pyodide.mjs").read_text()).group(1) == shipped
+    assert (
+        re.search(r'"(\d+\.\d+\.\d+)";function', (site_dir / "static" / "pyodide" / "pyodide.mjs").read_text()).group(1)
+        == shipped
+    )
     footer = re.search(r"<footer>(.*?)</footer>", page, re.S).group(1)
     assert f"Pyodide {shipped}" in footer, footer
 
@@ -141,7 +153,9 @@ def test_landing_page_names_the_pyodide_it_ships(site_dir):
 def test_landing_page_lists_the_course_and_keeps_the_config_element(site_dir):
     page = (site_dir / "index.html").read_text(encoding="utf-8")
     assert 'id="jupyter-config-data"' in page and 'data-jupyter-lite-root="."' in page
-    assert not re.search(r"(import\(|src=)['\"][^'\"]*config-utils\.js", page), "the landing page must not load config-utils.js (it redirects)"
+    assert not re.search(r"(import\(|src=)['\"][^'\"]*config-utils\.js", page), (
+        "the landing page must not load config-utils.js (it redirects)"
+    )
     shipped = sorted(p.name for p in (site_dir / "files").glob("*.ipynb"))
     links = re.findall(r'href="\./notebooks/index\.html\?path=([^"]+)"', page)
     assert links == shipped
@@ -161,8 +175,11 @@ def test_page_scripts_are_injected_into_every_app_page(site_dir):
             assert shipped == script.read_text(encoding="utf-8").replace(WORK_FORMAT_SLOT, fmt)
         # deferred scripts run in the page's order: the shared helper before the scripts using it
         order = re.findall(r'src="\.\./static/course/([^"?]+)\?v=', page)
-        users = [s.name for s in scripts if "window.tinygptNotebookPage" in s.read_text(encoding="utf-8")
-                 and s.name != PAGE_SCRIPTS_FIRST]
+        users = [
+            s.name
+            for s in scripts
+            if "window.tinygptNotebookPage" in s.read_text(encoding="utf-8") and s.name != PAGE_SCRIPTS_FIRST
+        ]
         assert users, f"no page script uses {PAGE_SCRIPTS_FIRST}"
         assert all(order.index(PAGE_SCRIPTS_FIRST) < order.index(name) for name in users), order
 
@@ -177,9 +194,13 @@ def test_service_worker_caches_from_the_first_visit_including_api(site_dir):
         assert f"./files/{notebook.name}" in precached, f"{notebook.name} is not precached: it would be missing offline"
     lock = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())["packages"]
     for key in ("tinytorch", "numpy", "numpy-bytecode"):
-        assert f"./static/pyodide/{lock[key]['file_name']}" in precached, f"{key} is not precached: `import tinytorch` offline needs it"
+        assert f"./static/pyodide/{lock[key]['file_name']}" in precached, (
+            f"{key} is not precached: `import tinytorch` offline needs it"
+        )
     for url in precached:
-        assert url == "./" or (site_dir / url[2:]).is_file(), f"precache lists {url}, which the site lacks (the worker would not install)"
+        assert url == "./" or (site_dir / url[2:]).is_file(), (
+            f"precache lists {url}, which the site lacks (the worker would not install)"
+        )
 
 
 # ----------------------------------------------------------------------------- trimming a distribution
@@ -194,15 +215,28 @@ def _fake_distribution(root: Path) -> Path:
             (dist / name).write_bytes(f"core {name}".encode())
     (dist / "console.html").write_text("demo page, not needed")
     packages = {
-        "micropip": [], "ipython": ["traitlets", "Pygments"], "traitlets": [], "pygments": [],
-        "jedi": ["parso"], "parso": [], "numpy": [], "scipy": ["numpy"], "pandas": ["numpy"],
+        "micropip": [],
+        "ipython": ["traitlets", "Pygments"],
+        "traitlets": [],
+        "pygments": [],
+        "jedi": ["parso"],
+        "parso": [],
+        "numpy": [],
+        "scipy": ["numpy"],
+        "pandas": ["numpy"],
     }
     lock = {"info": {"python": "3.14.2"}, "packages": {}}
     for key, depends in packages.items():
         file_name = f"{key}-1.0-py3-none-any.whl"
         (dist / file_name).write_bytes(f"wheel {key}".encode())
-        lock["packages"][key] = {"name": key, "version": "1.0", "file_name": file_name, "depends": depends,
-                                 "sha256": hashlib.sha256(f"wheel {key}".encode()).hexdigest(), "imports": [key]}
+        lock["packages"][key] = {
+            "name": key,
+            "version": "1.0",
+            "file_name": file_name,
+            "depends": depends,
+            "sha256": hashlib.sha256(f"wheel {key}".encode()).hexdigest(),
+            "imports": [key],
+        }
     (dist / pyodide_dist.LOCK).write_text(json.dumps(lock))
     return dist
 
@@ -216,7 +250,7 @@ def test_a_full_distribution_is_trimmed_to_the_course(tmp_path, as_tarball):
         with tarfile.open(source, "w:bz2") as tar:
             tar.add(dist, arcname="pyodide")
     dest = tmp_path / "static" / "pyodide"
-    report = pyodide_dist.prepare(dest, REPO / ".cache" / "pyodide", source)
+    report = pyodide_dist.prepare(dest, settings.cache_root() / "pyodide", source)
     shipped = sorted(p.name for p in dest.iterdir())
     lock = json.loads((dest / pyodide_dist.LOCK).read_text())
     assert sorted(lock["packages"]) == ["comm", "ipython", "micropip", "numpy", "pygments", "traitlets"]
@@ -234,13 +268,17 @@ def test_a_distribution_without_numpy_is_a_clear_error(tmp_path):
     lock["packages"]["scipy"]["depends"] = []
     (dist / pyodide_dist.LOCK).write_text(json.dumps(lock))
     with pytest.raises(KeyError, match="numpy"):
-        pyodide_dist.prepare(tmp_path / "out", REPO / ".cache" / "pyodide", str(dist))
+        pyodide_dist.prepare(tmp_path / "out", settings.cache_root() / "pyodide", str(dist))
 
 
 def test_the_deploy_workflow_builds_like_everyone_and_checks_before_publishing():
     workflow = (REPO / ".github" / "workflows" / "deploy.yml").read_text()
     runs = re.findall(r"run: (.+)", workflow)
     assert any(r.startswith("python -m coursetools build") for r in runs), runs
-    assert "python -m coursetools check site" in runs, "the deploy must fail when the site lacks numpy or ships a solution"
-    assert runs.index("python -m coursetools check site") > next(i for i, r in enumerate(runs) if "coursetools build" in r)
+    assert "python -m coursetools check site" in runs, (
+        "the deploy must fail when the site lacks numpy or ships a solution"
+    )
+    assert runs.index("python -m coursetools check site") > next(
+        i for i, r in enumerate(runs) if "coursetools build" in r
+    )
     assert ".tar.bz2" not in workflow and "--numpy-from-cdn" not in workflow and "--pyodide" not in workflow

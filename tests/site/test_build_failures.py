@@ -23,6 +23,7 @@ import pytest
 
 from coursetools import kernel_patches, pyodide_dist, service_worker, site, site_check
 from coursetools.__main__ import main
+from tinytorch import settings
 
 REPO = Path(__file__).resolve().parents[2]
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
@@ -33,7 +34,12 @@ def _fake_wheel(folder: Path, name: str = "numpy-9.9-cp314-cp314-pyemscripten_20
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / name
     wheel.write_bytes(b"a numpy wheel for this test")
-    entry = {"name": "numpy", "version": "9.9", "file_name": name, "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}
+    entry = {
+        "name": "numpy",
+        "version": "9.9",
+        "file_name": name,
+        "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+    }
     return wheel, entry
 
 
@@ -115,18 +121,20 @@ def test_no_numpy_anywhere_fails_naming_the_three_ways(tmp_path, no_numpy_env):
 
 def _npm_cache(tmp_path: Path) -> Path:
     """A cache holding only Pyodide's npm core and the kernel's PyPI wheels (no numpy)."""
-    real = REPO / ".cache" / "pyodide"
+    real = settings.cache_root() / "pyodide"
     pyodide_dist.npm_core(real)  # fetched once, like a first build
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / f"pyodide-npm-{pyodide_dist.PYODIDE_VERSION}").symlink_to(real / f"pyodide-npm-{pyodide_dist.PYODIDE_VERSION}")
+    (cache / f"pyodide-npm-{pyodide_dist.PYODIDE_VERSION}").symlink_to(
+        real / f"pyodide-npm-{pyodide_dist.PYODIDE_VERSION}"
+    )
     if (real / "pypi-wheels").is_dir():
         (cache / "pypi-wheels").symlink_to(real / "pypi-wheels")
     return cache
 
 
 def test_the_pinned_pyodide_lock_lists_numpy_with_its_official_hash(tmp_path):
-    core = pyodide_dist.npm_core(REPO / ".cache" / "pyodide")
+    core = pyodide_dist.npm_core(settings.cache_root() / "pyodide")
     entry = json.loads((core / pyodide_dist.LOCK).read_text())["packages"]["numpy"]
     assert entry["file_name"].endswith(".whl") and len(entry["sha256"]) == 64
     assert str(core).endswith(pyodide_dist.PYODIDE_VERSION)
@@ -197,12 +205,18 @@ def _content_with(tmp_path: Path, change) -> Path:
 
 
 def _first_test_cell(cells) -> int:
-    return next(i for i, c in enumerate(cells) if (c["metadata"].get("nbgrader") or {}).get("grade") and c["cell_type"] == "code")
+    return next(
+        i
+        for i, c in enumerate(cells)
+        if (c["metadata"].get("nbgrader") or {}).get("grade") and c["cell_type"] == "code"
+    )
 
 
 def _add_hidden_tests(cells):
     i = _first_test_cell(cells)
-    cells[i]["source"] = "".join(cells[i]["source"]) + "\n### BEGIN HIDDEN TESTS\nassert True  # graded only\n### END HIDDEN TESTS\n"
+    cells[i]["source"] = (
+        "".join(cells[i]["source"]) + "\n### BEGIN HIDDEN TESTS\nassert True  # graded only\n### END HIDDEN TESTS\n"
+    )
 
 
 def _add_instructor_cell(cells):
@@ -213,11 +227,18 @@ def _add_instructor_cell(cells):
     cells.insert(1, cell)
 
 
-@pytest.mark.parametrize("change, expected", [(_add_hidden_tests, "BEGIN HIDDEN TESTS"), (_add_instructor_cell, "instructor only")])
+@pytest.mark.parametrize(
+    "change, expected", [(_add_hidden_tests, "BEGIN HIDDEN TESTS"), (_add_instructor_cell, "instructor only")]
+)
 def test_a_leak_in_content_fails_the_build_naming_file_and_cell(tmp_path, change, expected):
     content = _content_with(tmp_path, change)
     with pytest.raises(RuntimeError) as error:
-        site.build_site(out=tmp_path / "site", content_dir=content, corpus=str(REPO / "pyproject.toml"), cache_dir=tmp_path / "cache")
+        site.build_site(
+            out=tmp_path / "site",
+            content_dir=content,
+            corpus=str(REPO / "pyproject.toml"),
+            cache_dir=tmp_path / "cache",
+        )
     message = str(error.value)
     assert expected in message and ".ipynb cell " in message, message
     assert not (tmp_path / "site").exists()
@@ -256,7 +277,9 @@ def test_a_failed_corpus_download_names_the_url_and_the_fix_before_anything_else
     import tinytorch.text.corpus as corpus_module
 
     real = corpus_module.download_shakespeare
-    monkeypatch.setattr(corpus_module, "download_shakespeare", lambda dest: real(dest, url=CLOSED + "/input.txt", timeout=5))
+    monkeypatch.setattr(
+        corpus_module, "download_shakespeare", lambda dest: real(dest, url=CLOSED + "/input.txt", timeout=5)
+    )
     monkeypatch.delenv("TINYGPT_CORPUS", raising=False)
     with pytest.raises(RuntimeError) as error:
         site.build_site(out=tmp_path / "site", cache_dir=tmp_path / "cache")
@@ -332,7 +355,9 @@ def test_the_stock_kernel_takes_every_patch(tmp_path):
     for name in workers:
         text = (tmp_path / name).read_text()
         assert "del sys.path[0]" in text and "Completer.use_jedi = False" in text and '"jedi"' not in text
-        assert "setInterruptBuffer(self.tinygptInterrupt)" in text and "Atomics.store(self.tinygptInterrupt,0,0)" in text
+        assert (
+            "setInterruptBuffer(self.tinygptInterrupt)" in text and "Atomics.store(self.tinygptInterrupt,0,0)" in text
+        )
     for name, patch in kernel_patches.KERNEL_PATCHES.items():
         for script in kernel_patches.targets(tmp_path, patch.where):
             assert not patch.pattern.search(script.read_text()), f"{name} still matches {script.name}"
@@ -364,7 +389,10 @@ def test_every_kernel_patch_has_an_upstream_change_test():
 def test_an_upgrade_that_breaks_a_kernel_patch_fails_the_build(tmp_path, patch):
     root = _stock_kernel(tmp_path)
     old, new = UPSTREAM_CHANGES[patch]
-    for script in [*(root / kernel_patches.KERNEL_EXTENSION_STATIC).glob("*.js"), *(root / kernel_patches.APP_BUILD).glob("*.js")]:
+    for script in [
+        *(root / kernel_patches.KERNEL_EXTENSION_STATIC).glob("*.js"),
+        *(root / kernel_patches.APP_BUILD).glob("*.js"),
+    ]:
         text = script.read_text()
         if old in text:
             script.write_text(text.replace(old, new))
@@ -376,8 +404,12 @@ def test_a_wheel_that_does_not_match_its_lock_hash_fails_the_check(tmp_path):
     root = _tiny_site(tmp_path, "")
     wheel = root / "static" / "pyodide" / "ipython-9.0-py3-none-any.whl"
     wheel.write_bytes(b"rebuilt after the lock was written")
-    lock = {"packages": {"ipython": {"file_name": wheel.name, "sha256": "0" * 64},
-                         "gone": {"file_name": "gone-1.0-py3-none-any.whl", "sha256": "0" * 64}}}
+    lock = {
+        "packages": {
+            "ipython": {"file_name": wheel.name, "sha256": "0" * 64},
+            "gone": {"file_name": "gone-1.0-py3-none-any.whl", "sha256": "0" * 64},
+        }
+    }
     (root / "static" / "pyodide" / pyodide_dist.LOCK).write_text(json.dumps(lock))
     problems = site_check.lock_problems(root)
     assert len(problems) == 2

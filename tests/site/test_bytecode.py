@@ -47,8 +47,10 @@ def _fresh_import(name: str, folder: Path):
 
 
 def test_a_wheel_gets_bytecode_beside_its_sources_and_imports_from_it(tmp_path):
-    wheel = _wheel(tmp_path / "pkg-1.0-py3-none-any.whl",
-                   {"pkg/__init__.py": "VALUE = 'from the wheel'\n", "pkg/unused.py": "X = 1\n"})
+    wheel = _wheel(
+        tmp_path / "pkg-1.0-py3-none-any.whl",
+        {"pkg/__init__.py": "VALUE = 'from the wheel'\n", "pkg/unused.py": "X = 1\n"},
+    )
     added = bytecode.rewrite_archive(str(wheel), {"pkg/__init__.py": "/site/pkg/__init__.py"}, zipimport_layout=False)
     assert added == 1
     cached = f"pkg/__pycache__/__init__.{sys.implementation.cache_tag}.pyc"
@@ -76,8 +78,12 @@ def test_the_standard_library_zip_gets_zipimport_bytecode(tmp_path):
     archive = tmp_path / "python_stdlib.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("stdmod_for_test.py", "VALUE = 'from the zip'\n")
-    assert bytecode.rewrite_archive(str(archive), {"stdmod_for_test.py": "/lib/python.zip/stdmod_for_test.py"},
-                                    zipimport_layout=True) == 1
+    assert (
+        bytecode.rewrite_archive(
+            str(archive), {"stdmod_for_test.py": "/lib/python.zip/stdmod_for_test.py"}, zipimport_layout=True
+        )
+        == 1
+    )
     with zipfile.ZipFile(archive) as z:
         assert z.namelist() == ["stdmod_for_test.py", "stdmod_for_test.pyc"], "the source stays, for tracebacks"
         # the same archive with another source: zipimport must still take the bytecode
@@ -99,12 +105,17 @@ def test_a_second_rewrite_adds_nothing_and_a_broken_source_is_left_alone(tmp_pat
 
 
 def test_only_packages_the_site_ships_are_loaded_to_compile():
-    lock = {"packages": {
-        "numpy": {"file_name": "https://cdn.example/numpy-2.4.3-cp314-cp314-pyemscripten_2026_0_wasm32.whl", "depends": []},
-        "tinytorch": {"file_name": "tinytorch-0.1.0-py3-none-any.whl", "depends": ["numpy"]},
-        "ipython": {"file_name": "ipython-9.12.0-py3-none-any.whl", "depends": ["traitlets"]},
-        "traitlets": {"file_name": "traitlets-5.14.3-py3-none-any.whl", "depends": []},
-    }}
+    lock = {
+        "packages": {
+            "numpy": {
+                "file_name": "https://cdn.example/numpy-2.4.3-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                "depends": [],
+            },
+            "tinytorch": {"file_name": "tinytorch-0.1.0-py3-none-any.whl", "depends": ["numpy"]},
+            "ipython": {"file_name": "ipython-9.12.0-py3-none-any.whl", "depends": ["traitlets"]},
+            "traitlets": {"file_name": "traitlets-5.14.3-py3-none-any.whl", "depends": []},
+        }
+    }
     wanted = ["micropip-not-listed", "ipython", "numpy", "tinytorch"]
     assert bytecode.shipped_here(lock, wanted) == ["ipython"]
     lock["packages"]["numpy"]["file_name"] = "numpy-2.4.3-cp314-cp314-pyemscripten_2026_0_wasm32.whl"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _notebook_driver import describe, error_text, errors, open_notebook, run_all, run_code, save_notebook
 from _site_helpers import REPO, guard_context
 
@@ -60,7 +59,9 @@ def course(site_dir, server, chromium_browser, tmp_path_factory):
 
 def _start_kernel(page, name: str, timings: dict) -> None:
     started = run_code(page, FAST)
-    assert started["status"] == "ok" and "fast mode on" in started["stdout"], f"{name}: the kernel did not start: {started}"
+    assert started["status"] == "ok" and "fast mode on" in started["stdout"], (
+        f"{name}: the kernel did not start: {started}"
+    )
     timings["kernel"] = round(started["seconds"], 1)
 
 
@@ -113,7 +114,8 @@ def test_student_notebook_stops_at_its_first_exercise_with_the_hint(course, name
     next_code = next((i for i in range(first + 1, len(cells)) if cells[i]["type"] == "code"), first)
     assert at in (first, next_code), (
         f"{name} (student): the first error is at cell {at}, not at the first exercise (cell {first}) or its test "
-        f"(cell {next_code}): " + describe(cells, at))
+        f"(cell {next_code}): " + describe(cells, at)
+    )
     text = error_text(failed[0][1])
     assert "NotImplementedError" in text, f"{name} (student): the error does not point at the stub: {text[-1500:]}"
     if "hint=" in sources[at] or "hint =" in sources[at]:

@@ -18,7 +18,6 @@ import json
 import time
 
 import pytest
-
 from _engines import missing, open_page
 from _notebook_driver import describe, errors, open_notebook, run_all, run_code, save_notebook
 from _site_helpers import REPO, LocalServer
@@ -34,7 +33,8 @@ NOTE = "# my own note, kept across reloads"
 WATCH_ERRORS = """() => {
     window.tinygptErrors = [];
     addEventListener('error', (e) => window.tinygptErrors.push(String(e.message || e.error)));
-    addEventListener('unhandledrejection', (e) => window.tinygptErrors.push(String(e.reason && e.reason.stack || e.reason)));
+    addEventListener('unhandledrejection',
+        (e) => window.tinygptErrors.push(String(e.reason && e.reason.stack || e.reason)));
 }"""
 # WebKit only, not ours: Pyodide's PyProxy finalizer (a FinalizationRegistry callback) throws this
 # when WebKit runs it inside the synchronous XMLHttpRequest with which the kernel reads the
@@ -86,7 +86,9 @@ def visit(request, site_dir, tmp_path_factory):
 
 def test_landing_page_lists_the_notebooks(visit, site_dir):
     shipped = sorted(p.name for p in (site_dir / "files").glob("*.ipynb"))
-    assert visit["links"] == shipped, f"{visit['engine']}: the landing page lists {visit['links']}, the site ships {shipped}"
+    assert visit["links"] == shipped, (
+        f"{visit['engine']}: the landing page lists {visit['links']}, the site ships {shipped}"
+    )
 
 
 def test_kernel_starts_and_imports_tinytorch(visit):
@@ -115,7 +117,9 @@ def test_reference_notebook_1_runs_all_cells(visit, tmp_path):
     cells = result["cells"]
     failed = errors(cells)
     assert not failed, f"{engine}: {name} (instructor): " + describe(cells, failed[0][0])
-    not_run = [i for i, c in enumerate(cells) if c["type"] == "code" and c["source"].strip() and c["execution_count"] is None]
+    not_run = [
+        i for i, c in enumerate(cells) if c["type"] == "code" and c["source"].strip() and c["execution_count"] is None
+    ]
     assert not not_run and result["ok"], f"{engine}: {name}: Run All did not reach cells {not_run[:5]}"
 
 
@@ -126,13 +130,19 @@ def test_saved_edit_survives_a_reload(visit):
     editor = ".jp-Notebook .jp-CodeCell .jp-InputArea-editor"
     page.wait(f"() => !!document.querySelector({editor!r})", what="the first code cell's editor on screen")
     page.click(editor)
-    page.wait("() => !!document.querySelector('.jp-Notebook .jp-CodeCell .cm-editor.cm-focused')", what="a focused cell editor")
+    page.wait(
+        "() => !!document.querySelector('.jp-Notebook .jp-CodeCell .cm-editor.cm-focused')",
+        what="a focused cell editor",
+    )
     page.press("Control+Home")
     page.type(NOTE + "\n")
     page.press("Escape")
     page.press("Control+s")
-    page.wait(f"async (path) => (await ({STORED_FIRST_CODE})(path)).startsWith({NOTE!r})", name,
-              what="the edit in the browser's storage after Ctrl+S")
+    page.wait(
+        f"async (path) => (await ({STORED_FIRST_CODE})(path)).startsWith({NOTE!r})",
+        name,
+        what="the edit in the browser's storage after Ctrl+S",
+    )
     page.reload()
     page.wait(SHOWN_FIRST_CODE, timeout=120, what="the notebook after a reload")
     shown = page.js(SHOWN_FIRST_CODE)

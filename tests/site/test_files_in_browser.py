@@ -10,7 +10,7 @@ no numpy is needed in Pyodide.
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from _notebook_driver import run_code
 from test_student_work import REPO, Student, browser, redeployable, site  # noqa: F401  (fixtures)
@@ -33,12 +33,24 @@ def test_atomic_write_replaces_files_in_the_browser_drive(site, browser, redeplo
     student = Student(browser, redeployable, site, kernel=True)
     try:
         source = (REPO / "tinytorch" / "files.py").read_text(encoding="utf-8")
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         student.open(notebooks[0])
-        student.put_raw({"files_probe.py": {"name": "files_probe.py", "path": "files_probe.py", "type": "file",
-                                            "format": "text", "mimetype": "text/x-python", "content": source,
-                                            "size": len(source.encode()), "writable": True, "created": now,
-                                            "last_modified": now}})
+        student.put_raw(
+            {
+                "files_probe.py": {
+                    "name": "files_probe.py",
+                    "path": "files_probe.py",
+                    "type": "file",
+                    "format": "text",
+                    "mimetype": "text/x-python",
+                    "content": source,
+                    "size": len(source.encode()),
+                    "writable": True,
+                    "created": now,
+                    "last_modified": now,
+                }
+            }
+        )
         result = run_code(student.page, CODE)
         output = result["stdout"]
         assert result["error"] is None, result

@@ -26,10 +26,35 @@ SNIPPETS = solution_snippets(CONTENT)
 SOURCE = sorted(CONTENT.glob("*.ipynb"))[1]
 LINE = next(line for line, where in sorted(SNIPPETS.items()) if where == SOURCE.name)
 
-SUFFIXES = [".IPYNB", ".ipynb", ".rst", ".tex", ".yml", ".htm", ".bak", "", ".js", ".css", ".map", ".txt", ".JSON",
-            ".py", ".pyc", ".wasm", ".data", ".md~"]
-MARKER_LINES = ["### BEGIN SOLUTION", "# end_solution", "<!-- Begin Solution -->", "% END-HIDDEN-TESTS",
-                "    ### begin hidden tests", "// BEGIN SOLUTION", '"### END SOLUTION\\n",']
+SUFFIXES = [
+    ".IPYNB",
+    ".ipynb",
+    ".rst",
+    ".tex",
+    ".yml",
+    ".htm",
+    ".bak",
+    "",
+    ".js",
+    ".css",
+    ".map",
+    ".txt",
+    ".JSON",
+    ".py",
+    ".pyc",
+    ".wasm",
+    ".data",
+    ".md~",
+]
+MARKER_LINES = [
+    "### BEGIN SOLUTION",
+    "# end_solution",
+    "<!-- Begin Solution -->",
+    "% END-HIDDEN-TESTS",
+    "    ### begin hidden tests",
+    "// BEGIN SOLUTION",
+    '"### END SOLUTION\\n",',
+]
 
 
 def _payloads() -> dict[str, bytes]:
@@ -68,8 +93,11 @@ ARCHIVES = {
     "zip of a .py": ("backup.zip", "twin.py", "solution line"),
     "wheel with a marker": ("other-1.0-py3-none-any.whl", "other/notes.txt", "marker '### BEGIN SOLUTION'"),
     "wheel with a solution line": ("other-1.0-py3-none-any.whl", "other/mod.py", "solution line"),
-    "framework wheel, a notebook inside": ("tinytorch-0.1.0-py3-none-any.whl", "tinytorch/data/x.ipynb",
-                                           "source notebook"),
+    "framework wheel, a notebook inside": (
+        "tinytorch-0.1.0-py3-none-any.whl",
+        "tinytorch/data/x.ipynb",
+        "source notebook",
+    ),
     "framework wheel, a marker": ("tinytorch-0.1.0-py3-none-any.whl", "tinytorch/mod.py", "marker '# end_solution'"),
     "framework wheel, outside the package": ("tinytorch-0.1.0-py3-none-any.whl", "extra/mod.py", "solution line"),
     "no suffix": ("blob", "a/b/c.txt", "solution line in JSON text"),
@@ -95,17 +123,22 @@ def test_the_framework_wheel_may_hold_the_library_pieces_students_rebuild(tmp_pa
     path.parent.mkdir()
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("tinytorch/nn/attention.py", PAYLOADS["solution line"])
-        archive.writestr("tinytorch-0.1.0.dist-info/METADATA", "reference solutions between `### BEGIN SOLUTION` /\n"
-                                                               "`### END SOLUTION`; the build ships the student")
+        archive.writestr(
+            "tinytorch-0.1.0.dist-info/METADATA",
+            "reference solutions between `### BEGIN SOLUTION` /\n`### END SOLUTION`; the build ships the student",
+        )
     assert _scan(tmp_path) == []
 
 
-@pytest.mark.parametrize("prose", [
-    "Solutions sit between `### BEGIN SOLUTION` and `### END SOLUTION` in the sources.",
-    "var hidden=true; function endSolutionStep(){}",
-    "the legend solution of the puzzle",
-    'x.begin(); solution = "hidden"',
-])
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Solutions sit between `### BEGIN SOLUTION` and `### END SOLUTION` in the sources.",
+        "var hidden=true; function endSolutionStep(){}",
+        "the legend solution of the puzzle",
+        'x.begin(); solution = "hidden"',
+    ],
+)
 @pytest.mark.parametrize("suffix", [".js", ".md", ".html", ""])
 def test_prose_about_markers_outside_notebooks_is_not_a_leak(tmp_path, prose, suffix):
     (tmp_path / f"doc{suffix}").write_text(f"intro\n{prose}\nend\n", encoding="utf-8")

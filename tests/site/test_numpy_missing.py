@@ -45,8 +45,14 @@ def _run(platform: str, finder: str = "NoNumpy") -> str:
     code = BLOCK_NUMPY_AND_RUN.replace("PLATFORM", repr(platform)).replace("NUMPY_FINDER", finder)
     if finder == "FolderWithoutNumpy":
         code = FOLDER_WITHOUT_NUMPY + code
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     return run.stdout + run.stderr
 
 

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from _axe import axe_violations, describe
 from _site_fixtures import SiteServer, new_context
 
@@ -99,7 +98,9 @@ def test_storage_notice_is_said_once_and_hides_nothing(page):
     page.reload()
     page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000)
     button = page.locator("#tinygpt-work-button")
-    page.wait_for_function("() => /storage/i.test(document.getElementById('tinygpt-work-button').textContent)", timeout=15_000)
+    page.wait_for_function(
+        "() => /storage/i.test(document.getElementById('tinygpt-work-button').textContent)", timeout=15_000
+    )
     assert _covered_cells(page) == 0, "a notice covers the notebook"
     assert not page.locator("#tinygpt-work-toast").is_visible()
     # Said in the panel; once seen, the button goes back to its short label.
@@ -108,6 +109,8 @@ def test_storage_notice_is_said_once_and_hides_nothing(page):
     page.click("#tinygpt-work-panel button.tinygpt-close")
     page.reload()
     page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000)
-    page.wait_for_function("() => document.getElementById('tinygpt-work-last-export').textContent.length > 0", timeout=15_000)
+    page.wait_for_function(
+        "() => document.getElementById('tinygpt-work-last-export').textContent.length > 0", timeout=15_000
+    )
     assert button.inner_text() == "Your work"
     assert _covered_cells(page) == 0

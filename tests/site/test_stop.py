@@ -26,13 +26,15 @@ import shutil
 import time
 
 import pytest
-
 from _engines import Page, missing, open_page
 from _notebook_driver import KERNEL_TIMEOUT_MS
 from _site_helpers import LocalServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.filterwarnings("ignore:setting remote_server_addr:DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:setting remote_server_addr:DeprecationWarning"),
+]
 
 NOTEBOOK = "01_tokens_and_data.ipynb"
 STOP_WITHIN_S = 1.0
@@ -71,7 +73,8 @@ RUN = """async ({code, stopAfterMs, answer, timeoutMs}) => {
   if (stopAfterMs !== null) {
     setTimeout(() => { stoppedAt = performance.now(); kernel.interrupt(); }, stopAfterMs);
   }
-  const late = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply after ' + timeoutMs + ' ms')), timeoutMs));
+  const late = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('no reply after ' + timeoutMs + ' ms')), timeoutMs));
   const reply = await Promise.race([future.done, late]);
   if (stoppedAt !== null) out.stopSeconds = (performance.now() - stoppedAt) / 1000;
   out.status = reply.content.status;
@@ -157,8 +160,12 @@ def open_ready(page: Page, url: str) -> None:
     """Open the notebook (or reload it) and wait until its kernel is idle, whatever reloads happen on the way."""
     if url:
         page.goto(url)
-    wait_for(page, "() => { const s = window.tinygptIsolation; return !!s && s.status !== 'waiting' && s.status !== 'reloading'; }",
-             what="a settled isolation status")
+    wait_for(
+        page,
+        "() => { const s = window.tinygptIsolation; "
+        "return !!s && s.status !== 'waiting' && s.status !== 'reloading'; }",
+        what="a settled isolation status",
+    )
     wait_for(page, KERNEL_IDLE, timeout=KERNEL_TIMEOUT_MS / 1000, what="an idle kernel")
 
 
@@ -202,19 +209,29 @@ def student(request, site_dir, tmp_path_factory):
 
 def test_first_visit_reloads_once_and_is_isolated(student):
     engine, page = student["engine"], student["page"]
-    expected = "isolated after one reload" if STOP_WORKS[engine] else "not isolated: the course does not isolate pages in WebKit"
+    expected = (
+        "isolated after one reload"
+        if STOP_WORKS[engine]
+        else "not isolated: the course does not isolate pages in WebKit"
+    )
     assert student["first"]["isolated"] == STOP_WORKS[engine] and student["first"]["isolation"] == expected, (
-        f"{engine}: {student['first']}")
+        f"{engine}: {student['first']}"
+    )
     drive = run(page, DRIVE)
-    assert drive["status"] == "ok" and f"DRIVE /drive [" in drive["stdout"] and NOTEBOOK in drive["stdout"], f"{engine}: {drive}"
+    assert drive["status"] == "ok" and "DRIVE /drive [" in drive["stdout"] and NOTEBOOK in drive["stdout"], (
+        f"{engine}: {drive}"
+    )
 
 
 def test_stop_ends_an_endless_loop_within_a_second_and_keeps_the_variables(student):
     engine, page = student["engine"], student["page"]
     if not STOP_WORKS[engine]:
         # Stop cannot interrupt: the cell runs on (to its end here), and the student is told what to do.
-        slow = run(page, "import time\nt = time.time()\nwhile time.time() - t < 6: pass\nprint('ran to its end')",
-                   stop_after_ms=1000)
+        slow = run(
+            page,
+            "import time\nt = time.time()\nwhile time.time() - t < 6: pass\nprint('ran to its end')",
+            stop_after_ms=1000,
+        )
         assert slow["status"] == "ok" and "ran to its end" in slow["stdout"], f"{engine}: {slow}"
         told = wait_for(page, "() => window.tinygptIsolation.stopNotice", what="the Stop notice")
         assert told.startswith("This browser cannot stop a running cell."), f"{engine}: {told}"
@@ -242,13 +259,17 @@ def test_training_stopped_and_continued_equals_never_stopped(student):
     compared = run(page, CONTINUE_AND_COMPARE)
     assert compared["status"] == "ok", f"{engine}: {compared}"
     result = json.loads(compared["stdout"].split("RESULT ", 1)[1])
-    assert result["stopped_at"] > 0 and result["same"], f"{engine}: stopped and continued differs from never stopped: {result}"
+    assert result["stopped_at"] > 0 and result["same"], (
+        f"{engine}: stopped and continued differs from never stopped: {result}"
+    )
 
 
 def test_input_reads_what_the_student_types(student):
     engine, page = student["engine"], student["page"]
     asked = run(page, "name = input('Your name? ')\nprint('hello', name)", answer="Ada")
-    assert asked["prompt"] == "Your name? " and asked["status"] == "ok" and "hello Ada" in asked["stdout"], f"{engine}: {asked}"
+    assert asked["prompt"] == "Your name? " and asked["status"] == "ok" and "hello Ada" in asked["stdout"], (
+        f"{engine}: {asked}"
+    )
 
 
 def test_every_reload_gives_a_kernel_with_the_drive(student):
@@ -269,9 +290,12 @@ def test_every_reload_gives_a_kernel_with_the_drive(student):
         assert drive["status"] == "ok" and "DRIVE /drive [" in drive["stdout"], f"{engine}: reload {i + 1}: {drive}"
     open_ready(page, None)
     drive = run(page, DRIVE)
-    assert "DRIVE /drive [" in drive["stdout"] and NOTEBOOK in drive["stdout"], f"{engine}: after {RELOADS} reloads: {drive}"
+    assert "DRIVE /drive [" in drive["stdout"] and NOTEBOOK in drive["stdout"], (
+        f"{engine}: after {RELOADS} reloads: {drive}"
+    )
     assert page.js(STATE)["isolation"] == student["first"]["isolation"], (
-        f"{engine}: after the reloads the page is {page.js(STATE)}, first it was {student['first']}")
+        f"{engine}: after the reloads the page is {page.js(STATE)}, first it was {student['first']}"
+    )
 
 
 # ----------------------------------------------------------------------------- not isolated
@@ -290,7 +314,9 @@ def unisolated_site(site_dir, tmp_path_factory):
     return copy
 
 
-def test_without_isolation_the_course_works_and_stop_says_what_to_do(unisolated_site, chromium_browser, tmp_path_factory):
+def test_without_isolation_the_course_works_and_stop_says_what_to_do(
+    unisolated_site, chromium_browser, tmp_path_factory
+):
     server, base = course_server(unisolated_site, tmp_path_factory)
     page = ChromiumPage(chromium_browser.new_context(viewport={"width": 1100, "height": 900}))
     try:
@@ -303,12 +329,19 @@ def test_without_isolation_the_course_works_and_stop_says_what_to_do(unisolated_
         asked = run(page, "print('hello', input('Your name? '))", answer="Ada")
         assert asked["status"] == "ok" and "hello Ada" in asked["stdout"], asked
         # Stop cannot interrupt: the cell runs on (to its end here), and the student is told what to do.
-        slow = run(page, "import time\nt = time.time()\nwhile time.time() - t < 6: pass\nprint('ran to its end')",
-                   stop_after_ms=1000)
+        slow = run(
+            page,
+            "import time\nt = time.time()\nwhile time.time() - t < 6: pass\nprint('ran to its end')",
+            stop_after_ms=1000,
+        )
         assert slow["status"] == "ok" and "ran to its end" in slow["stdout"], slow
-        notice = wait_for(page, "() => [...document.querySelectorAll('.jp-toast-message, .Toastify__toast')]"
-                                ".map(e => e.textContent).find(t => t.includes('Restart Kernel'))", timeout=30,
-                          what="the notice that Stop cannot interrupt here")
+        notice = wait_for(
+            page,
+            "() => [...document.querySelectorAll('.jp-toast-message, .Toastify__toast')]"
+            ".map(e => e.textContent).find(t => t.includes('Restart Kernel'))",
+            timeout=30,
+            what="the notice that Stop cannot interrupt here",
+        )
         told = page.js("() => window.tinygptIsolation.stopNotice")
         assert told.startswith("This browser cannot stop a running cell.") and told[:40] in notice, (told, notice)
         print(f"\nnot isolated: Stop said: {notice}")

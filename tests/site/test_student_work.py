@@ -16,11 +16,10 @@ import json
 import os
 import time
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from _notebook_driver import run_code
 from _site_fixtures import SiteServer, new_context
 
@@ -109,13 +108,17 @@ class Student:
             self.page = self.context.new_page()
             self.page.on("dialog", self._on_dialog)
         self.page.goto(self.server.url + "notebooks/index.html?path=" + path)
-        self.page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000)
+        self.page.wait_for_function(
+            "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000
+        )
         self.page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
         return self.page
 
     def reload(self):
         self.page.reload()
-        self.page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000)
+        self.page.wait_for_function(
+            "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000
+        )
         self.page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
 
     def write_answer(self, cell_index: int, text: str):
@@ -136,7 +139,8 @@ class Student:
         """{path: contents model} read straight from IndexedDB (independent of the page script)."""
         return self.page.evaluate(
             """async (name) => {
-                const req = (r) => new Promise((ok, bad) => { r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });
+                const req = (r) => new Promise((ok, bad) => {
+                    r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });
                 const dbs = await indexedDB.databases();
                 if (!dbs.some((d) => d.name === name)) return {};
                 const db = await req(indexedDB.open(name));
@@ -154,7 +158,8 @@ class Student:
         """Store files the way JupyterLite's drive does (as if the student had uploaded them)."""
         self.page.evaluate(
             """async ([name, models]) => {
-                const req = (r) => new Promise((ok, bad) => { r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });
+                const req = (r) => new Promise((ok, bad) => {
+                    r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });
                 const db = await req(indexedDB.open(name));
                 const tx = db.transaction('files', 'readwrite');
                 for (const [key, model] of Object.entries(models)) tx.objectStore('files').put(model, key);
@@ -182,7 +187,9 @@ class Student:
             return
         with self.page.expect_navigation(timeout=30_000):
             act()
-        self.page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000)
+        self.page.wait_for_function(
+            "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000
+        )
         self.page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
 
     def open_panel(self):
@@ -274,14 +281,16 @@ def test_redeploy_keeps_answer_and_offers_update(site, redeployable, student):
     new_version = "feedbeef"
     updated = json.loads(json.dumps(shipped))
     updated["metadata"]["tinygpt"]["course_version"] = new_version
-    updated["cells"].insert(0, {"cell_type": "markdown", "id": "new-intro", "metadata": {}, "source": "NEW IN THIS VERSION: a fixed hint."})
+    updated["cells"].insert(
+        0, {"cell_type": "markdown", "id": "new-intro", "metadata": {}, "source": "NEW IN THIS VERSION: a fixed hint."}
+    )
     body = json.dumps(updated, indent=1).encode()
     server.deploy("files/" + path, body)
     listing = json.loads(server.read("api/contents/all.json"))
     for entry in listing["content"]:
         if entry["path"] == path:
             entry["size"] = len(body)
-            entry["last_modified"] = datetime.now(timezone.utc).isoformat()
+            entry["last_modified"] = datetime.now(UTC).isoformat()
     server.deploy("api/contents/all.json", json.dumps(listing).encode())
 
     # With the offline service worker on, the first load after a redeploy may still get the
@@ -321,17 +330,33 @@ def _extra_files() -> dict:
     now = "2026-11-20T10:00:00.000Z"
 
     def model(path, type_, format_, mimetype, content, size):
-        return {"name": path.split("/")[-1], "path": path, "type": type_, "format": format_, "mimetype": mimetype,
-                "content": content, "size": size, "writable": True, "created": now, "last_modified": now}
+        return {
+            "name": path.split("/")[-1],
+            "path": path,
+            "type": type_,
+            "format": format_,
+            "mimetype": mimetype,
+            "content": content,
+            "size": size,
+            "writable": True,
+            "created": now,
+            "last_modified": now,
+        }
 
     text = "naïve café: ünïcödé ✓ 注意\r\nsecond line\n"
     return {
         "notes.txt": model("notes.txt", "file", "text", "text/plain", text, len(text.encode())),
-        "weights.bin": model("weights.bin", "file", "base64", "application/octet-stream", base64.b64encode(BINARY).decode(), len(BINARY)),
-        "results.json": model("results.json", "file", "json", "application/json", {"loss": [4.17, 2.5], "ok": True, "note": "ü"}, 40),
+        "weights.bin": model(
+            "weights.bin", "file", "base64", "application/octet-stream", base64.b64encode(BINARY).decode(), len(BINARY)
+        ),
+        "results.json": model(
+            "results.json", "file", "json", "application/json", {"loss": [4.17, 2.5], "ok": True, "note": "ü"}, 40
+        ),
         "project": model("project", "directory", "json", "", None, 0),
         "project/deep": model("project/deep", "directory", "json", "", None, 0),
-        "project/deep/ideas.md": model("project/deep/ideas.md", "file", "text", "text/markdown", "# Ideas\n\n- tie weights?\n", 24),
+        "project/deep/ideas.md": model(
+            "project/deep/ideas.md", "file", "text", "text/markdown", "# Ideas\n\n- tie weights?\n", 24
+        ),
         "empty folder": model("empty folder", "directory", "json", "", None, 0),
     }
 
@@ -402,11 +427,15 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
         fresh.open_panel()
         fresh.act_and_settle(lambda: fresh.page.set_input_files("#tinygpt-work-import-file", str(zip_file)))
         stem = path[: -len(".ipynb")]
-        after = fresh.wait_saved(lambda s: any(k.startswith(stem + ".backup-") for k in s), "a backup of the replaced notebook")
+        after = fresh.wait_saved(
+            lambda s: any(k.startswith(stem + ".backup-") for k in s), "a backup of the replaced notebook"
+        )
         backup = next(k for k in after if k.startswith(stem + ".backup-"))
         check_answer(after, backup, index, newer)
         check_answer(after, path, index, answer)
-        assert any("Replaced" in message for message in fresh.dialogs), f"no confirmation before replacing: {fresh.dialogs}"
+        assert any("Replaced" in message for message in fresh.dialogs), (
+            f"no confirmation before replacing: {fresh.dialogs}"
+        )
 
         # A file that is not a zip: a clear message, and nothing in storage changes.
         not_zip = tmp_path / "homework.zip"
@@ -462,7 +491,7 @@ def test_persistence_status_and_export_reminder(site, student):
     # Saved work, last download five days ago: the reminder shows beside the button.
     student.write_answer(index, "Some work worth backing up.")
     student.wait_saved(lambda s: path in s, "the saved answer")
-    five_days_ago = (datetime.now(timezone.utc) - timedelta(days=5)).isoformat()
+    five_days_ago = (datetime.now(UTC) - timedelta(days=5)).isoformat()
     page.evaluate("(t) => localStorage.setItem('tinygpt-work:last-export', t)", five_days_ago)
     student.reload()
     toast = page.locator("#tinygpt-work-toast")
@@ -510,7 +539,9 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
     which these tests do not require).
     """
     if not (site / "static" / "pyodide" / "pyodide.mjs").is_file():
-        pytest.skip(f"No self-hosted Pyodide in {site}/static/pyodide: build the site with `python -m coursetools build`.")
+        pytest.skip(
+            f"No self-hosted Pyodide in {site}/static/pyodide: build the site with `python -m coursetools build`."
+        )
     import base64
 
     notebooks = sorted(p.name for p in (site / "files").glob("*.ipynb"))
@@ -525,31 +556,46 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
         # work.py and what it reads (the zip format beside it, tinytorch.files.atomic_write) as an
         # uploaded package "probe" laid out like tinytorch: relative imports work, no numpy needed.
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
 
         def stored(name, text="", type_="file"):
-            return {"name": name.split("/")[-1], "path": name, "type": type_, "format": "text" if type_ == "file" else "json",
-                    "mimetype": "text/plain" if type_ == "file" else "", "content": text if type_ == "file" else None,
-                    "size": len(text.encode()), "writable": True, "created": now, "last_modified": now}
+            return {
+                "name": name.split("/")[-1],
+                "path": name,
+                "type": type_,
+                "format": "text" if type_ == "file" else "json",
+                "mimetype": "text/plain" if type_ == "file" else "",
+                "content": text if type_ == "file" else None,
+                "size": len(text.encode()),
+                "writable": True,
+                "created": now,
+                "last_modified": now,
+            }
 
         package = REPO / "tinytorch"
-        student.put_raw({
-            "probe": stored("probe", type_="directory"),
-            "probe/course": stored("probe/course", type_="directory"),
-            "probe/__init__.py": stored("probe/__init__.py", ""),
-            "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
-            "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
-            "probe/course/work.py": stored("probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")),
-            "probe/course/work_format.json": stored("probe/course/work_format.json",
-                                                    (package / "course" / "work_format.json").read_text(encoding="utf-8")),
-        })
+        student.put_raw(
+            {
+                "probe": stored("probe", type_="directory"),
+                "probe/course": stored("probe/course", type_="directory"),
+                "probe/__init__.py": stored("probe/__init__.py", ""),
+                "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
+                "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
+                "probe/course/work.py": stored(
+                    "probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")
+                ),
+                "probe/course/work_format.json": stored(
+                    "probe/course/work_format.json",
+                    (package / "course" / "work_format.json").read_text(encoding="utf-8"),
+                ),
+            }
+        )
 
         # Run the cell in another notebook, so the one being reset is not open in an editor.
         student.open(other)
         code = (
             "from probe.course import work as w\n"
             "w.export_work()\n"
-            f"b = w.reset_notebook({path[:-len('.ipynb')]!r})\n"
+            f"b = w.reset_notebook({path[: -len('.ipynb')]!r})\n"
             "print('BACKUP', b.name)"
         )
         result = run_code(student.page, code, timeout_ms=360_000)  # a busy machine: kernel start plus the cell
@@ -558,7 +604,11 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         saved = student.wait_saved(lambda s: "my_work.zip" in s, "my_work.zip written by the kernel")
 
         zip_model = saved["my_work.zip"]
-        data = base64.b64decode(zip_model["content"]) if zip_model["format"] == "base64" else zip_model["content"].encode("latin-1")
+        data = (
+            base64.b64decode(zip_model["content"])
+            if zip_model["format"] == "base64"
+            else zip_model["content"].encode("latin-1")
+        )
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             assert zf.testzip() is None
             names = set(zf.namelist())
@@ -574,7 +624,9 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         backup = next((k for k in saved if k.startswith(stem + ".backup-")), None)
         assert backup, f"reset_notebook kept no backup; stored: {sorted(saved)}"
         check_answer(saved, backup, index, answer)
-        shipped_sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in shipped["cells"]]
+        shipped_sources = [
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in shipped["cells"]
+        ]
         reset = notebook_json(saved[path])
         assert [cell_source(saved[path], i) for i in range(len(reset["cells"]))] == shipped_sources
 
@@ -606,7 +658,9 @@ def _upload_refused(student: Student, zip_file: Path, pattern: str):
     student.open_panel()
     student.page.set_input_files("#tinygpt-work-import-file", str(zip_file))
     student.page.wait_for_function(
-        "(p) => new RegExp(p).test(document.getElementById('tinygpt-work-status').textContent)", arg=pattern, timeout=15_000
+        "(p) => new RegExp(p).test(document.getElementById('tinygpt-work-status').textContent)",
+        arg=pattern,
+        timeout=15_000,
     )
     assert student.saved() == kept, "a refused zip changed the student's storage"
     return student.page.locator("#tinygpt-work-status").inner_text()
@@ -621,8 +675,10 @@ def test_incomplete_zip_is_refused_naming_the_missing_file(site, student, tmp_pa
                 zout.writestr(info, zin.read(info))
     student.open(path)
     status = _upload_refused(student, partial, "incomplete")
-    assert status == ("Problem: The zip is incomplete: runs/step_000400.npz is listed in it but missing "
-                      "(an export or download cut short?). Nothing was changed.")
+    assert status == (
+        "Problem: The zip is incomplete: runs/step_000400.npz is listed in it but missing "
+        "(an export or download cut short?). Nothing was changed."
+    )
 
 
 def test_damaged_zip_is_refused_naming_the_damaged_file(site, student, tmp_path):
@@ -658,7 +714,8 @@ def test_the_zip_library_is_fflate_copied_with_its_licence(site):
         text = page.read_text(encoding="utf-8")
         if SCRIPT_NAME in text:
             assert text.index("fflate.js") < text.index("student-work-format.js") < text.index(SCRIPT_NAME), (
-                f"{page}: fflate, then the format's rules, must load before {SCRIPT_NAME}")
+                f"{page}: fflate, then the format's rules, must load before {SCRIPT_NAME}"
+            )
 
 
 def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):

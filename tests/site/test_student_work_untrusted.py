@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+from test_student_work import _course_notebook, _python_export, _upload_refused, browser, redeployable, site, student  # noqa: F401 (fixtures)
 
-from test_student_work import (  # noqa: F401 (fixtures)
-    _course_notebook, _python_export, _upload_refused, browser, redeployable, site, student)
-
-LIMITS = json.loads((Path(__file__).resolve().parents[2] / "tinytorch" / "course" / "work_format.json")
-                    .read_text(encoding="utf-8"))["limits"]
+LIMITS = json.loads(
+    (Path(__file__).resolve().parents[2] / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8")
+)["limits"]
 
 
 def _bomb(path: Path) -> Path:
@@ -39,12 +39,15 @@ ZIPS = {
     "twice": (lambda tmp, site: _plain(tmp / "twice.zip", [("notes.txt", b"a"), ("Notes.txt", b"b")]), "twice"),
     "long name": (lambda tmp, site: _plain(tmp / "long.zip", [("n" * (LIMITS["name_bytes"] + 1), b"x")]), "longer"),
     "deep": (lambda tmp, site: _plain(tmp / "deep.zip", [("d/" * (LIMITS["depth"] + 1) + "x.txt", b"x")]), "deep"),
-    "many": (lambda tmp, site: _plain(tmp / "many.zip", [(f"f{i}", b"") for i in range(LIMITS["entries"] + 1)]),
-             "entries"),
+    "many": (
+        lambda tmp, site: _plain(tmp / "many.zip", [(f"f{i}", b"") for i in range(LIMITS["entries"] + 1)]),
+        "entries",
+    ),
     "unlisted": (lambda tmp, site: _with_extra(_python_export(tmp, site)[0]), "does not list"),
-    "manifest files a list": (lambda tmp, site: _plain(tmp / "m.zip", [("a.txt", b"a"),
-                                                                      (".tinygpt-work.json", b'{"files": ["a.txt"]}')]),
-                              "not what an export writes"),
+    "manifest files a list": (
+        lambda tmp, site: _plain(tmp / "m.zip", [("a.txt", b"a"), (".tinygpt-work.json", b'{"files": ["a.txt"]}')]),
+        "not what an export writes",
+    ),
 }
 
 
@@ -68,42 +71,60 @@ def test_an_untrusted_zip_is_refused_before_unpacking_and_changes_nothing(site, 
 def test_import_work_is_all_or_nothing_on_the_browser_drive(site, browser, redeployable):
     """import_work in Pyodide on /drive (JupyterLite's contents through DriveFS): the staging folder,
     the renames into place and their undo work there; a refused zip leaves the drive as it was."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from _notebook_driver import run_code
     from test_student_work import REPO, Student
 
     if not (site / "static" / "pyodide" / "pyodide.mjs").is_file():
-        pytest.skip(f"No self-hosted Pyodide in {site}/static/pyodide: build the site with `python -m coursetools build`.")
+        pytest.skip(
+            f"No self-hosted Pyodide in {site}/static/pyodide: build the site with `python -m coursetools build`."
+        )
     path, _, _ = _course_notebook(site)
     student = Student(browser, redeployable, site, kernel=True)
     try:
         student.open(path)
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
 
         def stored(name, text="", type_="file"):
-            return {"name": name.split("/")[-1], "path": name, "type": type_, "format": "text" if type_ == "file" else "json",
-                    "mimetype": "text/plain" if type_ == "file" else "", "content": text if type_ == "file" else None,
-                    "size": len(text.encode()), "writable": True, "created": now, "last_modified": now}
+            return {
+                "name": name.split("/")[-1],
+                "path": name,
+                "type": type_,
+                "format": "text" if type_ == "file" else "json",
+                "mimetype": "text/plain" if type_ == "file" else "",
+                "content": text if type_ == "file" else None,
+                "size": len(text.encode()),
+                "writable": True,
+                "created": now,
+                "last_modified": now,
+            }
 
         package = REPO / "tinytorch"
-        student.put_raw({
-            "probe": stored("probe", type_="directory"),
-            "probe/course": stored("probe/course", type_="directory"),
-            "probe/__init__.py": stored("probe/__init__.py", ""),
-            "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
-            "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
-            "probe/course/work.py": stored("probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")),
-            "probe/course/work_format.json": stored("probe/course/work_format.json",
-                                                    (package / "course" / "work_format.json").read_text(encoding="utf-8")),
-            "mine": stored("mine", type_="directory"),
-            "mine/notes.txt": stored("mine/notes.txt", "first notes\n"),
-        })
+        student.put_raw(
+            {
+                "probe": stored("probe", type_="directory"),
+                "probe/course": stored("probe/course", type_="directory"),
+                "probe/__init__.py": stored("probe/__init__.py", ""),
+                "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
+                "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
+                "probe/course/work.py": stored(
+                    "probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")
+                ),
+                "probe/course/work_format.json": stored(
+                    "probe/course/work_format.json",
+                    (package / "course" / "work_format.json").read_text(encoding="utf-8"),
+                ),
+                "mine": stored("mine", type_="directory"),
+                "mine/notes.txt": stored("mine/notes.txt", "first notes\n"),
+            }
+        )
         code = (
             "import os, zipfile\n"
             "from probe.course import work as w\n"
             "def tree():\n"
-            "    return sorted((r, f, open(os.path.join(r, f), 'rb').read()) for r, _, fs in os.walk('mine') for f in fs)\n"
+            "    return sorted((r, f, open(os.path.join(r, f), 'rb').read())\n"
+            "                  for r, _, fs in os.walk('mine') for f in fs)\n"
             "w.export_work('exp.zip', root='mine')\n"
             "open('mine/notes.txt', 'w').write('later notes\\n')\n"
             "before = tree()\n"
