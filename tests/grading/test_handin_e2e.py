@@ -91,6 +91,13 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(f"{server.url}notebooks/index.html?path={NOTEBOOK}")
+        # A first visit straight to a notebook reloads once to become cross-origin isolated (isolation.js):
+        # measure the page that stays, not the one about to go.
+        page.wait_for_function(
+            "() => { const s = window.tinygptIsolation; "
+            "return !!s && s.status !== 'waiting' && s.status !== 'reloading'; }",
+            timeout=120_000,
+        )
         page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=120_000)
         page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
 
