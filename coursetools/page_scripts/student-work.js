@@ -1113,6 +1113,11 @@
         left = Math.min(left, box.left);
       }
     }
+    if (left === width && ui.iconLeft !== undefined) {
+      left = ui.iconLeft; // an icon redrawn (e.g. the kernel logo on a restart) is briefly 0 wide: stay clear of it
+    } else {
+      ui.iconLeft = left;
+    }
     ui.button.style.right = `${Math.max(14, width - left + 8)}px`;
   }
 
