@@ -1113,12 +1113,41 @@
         left = Math.min(left, box.left);
       }
     }
-    if (left === width && ui.iconLeft !== undefined) {
-      left = ui.iconLeft; // an icon redrawn (e.g. the kernel logo on a restart) is briefly 0 wide: stay clear of it
-    } else {
+    if (left < width) {
       ui.iconLeft = left;
+    } else if (ui.iconLeft !== undefined) {
+      left = ui.iconLeft; // an icon redrawn (e.g. the kernel logo on a restart) is briefly 0 wide: stay clear of it
     }
     ui.button.style.right = `${Math.max(14, width - left + 8)}px`;
+  }
+
+  /**
+   * Re-place the button in the frame the header changes (a kernel logo drawn late or redrawn), not
+   * at the next tick. Called every tick until the header exists; watches only the header.
+   */
+  function watchHeader() {
+    const bar = document.getElementById('top-panel') || document.getElementById('jp-top-panel');
+    if (!bar || ui.headerWatched === bar) {
+      return;
+    }
+    ui.headerWatched = bar;
+    let queued = false;
+    const soon = () => {
+      if (!queued) {
+        queued = true;
+        requestAnimationFrame(() => { queued = false; placeButton(); });
+      }
+    };
+    const resized = typeof ResizeObserver === 'function' ? new ResizeObserver(soon) : null;
+    const observeIcons = () => {
+      for (const node of resized ? bar.querySelectorAll('.jp-NotebookKernelLogo, img, svg') : []) {
+        resized.observe(node); // observing a node twice is a no-op
+      }
+    };
+    new MutationObserver(() => { observeIcons(); soon(); })
+      .observe(bar, { childList: true, subtree: true, attributes: true });
+    observeIcons();
+    soon();
   }
 
   function closePanel() {
@@ -1236,7 +1265,8 @@
     placeButton();
     window.addEventListener('resize', placeButton);
     const tick = () => {
-      placeButton(); // the header is drawn after this script runs, and changes with the page
+      watchHeader(); // the header is drawn after this script runs
+      placeButton();
       refreshNotice().catch((err) => console.warn('student-work:', err));
     };
     tick();
