@@ -194,6 +194,22 @@ def run_side(side, args):
 # ----------------------------------------------------------------------------- the browser
 
 
+def wait_until_settled(page, timeout=120.0) -> None:
+    """Until isolation.js says no reload will come (polled: the page may be navigating meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if page.evaluate(
+                "() => { const s = window.tinygptIsolation; "
+                "return !!s && s.status !== 'waiting' && s.status !== 'reloading'; }"
+            ):
+                return
+        except Exception:  # the page is reloading
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("the page's isolation status did not settle")
+
+
 def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     """Kernel start, `import tinytorch` and first-visit bytes in headless Chromium."""
     import tempfile
@@ -237,6 +253,8 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
                     ),
                 )
                 page.goto(f"{server.url}notebooks/index.html?path={notebook}")
+                # a first visit reloads once to become cross-origin isolated: type into the page that stays
+                wait_until_settled(page)
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
                 shown = time.perf_counter() - t0
                 type_new_cell(page, "print('READY', 6 * 7)")

@@ -13,8 +13,13 @@ the cells still waiting, and the kernel never calls Pyodide's `setInterruptBuffe
 page is cross-origin isolated (service_worker.py), the kernel now makes a `SharedArrayBuffer`
 of one Int32 beside its worker and posts it there; the worker hands it to Pyodide, and Stop
 writes 2 (SIGINT) into it, which Python raises as KeyboardInterrupt at its next bytecode
-check. Where the page is not isolated, Stop fires the window event STOP_UNAVAILABLE_EVENT
-instead, and page_scripts/isolation.js tells the student why and what to do.
+check. Where the page has no shared memory (WebKit, or a browser that refuses isolation), the
+worker gets a stand-in buffer instead (POLLED_BUFFER): Pyodide reads its element 0 every 50
+bytecode checks, and every 8th read at least 200 ms after the last one asks the site's service
+worker, with a synchronous request, whether Stop was pressed since the cell started; Stop posts
+to the same address (STOP_PATH, answered by service_worker.py). Where no service worker answers
+either, Stop fires the window event STOP_UNAVAILABLE_EVENT, and page_scripts/isolation.js tells
+the student why and what to do.
 """
 
 from __future__ import annotations
@@ -28,6 +33,21 @@ APP_BUILD = "build"
 STOP_UNAVAILABLE_EVENT = "tinygpt-stop-unavailable"
 # The kernel's interrupt buffer, a property of the kernel object on the page and of the worker's global.
 _BUFFER = "tinygptInterrupt"
+# Without shared memory: the address Stop posts to and the worker polls, on the page-side kernel object.
+_STOP_URL = "tinygptStopUrl"
+#: Where the service worker answers Stop without shared memory: <worker script folder>/STOP_PATH<kernel's id>.
+STOP_PATH = "tinygpt-interrupt/"
+# The worker's stand-in for the shared buffer (url: the kernel's stop address). Pyodide reads
+# element 0 at every 50th bytecode check (and writes 0 after); asking the service worker costs
+# ~1 ms, so it asks at most every 200 ms, and looks at the clock only every 8th read. `since` is
+# when the running cell started: a Stop pressed before it does not count. A non-200 answer means
+# no service worker answers here: stop asking.
+POLLED_BUFFER = (
+    "(u=>{let n=0,t=0;return{since:Date.now(),set 0(v){},get 0(){"
+    "if(!u||++n<8)return 0;n=0;let k=performance.now();if(k-t<200)return 0;t=k;"
+    'try{let x=new XMLHttpRequest;x.open("GET",u+"?since="+this.since,!1);x.send();'
+    "if(200===x.status)return+x.responseText||0;u=null}catch(e){}return 0}}})"
+)
 # What the kernel needs from an isolated page: the shared memory itself. WebKitGTK isolates a page
 # (crossOriginIsolated is true) but gives it no SharedArrayBuffer; the stock kernel then picks
 # its isolated worker, which cannot work there. Every choice the patches make reads this instead
@@ -85,21 +105,26 @@ KERNEL_PATCHES = {
         SHARED_MEMORY + "?",
     ),
     # Stop, 1/5 (page): an isolated page makes the interrupt buffer with the worker and posts it
-    # there first, before any call of the kernel's (messages arrive in order).
+    # there first, before any call of the kernel's (messages arrive in order); a page without
+    # shared memory posts the kernel's stop address instead.
     "interrupt buffer": Patch(
         "kernel",
         re.compile(r'initWorker\((\w+)\)\{let (\w+)=(\w+)=>new Worker\(\3,\{type:"module"\}\);'),
         r'initWorker(\1){let \2=\3=>{let w=new Worker(\3,{type:"module"});if(' + SHARED_MEMORY + "){"
         rf"this.{_BUFFER}=new Int32Array(new SharedArrayBuffer(4)),w.postMessage({{{_BUFFER}:this.{_BUFFER}}})"
+        rf'}}else{{this.{_STOP_URL}=new URL("{STOP_PATH}"+Math.random().toString(36).slice(2),\3).href,'
+        rf"w.postMessage({{{_STOP_URL}:this.{_STOP_URL}}})"
         r"}return w};",
     ),
-    # Stop, 2/5 (worker): keep the buffer when it arrives (the kernel object is made when the
-    # worker script runs, so its constructor listens before any message is delivered).
+    # Stop, 2/5 (worker): keep the buffer (or make the polled one) when it arrives (the kernel
+    # object is made when the worker script runs, so its constructor listens before any message
+    # is delivered).
     "interrupt receive": Patch(
         "workers",
         re.compile(r"constructor\(\)\{this\._options=null,"),
-        rf'constructor(){{self.addEventListener("message",e=>{{let b=e.data&&e.data.{_BUFFER};'
-        rf"b instanceof Int32Array&&(self.{_BUFFER}=b)}}),this._options=null,",
+        rf'constructor(){{self.addEventListener("message",e=>{{let d=e.data||{{}},b=d.{_BUFFER};'
+        rf"b instanceof Int32Array&&(self.{_BUFFER}=b);"
+        rf'"string"==typeof d.{_STOP_URL}&&(self.{_BUFFER}={POLLED_BUFFER}(d.{_STOP_URL}))}}),this._options=null,',
     ),
     # Stop, 3/5 (worker): give it to Pyodide as soon as Pyodide exists.
     "interrupt install": Patch(
@@ -111,7 +136,8 @@ KERNEL_PATCHES = {
     "interrupt clear": Patch(
         "workers",
         re.compile(r"async execute\((\w+),(\w+)\)\{await this\.setup\(\2\);"),
-        rf"async execute(\1,\2){{self.{_BUFFER}&&Atomics.store(self.{_BUFFER},0,0);await this.setup(\2);",
+        rf"async execute(\1,\2){{self.{_BUFFER}&&(self.{_BUFFER} instanceof Int32Array"
+        rf"?Atomics.store(self.{_BUFFER},0,0):self.{_BUFFER}.since=Date.now());await this.setup(\2);",
     ),
     # Stop, 5/5 (app): JupyterLite's interrupt (cancel the waiting cells) also raises
     # KeyboardInterrupt in the running one, or says why it cannot.
@@ -121,7 +147,9 @@ KERNEL_PATCHES = {
             r"(async interrupt\((\w+)\)\{let (\w+)=this\._kernels\.get\(\2\);"
             r"if\(!\3\)throw Error\(`Kernel \$\{\2\} does not exist`\);)(await \3\.ready;)"
         ),
-        rf"\1\3.{_BUFFER}?Atomics.store(\3.{_BUFFER},0,2):"
+        rf"\1\3.{_BUFFER}?Atomics.store(\3.{_BUFFER},0,2):\3.{_STOP_URL}?"
+        rf'fetch(\3.{_STOP_URL},{{method:"POST"}}).then(r=>{{if(204!==r.status)throw Error(r.status)}})'
+        rf'.catch(()=>dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"))):'
         rf'dispatchEvent(new CustomEvent("{STOP_UNAVAILABLE_EVENT}"));\4',
     ),
     # Isolated, the page and the kernel's worker call each other through coincident: the caller

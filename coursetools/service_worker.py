@@ -10,6 +10,9 @@ moves the code fails the build instead of silently breaking the site):
   shows at once when online) with the cache as fallback, and precache in the background once
   the worker is active (the landing page, every notebook, the corpus, the wheels
   `import tinytorch` loads);
+- Stop without shared memory: the kernel's worker asks, and Stop tells, the service worker at
+  <...>/tinygpt-interrupt/<kernel id> (kernel_patches.STOP_PATH); the answer lives in the
+  worker's memory (a Stop is wanted for a few hundred milliseconds, not across restarts);
 - cross-origin isolation: every same-origin page and worker script it serves carries
   `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`,
   the headers a static host such as GitHub Pages cannot send. A page the worker serves is then
@@ -27,6 +30,7 @@ import json
 from pathlib import Path
 
 from . import pyodide_dist
+from .kernel_patches import STOP_PATH
 
 # Added to every same-origin page and worker script on its way out of the worker, whether it came
 # from the network or the cache.
@@ -41,8 +45,24 @@ _WITH_ISOLATION = (
     + "return new Response(r.body,{status:r.status,statusText:r.statusText,headers:h})}"
 )
 
+# Stop without shared memory (kernel_patches.POLLED_BUFFER): POST marks the kernel's Stop with the
+# time; the worker's GET ?since=<its cell's start> takes it ("2": SIGINT) when it came after that.
+_STOP_CALLS = (
+    "const STOPS=new Map;function stopCall(t,a){"
+    f'let k=a.pathname.split("/{STOP_PATH}")[1];'
+    'if("POST"===t.method)return STOPS.set(k,Date.now()),new Response(null,{status:204});'
+    'let s=STOPS.get(k);if(void 0!==s&&s>=(+a.searchParams.get("since")||0))return STOPS.delete(k),new Response("2");'
+    'return new Response("0")}'
+)
+
 SW_PATCHES = (
     ("let enableCache=!1", "let enableCache=!0"),
+    (
+        'if("/api/service-worker-heartbeat"===a.pathname)return void e.respondWith(new Response("ok"));',
+        'if("/api/service-worker-heartbeat"===a.pathname)return void e.respondWith(new Response("ok"));'
+        f'if(a.origin===location.origin&&a.pathname.includes("/{STOP_PATH}"))return void e.respondWith(stopCall(t,a));',
+    ),
+    ('self.addEventListener("install",onInstall)', _STOP_CALLS + 'self.addEventListener("install",onInstall)'),
     # precache after taking control, in the background: installing stays instant (a page that
     # navigates right away is already served, and cached, by the worker) and a failed precache
     # fetch cannot stop the worker from installing

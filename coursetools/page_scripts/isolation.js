@@ -1,23 +1,28 @@
 /*
- * isolation.js: make an app page cross-origin isolated, so that Stop can interrupt the kernel,
- * and say so where it cannot.
+ * isolation.js: make an app page cross-origin isolated, so that Stop interrupts the kernel at
+ * once and the kernel reads files and input() through shared memory, and say so where Stop
+ * cannot work at all.
  *
  * The site's service worker adds the isolation headers (COOP/COEP) to every page it serves
  * (coursetools/service_worker.py), and only an isolated page has the SharedArrayBuffer that
- * Stop writes into (coursetools/kernel_patches.py). A page loaded before the worker was in
+ * Stop writes into (coursetools/kernel_patches.py). Without it (WebKit, which the course does
+ * not isolate, or a browser that refuses), Stop goes through the service worker instead, which
+ * the kernel asks a few times a second while a cell runs. A page loaded before the worker was in
  * charge (the very first visit straight to a notebook, or a visit just after a redeploy
  * replaced the worker) is not isolated: when the worker takes charge, this script reloads it,
  * once per tab, and only if nothing would be lost (no unsaved document, no cell run on this
  * page). A visit through the landing page needs no reload: the landing page installs the
  * worker, and the notebook it opens is served by it. A browser that refuses isolation, or has
- * no service workers, is never reloaded: the course works there, without Stop.
+ * no service workers, is never reloaded: the course works there (Stop through the service
+ * worker if one is in charge, else no Stop).
  *
  * window.tinygptIsolation = {status, settled}: `settled` resolves with the final status once
  * no reload will happen (early-kernel.js waits for it: a kernel started just before a reload
  * would be wasted). Statuses: 'isolated', 'isolated after one reload', 'reloading',
  * 'not isolated: <why>' ("isolated" here means what Stop needs: a SharedArrayBuffer).
- * When the student presses Stop on a page that is not isolated, the kernel fires the event
- * 'tinygpt-stop-unavailable' and this script tells them what to do instead.
+ * When the student presses Stop and neither way can reach the kernel (no service worker in
+ * charge), the kernel fires the event 'tinygpt-stop-unavailable' and this script tells them
+ * what to do instead.
  */
 (function () {
   'use strict';
@@ -115,7 +120,10 @@
     'variables are lost).';
 
   async function explainStop() {
-    const refused = !workers || self.crossOriginIsolated || webkit || (workers.controller && reloadedBefore());
+    // No service worker in charge: one may take charge after a reload (a first visit), unless
+    // this tab reloaded already or the browser has none here.
+    const noWorker = !workers || !window.isSecureContext || /no service worker/.test(state.status);
+    const refused = noWorker || reloadedBefore();
     const message = refused ? STOP_REFUSED : STOP_NEEDS_RELOAD;
     const app = window.jupyterapp;
     state.stopNotice = message; // for the tests
