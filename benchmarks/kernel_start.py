@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every visit here")
     args = parser.parse_args()
     sites = {name: Path(folder) for name, folder in (s.split("=", 1) for s in args.sites)}
-    for folder in (REPO / "tests", REPO / "tests" / "site"):
+    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):  # the tests' helpers, coursetools
         sys.path.insert(0, str(folder))
     from _browsers import CHROMIUM, CHROMIUM_ARGS
     from _site_helpers import LocalServer
@@ -86,6 +86,7 @@ def main() -> None:
             for name, site in sites.items():
                 root = Path(pages) / f"{name}-{round_}"
                 root.mkdir()
+                (root / "index.html").write_text("<p>another site on the same host</p>")
                 (root / "course").symlink_to(site.resolve(), target_is_directory=True)
                 server = LocalServer(root)
                 context = browser.new_context(viewport={"width": 1100, "height": 900})  # a fresh profile
