@@ -719,8 +719,8 @@ def test_the_zip_library_is_fflate_copied_with_its_licence(site):
 
 
 def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):
-    from coursetools import site as site_build
+    from coursetools import page_script_injection
 
-    monkeypatch.setattr(site_build, "REPO", tmp_path)
+    monkeypatch.setattr(page_script_injection, "REPO", tmp_path)
     with pytest.raises(RuntimeError, match=r"node_modules/fflate/umd/index\.js is missing: run `npm ci` in "):
-        site_build.copy_page_libraries(tmp_path)
+        page_script_injection.copy_page_libraries(tmp_path)
