@@ -28,7 +28,7 @@ __all__ = ["find_leaks", "file_leaks", "solution_snippets", "numpy_problems", "l
 #: An archive member larger than this is not unpacked to be scanned: it is reported instead.
 MAX_SCANNED_MEMBER = 256 * 1024 * 1024
 #: The framework's own wheel: the course has students build pieces the library also has (and the
-#: checks in tinytorch/course/exercises.py compare with them), so its package code repeats lines of
+#: checks in tinytorch/course/exercises/ compare with them), so its package code repeats lines of
 #: the reference solutions by design. Its members are still scanned for markers and notebooks.
 FRAMEWORK_WHEEL = re.compile(r"(?:^|/)tinytorch-[^/]*\.whl$")
 FRAMEWORK_PACKAGE = "tinytorch/"
