@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from coursetools import pyodide_dist, pyodide_fetch, pyodide_lock
+from coursetools.cells import cell_source
 from coursetools.page_script_injection import PAGE_SCRIPTS_FIRST, WORK_FORMAT, WORK_FORMAT_SLOT
 from coursetools.wheel import WHEEL_LIMIT
 from tinytorch import settings
@@ -83,7 +84,7 @@ def test_every_student_notebook_ships_without_solutions(site_dir, tmp_path):
     for source in sorted((REPO / "content").glob("*.ipynb")):
         shipped = (site_dir / "files" / source.name).read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in shipped and "END SOLUTION" not in shipped, f"solution markers in {source.name}"
-        cells = ["".join(c["source"]) for c in json.loads(source.read_text(encoding="utf-8"))["cells"]]
+        cells = [cell_source(c) for c in json.loads(source.read_text(encoding="utf-8"))["cells"]]
         outside_solutions = "\n".join(solution.sub("", text) for text in cells)  # hints, tests, prose
         # every substantial line of a reference solution must be gone from the student version
         for text in cells:

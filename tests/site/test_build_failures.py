@@ -32,6 +32,7 @@ from coursetools import (
     site_inputs,
 )
 from coursetools.__main__ import main
+from coursetools.cells import cell_source, nbgrader_meta
 from tinytorch import settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,7 +207,7 @@ def _content_with(tmp_path: Path, change) -> Path:
     shutil.copytree(REPO / "content", content)
     for path in sorted(content.glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        if any((c["metadata"].get("nbgrader") or {}).get("grade") for c in nb["cells"]):
+        if any(nbgrader_meta(c).get("grade") for c in nb["cells"]):
             change(nb["cells"])
             path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
             return content
@@ -214,17 +215,13 @@ def _content_with(tmp_path: Path, change) -> Path:
 
 
 def _first_test_cell(cells) -> int:
-    return next(
-        i
-        for i, c in enumerate(cells)
-        if (c["metadata"].get("nbgrader") or {}).get("grade") and c["cell_type"] == "code"
-    )
+    return next(i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade") and c["cell_type"] == "code")
 
 
 def _add_hidden_tests(cells):
     i = _first_test_cell(cells)
     cells[i]["source"] = (
-        "".join(cells[i]["source"]) + "\n### BEGIN HIDDEN TESTS\nassert True  # graded only\n### END HIDDEN TESTS\n"
+        cell_source(cells[i]) + "\n### BEGIN HIDDEN TESTS\nassert True  # graded only\n### END HIDDEN TESTS\n"
     )
 
 
