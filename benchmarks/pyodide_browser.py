@@ -182,7 +182,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "tests"))
 
-    from coursetools.site import build_wheel
+    from coursetools.wheel import build_wheel
 
     with tempfile.TemporaryDirectory(prefix="pyodide-chromium-") as tmp:
         root = Path(tmp)

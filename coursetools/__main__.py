@@ -76,8 +76,8 @@ def main(argv=None) -> int:
         return run_grading(args)
 
     if args.command == "check":
-        from .site import CONTENT
         from .site_check import check_site
+        from .site_inputs import CONTENT
 
         problems = check_site(args.site, CONTENT, allow_numpy_from_cdn=args.numpy_from_cdn)
         for problem in problems:

@@ -61,7 +61,7 @@ def shipped_here(lock: dict, packages: list[str]) -> list[str]:
     A package the lock loads from another origin (numpy with --numpy-from-cdn), or one that
     needs it, is left out: the build may be offline, and that bytecode would not ship anyway.
     """
-    from .pyodide_dist import dependency_closure, from_another_origin, normalize
+    from .pyodide_lock import dependency_closure, from_another_origin, normalize
 
     remote = {key for key, entry in lock["packages"].items() if from_another_origin(entry["file_name"])}
     listed = {normalize(key) for key in lock["packages"]}
@@ -76,7 +76,7 @@ def add_bytecode(pyodide_dir: Path, packages: list[str], kernel_wheel_dir: Path)
     packages: what the kernel preloads (`loadPyodideOptions.packages` of the built config);
     kernel_wheel_dir: the kernel extension's own wheels (KERNEL_OWN are loaded from there).
     """
-    from .pyodide_dist import LOCK, sha256_file
+    from .pyodide_lock import LOCK, sha256_file
 
     lock_path = Path(pyodide_dir) / LOCK
     lock = json.loads(lock_path.read_text())
@@ -114,7 +114,7 @@ def list_bytecode_wheel(pyodide_dir: Path, package: str, wheel: str) -> None:
     """Put a bytecode wheel in the lock (it needs `package`), and make every entry that needs
     `package`, apart from `package` itself, need the bytecode too. The package's own entry is
     left as Pyodide wrote it."""
-    from .pyodide_dist import LOCK, add_wheel, normalize
+    from .pyodide_lock import LOCK, add_wheel, normalize
 
     add_wheel(pyodide_dir, pyodide_dir / wheel, depends=[package], imports=[])
     lock_path = pyodide_dir / LOCK

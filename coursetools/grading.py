@@ -30,6 +30,7 @@ from pathlib import Path
 from tinytorch.course.handin import FORMAT as HANDIN
 
 from . import grading_checks as checks
+from .cells import cell_source
 from .grading_checks import Issue
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,11 +132,10 @@ def release_differences(root: Path, content=CONTENT, assignment: str = ASSIGNMEN
                     f"{path.name}: {len(ours['cells'])} cells in the student build, {len(theirs['cells'])} released"
                 )
                 continue
-            text = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]  # noqa: E731
             for i, (a, b) in enumerate(zip(ours["cells"], theirs["cells"])):
-                if (a["cell_type"], text(a), a["metadata"].get("nbgrader")) != (
+                if (a["cell_type"], cell_source(a), a["metadata"].get("nbgrader")) != (
                     b["cell_type"],
-                    text(b),
+                    cell_source(b),
                     b["metadata"].get("nbgrader"),
                 ):
                     found.append(f"{path.name} cell {i} differs")

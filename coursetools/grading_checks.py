@@ -28,6 +28,8 @@ import nbformat
 
 from tinytorch.course.handin import FORMAT as HANDIN
 
+from .cells import cell_source, nbgrader_meta
+
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 GRADING_MODE = {"TINYGPT_FAST": "1", "OPENBLAS_NUM_THREADS": "1"}  # short training runs; workers share the cores
 
@@ -187,7 +189,7 @@ def _graded_cells(notebook: dict) -> dict:
     """{grade_id: cell} of the cells nbgrader protects with a checksum (tests, locked questions)."""
     found = {}
     for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         locked = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
         if meta.get("grade_id") and locked:
             found[meta["grade_id"]] = cell
@@ -199,8 +201,7 @@ def _checksum(cell: dict) -> str:
     from nbgrader.utils import compute_checksum
 
     cell = from_dict(cell)
-    if isinstance(cell.source, list):
-        cell.source = "".join(cell.source)
+    cell.source = cell_source(cell)
     return compute_checksum(cell)
 
 

@@ -18,6 +18,7 @@ import nbformat
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .cells import nbgrader_meta
 from .notebooks import BEGIN_SOLUTION, END_SOLUTION
 
 MARK = "rubric_for"  # metadata.tinygpt.rubric_for = the answer's grade_id
@@ -27,7 +28,7 @@ def _written_answers(notebook) -> dict:
     """{grade_id: model answer and rubric} of every written-answer cell of a source notebook."""
     found = {}
     for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade"):
             lines = [
                 line for line in cell.source.split("\n") if BEGIN_SOLUTION not in line and END_SOLUTION not in line
@@ -54,7 +55,7 @@ class AddRubrics(NbGraderPreprocessor):
             if cell.get("metadata", {}).get("tinygpt", {}).get(MARK):
                 continue  # added by an earlier run
             cells.append(cell)
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            grade_id = nbgrader_meta(cell).get("grade_id")
             if cell.cell_type == "markdown" and grade_id in answers:
                 text = (
                     f"**For the grader (not in the students' feedback): model answer and rubric for `{grade_id}`.**\n\n"

@@ -12,6 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from .cells import cell_source
+
 TEMPLATE = Path(__file__).resolve().parent / "landing" / "index.html"
 
 
@@ -23,7 +25,7 @@ def notebook_title(path: Path) -> str:
         return title
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
-            source = "".join(cell.get("source", ""))
+            source = cell_source(cell)
             match = re.search(r"^#+\s*(.+)$", source, re.M)
             if match:
                 return match.group(1).strip()

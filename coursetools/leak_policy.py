@@ -31,6 +31,8 @@ import operator
 import re
 from pathlib import Path
 
+from .cells import cell_source, nbgrader_meta
+
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 
@@ -132,10 +134,6 @@ def replace_solution_regions(source: str, stub: str, where: str = "a cell") -> t
 # ----------------------------------------------------------------------------- cells
 
 
-def nbgrader_meta(cell) -> dict:
-    return (cell.get("metadata") or {}).get("nbgrader") or {}
-
-
 def is_solution_cell(cell) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
@@ -146,11 +144,6 @@ def instructor_tags(cell) -> list[str]:
     if isinstance(tags, str):
         tags = [tags]
     return [str(t) for t in tags if re.sub(r"[\s_]+", "-", str(t).strip().lower()).startswith("instructor")]
-
-
-def cell_source(cell) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def check_source_cell(cell, where: str) -> None:

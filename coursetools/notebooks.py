@@ -52,6 +52,7 @@ from pathlib import Path
 import nbformat
 
 from . import leak_policy
+from .cells import nbgrader_meta
 from .leak_policy import CODE_STUB, TEXT_STUB, LeakError, is_solution_cell, replace_solution_regions  # noqa: F401
 
 # nbgrader's ClearSolutions markers (nbgrader 0.9.6); leak_policy also matches near misses.
@@ -80,12 +81,8 @@ def _release() -> str:
         return "unknown"
 
 
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def is_grade_cell(cell) -> bool:
-    return bool(_nbgrader(cell).get("grade"))
+    return bool(nbgrader_meta(cell).get("grade"))
 
 
 def course_version(notebook) -> str:
@@ -104,7 +101,7 @@ def _student_cell(cell, where: str):
     cell = copy.deepcopy(cell)
     stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
     cell.source, replaced = replace_solution_regions(cell.source, stub, where)
-    meta = _nbgrader(cell)
+    meta = nbgrader_meta(cell)
     if meta.get("solution"):
         leak_policy.strip_solution_cell(cell)
         if not replaced:
@@ -119,7 +116,7 @@ def _student_cell(cell, where: str):
 def _lock(cell) -> None:
     """nbgrader's LockCells (0.9.6 defaults): solution cells cannot be deleted; graded test cells and
     read-only (locked) cells can be neither deleted nor edited. Other cells are left as they are."""
-    meta = _nbgrader(cell)
+    meta = nbgrader_meta(cell)
     if meta.get("solution"):
         cell.metadata["deletable"] = False
     elif meta.get("grade") or meta.get("locked"):
@@ -130,7 +127,7 @@ def _lock(cell) -> None:
 def nbgrader_checksum(cell) -> str:
     """nbgrader's checksum of a grade/solution/locked cell (utils.compute_checksum in nbgrader 0.9.6):
     `nbgrader validate` and autograding use it to notice edited test cells."""
-    meta = _nbgrader(cell)
+    meta = nbgrader_meta(cell)
     solution, grade = bool(meta.get("solution")), bool(meta.get("grade"))
     locked = False if solution else (True if grade else bool(meta.get("locked", False)))
     digest = hashlib.md5()
@@ -143,7 +140,7 @@ def nbgrader_checksum(cell) -> str:
 
 def _stamp_checksum(cell) -> None:
     """What nbgrader's ComputeChecksums adds to the released notebook's cell metadata."""
-    meta = _nbgrader(cell)
+    meta = nbgrader_meta(cell)
     if meta and (meta.get("grade") or meta.get("solution") or meta.get("locked")):
         meta["checksum"] = nbgrader_checksum(cell)
         meta["cell_type"] = cell.cell_type
@@ -161,7 +158,7 @@ def check_course(notebooks: dict) -> None:
     seen = {}
     for name, notebook in notebooks.items():
         for index, cell in enumerate(notebook.cells):
-            meta = _nbgrader(cell)
+            meta = nbgrader_meta(cell)
             if not meta:
                 continue
             where = f"{name} cell {index}"

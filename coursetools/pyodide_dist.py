@@ -15,31 +15,23 @@ The Pyodide kernel loads `pyodide.mjs` from `pyodideUrl` and every package from 
    copy the core files plus the wheels of numpy and of the kernel's packages and their
    dependency closure, and trim the lock file to exactly those.
 
-Downloads are cached under `cache_dir` (the build's: `tinytorch.settings.cache_root()`).
+Downloads and the numpy check are in pyodide_fetch.py, the pin and the lock file's rules in
+pyodide_lock.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinytorch import settings  # the environment variables' one home (TINYGPT_ prefix)
-
-#: The one place the course pins Pyodide: the npm core the site ships, and the official lock
-#: whose numpy entry (file name and sha256) the build checks the numpy wheel against.
-#: (jupyterlite-pyodide-kernel 0.8.6 names 314.0.6 as its default; every 314.0.x shares one ABI,
-#: but 314.0.5+ rebuilt numpy, so only this version's lock lists the wheel we self-host.)
-PYODIDE_VERSION = "314.0.4"
-PYODIDE_CDN_URL = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
-NUMPY_WHEEL_ENV = "TINYGPT_NUMPY_WHEEL"
+from . import pyodide_lock
+from .pyodide_fetch import download, find_numpy_wheel, npm_core, pypi_wheel
+from .pyodide_lock import LOCK, PYODIDE_VERSION, add_wheel, dependency_closure, is_url, sha256_file, trim_lock
 
 #: What the kernel itself loads: micropip first, then (through piplite) ipython. Not jedi, which
 #: the stock kernel also installs, for tab completion only: the site patches the kernel to start
@@ -54,52 +46,6 @@ COURSE_PACKAGES = ("numpy",)
 #: Pyodide's runtime files; everything else in a distribution is a package or a demo page.
 CORE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 SOURCEMAPS = ("pyodide.mjs.map",)
-LOCK = "pyodide-lock.json"
-
-
-def normalize(name: str) -> str:
-    """PEP 503 name: `Prompt_Toolkit` -> `prompt-toolkit` (the lock's keys and `depends` differ in style)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def from_another_origin(file_name: str) -> bool:
-    """True when a lock entry's file_name is an absolute URL: the browser fetches that package
-    from another origin (numpy with --numpy-from-cdn), not from beside the lock."""
-    return re.match(r"^https?://", file_name) is not None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def dependency_closure(lock: dict, names) -> list[str]:
-    """The lock keys of `names` and everything they depend on, sorted. Unknown names are an error."""
-    index = {normalize(key): key for key in lock["packages"]}
-    seen: set[str] = set()
-    todo = list(names)
-    while todo:
-        wanted = todo.pop()
-        key = index.get(normalize(wanted))
-        if key is None:
-            raise KeyError(
-                f"package {wanted!r} is not in this Pyodide's {LOCK}: "
-                f"is it the right Pyodide version ({PYODIDE_VERSION})?"
-            )
-        if key not in seen:
-            seen.add(key)
-            todo.extend(lock["packages"][key].get("depends", []))
-    return sorted(seen)
-
-
-def trim_lock(lock: dict, keep) -> dict:
-    """A copy of `lock` listing only the packages in `keep` (lock keys)."""
-    trimmed = dict(lock)
-    trimmed["packages"] = {key: dict(lock["packages"][key]) for key in sorted(keep)}
-    return trimmed
 
 
 @dataclass
@@ -111,162 +57,6 @@ class PyodideReport:
     from_cdn: list[str] = field(default_factory=list)
     numpy_self_hosted: bool = False
     version: str = "unknown"  # the Pyodide version shipped (the landing page names it)
-
-
-# ----------------------------------------------------------------------------- downloads
-
-
-def _download(url: str, dest: Path) -> Path:
-    """Fetch url to dest (atomically), unless dest is already there."""
-    if dest.exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    print(f"[pyodide] downloading {url}", flush=True)
-    with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as f:
-        shutil.copyfileobj(response, f, 1 << 20)
-    tmp.replace(dest)
-    return dest
-
-
-def npm_core(cache_dir: Path, version: str = PYODIDE_VERSION) -> Path:
-    """The npm package `pyodide@version` unpacked in the cache; returns its folder."""
-    unpacked = Path(cache_dir) / f"pyodide-npm-{version}"
-    if (unpacked / LOCK).is_file():
-        return unpacked
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(
-            "npm is needed to fetch Pyodide's core (`npm pack pyodide`): install Node.js/npm "
-            "(apt-get install nodejs npm), or pass a Pyodide distribution with --pyodide DIST."
-        )
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    tarball = Path(cache_dir) / f"pyodide-{version}.tgz"
-    if not tarball.is_file():
-        print(f"[pyodide] npm pack pyodide@{version}", flush=True)
-        subprocess.run(
-            [npm, "pack", f"pyodide@{version}", "--pack-destination", str(cache_dir), "--silent"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    tmp = unpacked.with_name(unpacked.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    with tarfile.open(tarball, "r:gz") as tar:
-        for member in tar.getmembers():
-            # npm tarballs put everything under package/
-            if member.isfile() and member.name.startswith("package/") and "/" not in member.name[8:]:
-                member.name = member.name[len("package/") :]
-                tar.extract(member, tmp, filter="data")
-    shutil.rmtree(unpacked, ignore_errors=True)
-    tmp.replace(unpacked)
-    return unpacked
-
-
-def pypi_wheel(name: str, version: str, cache_dir: Path) -> Path:
-    """The pure-Python wheel `name==version` from PyPI (pip download, cached)."""
-    wheels = Path(cache_dir) / "pypi-wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    stem = normalize(name).replace("-", "_")
-    for found in wheels.glob("*.whl"):
-        parts = found.name.split("-")
-        if normalize(parts[0]).replace("-", "_") == stem and parts[1] == version:
-            return found
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--python-version",
-            "3.14",
-            "--implementation",
-            "py",
-            "--abi",
-            "none",
-            "--platform",
-            "any",
-            "--dest",
-            str(wheels),
-            f"{name}=={version}",
-        ],
-        check=True,
-    )
-    return pypi_wheel(name, version, cache_dir)
-
-
-# ----------------------------------------------------------------------------- numpy
-
-
-class NumpyWheelMissing(RuntimeError):
-    """No checked numpy wheel for the self-hosted Pyodide: the build must not go on."""
-
-
-def numpy_help(entry: dict, cache_dir: Path) -> str:
-    """The three ways to give the build numpy, for error messages."""
-    return (
-        f"Give the build Pyodide {PYODIDE_VERSION}'s numpy wheel {entry['file_name']} "
-        f"(sha256 {entry['sha256']}) in one of three ways:\n"
-        f"  1. --numpy-wheel PATH_OR_URL\n"
-        f"  2. {NUMPY_WHEEL_ENV}=PATH_OR_URL\n"
-        f"  3. build once with internet access: it is downloaded from {PYODIDE_CDN_URL}/{entry['file_name']} "
-        f"and cached in {Path(cache_dir) / 'numpy'}\n"
-        f"(Or, deliberately, --numpy-from-cdn: students then need the internet for their first `import tinytorch`.)"
-    )
-
-
-def _checked(path: Path, entry: dict, origin: str) -> Path:
-    """path, if its sha256 is the one Pyodide's official lock lists for numpy; else an error."""
-    if not path.is_file():
-        raise NumpyWheelMissing(f"{origin}: no file at {path}")
-    digest = sha256_file(path)
-    if digest != entry["sha256"]:
-        raise NumpyWheelMissing(
-            f"{origin}: {path} is not Pyodide {PYODIDE_VERSION}'s numpy wheel {entry['file_name']} "
-            f"(sha256 {digest}, expected {entry['sha256']})"
-        )
-    return path
-
-
-def _fetch_checked(url: str, dest: Path, entry: dict, origin: str) -> Path:
-    """Download url to dest (afresh), keeping it only if its sha256 is right."""
-    dest.unlink(missing_ok=True)
-    try:
-        return _checked(_download(url, dest), entry, origin)
-    except (OSError, NumpyWheelMissing) as error:  # URLError is an OSError
-        dest.unlink(missing_ok=True)
-        raise NumpyWheelMissing(f"{origin}: could not download {url}: {error}") from None
-
-
-def find_numpy_wheel(entry: dict, cache_dir: Path, given: str | None = None) -> Path:
-    """Pyodide's numpy wheel (lock `entry`), sha256-checked, from the first source that has one:
-
-    `given` (--numpy-wheel PATH|URL), then $TINYGPT_NUMPY_WHEEL, then the download cache, then
-    Pyodide's CDN (cached). A source named explicitly that is wrong is an error, not skipped.
-    """
-    cached = Path(cache_dir) / "numpy" / entry["file_name"]
-    for origin, value in (("--numpy-wheel", given), (NUMPY_WHEEL_ENV, settings.setting("NUMPY_WHEEL"))):
-        if not value:
-            continue
-        try:
-            if re.match(r"^https?://", value):
-                return _fetch_checked(value, cached, entry, origin)
-            return _checked(Path(value).expanduser().resolve(), entry, origin)
-        except NumpyWheelMissing as error:
-            raise NumpyWheelMissing(f"{error}\n{numpy_help(entry, cache_dir)}") from None
-    if cached.is_file():
-        if sha256_file(cached) == entry["sha256"]:
-            return cached
-        cached.unlink()  # a corrupt or foreign file in the cache: fetch it again
-    try:
-        return _fetch_checked(f"{PYODIDE_CDN_URL}/{entry['file_name']}", cached, entry, "download")
-    except NumpyWheelMissing as error:
-        raise NumpyWheelMissing(
-            f"numpy for the course site is missing ({error}).\n{numpy_help(entry, cache_dir)}"
-        ) from None
 
 
 def shipped_version(files: dict) -> str:
@@ -282,8 +72,8 @@ def shipped_version(files: dict) -> str:
 
 def _open_distribution(dist: str, cache_dir: Path):
     """(kind, path): kind 'dir' for a folder holding pyodide-lock.json, 'tar' for a .tar.bz2."""
-    if re.match(r"^https?://", dist):
-        path = _download(dist, Path(cache_dir) / "pyodide-dist" / dist.rstrip("/").split("/")[-1])
+    if is_url(dist):
+        path = download(dist, Path(cache_dir) / "pyodide-dist" / dist.rstrip("/").split("/")[-1])
     else:
         path = Path(dist).expanduser().resolve()
     if path.is_dir():
@@ -363,7 +153,8 @@ def from_npm_and_pypi(
     for key in course:
         entry = trimmed["packages"][key]
         if numpy_from_cdn:
-            entry["file_name"] = f"{PYODIDE_CDN_URL}/{entry['file_name']}"  # absolute URL: fetched from the CDN
+            # an absolute URL: the browser fetches it from the CDN
+            entry["file_name"] = f"{pyodide_lock.PYODIDE_CDN_URL}/{entry['file_name']}"
             from_cdn.append(key)
         elif key == "numpy":
             # the official entry stays as it is: the wheel we ship is the one it names
@@ -393,31 +184,6 @@ def from_npm_and_pypi(
     )
 
 
-def add_wheel(dest: Path, wheel: Path, depends, imports) -> None:
-    """Copy a wheel beside the lock file and list it, so that `import <imports>` in a cell loads it.
-
-    The kernel runs `loadPackagesFromImports` on every cell: a package in the lock file is
-    fetched (with its `depends`) the first time a cell imports it. No install cell needed.
-    """
-    name, version = wheel.name.split("-")[:2]
-    if wheel.resolve() != (dest / wheel.name).resolve():
-        shutil.copy2(wheel, dest / wheel.name)
-    lock_path = dest / LOCK
-    lock = json.loads(lock_path.read_text())
-    lock["packages"][normalize(name)] = {
-        "name": name,
-        "version": version,
-        "file_name": wheel.name,
-        "install_dir": "site",
-        "sha256": sha256_file(wheel),
-        "package_type": "package",
-        "imports": list(imports),
-        "depends": list(depends),
-        "unvendored_tests": False,
-    }
-    lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
-
-
 def add_kernel_extras(dest: Path, cache_dir: Path) -> list[str]:
     """Ship KERNEL_EXTRA_FROM_PYPI beside the lock file and list them in it."""
     for name, (version, imports, depends) in KERNEL_EXTRA_FROM_PYPI.items():
@@ -445,7 +211,7 @@ def prepare(
         )
     if report.from_cdn:
         print(
-            f"[pyodide] --numpy-from-cdn: {', '.join(report.from_cdn)} will come from {PYODIDE_CDN_URL} "
+            f"[pyodide] --numpy-from-cdn: {', '.join(report.from_cdn)} will come from {pyodide_lock.PYODIDE_CDN_URL} "
             f"(students need the internet for their first `import tinytorch`)",
             file=sys.stderr,
             flush=True,

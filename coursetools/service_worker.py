@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import pyodide_dist
+from . import pyodide_lock
 from .kernel_patches import STOP_PATH
 
 # Added to every same-origin page and worker script on its way out of the worker, whether it came
@@ -116,10 +116,10 @@ def precache_list(site: Path) -> list[str]:
     urls += sorted("./" + p.relative_to(site).as_posix() for p in (site / "api" / "contents").rglob("all.json"))
     urls += sorted("./" + p.relative_to(site).as_posix() for p in (site / "files").rglob("*") if p.is_file())
     lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
-    course = pyodide_dist.dependency_closure(lock, ["tinytorch"]) if "tinytorch" in lock["packages"] else []
+    course = pyodide_lock.dependency_closure(lock, ["tinytorch"]) if "tinytorch" in lock["packages"] else []
     for key in course:  # tinytorch, numpy and numpy's bytecode
         file_name = lock["packages"][key]["file_name"]
-        if not pyodide_dist.from_another_origin(file_name):
+        if not pyodide_lock.from_another_origin(file_name):
             urls.append(f"./static/pyodide/{file_name}")
     return [u for u in urls if u in ("./",) or (site / u[2:]).is_file()]
 

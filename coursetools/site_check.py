@@ -28,7 +28,7 @@ __all__ = ["find_leaks", "file_leaks", "solution_snippets", "numpy_problems", "l
 #: An archive member larger than this is not unpacked to be scanned: it is reported instead.
 MAX_SCANNED_MEMBER = 256 * 1024 * 1024
 #: The framework's own wheel: the course has students build pieces the library also has (and the
-#: checks in tinytorch/course/exercises.py compare with them), so its package code repeats lines of
+#: checks in tinytorch/course/exercises/ compare with them), so its package code repeats lines of
 #: the reference solutions by design. Its members are still scanned for markers and notebooks.
 FRAMEWORK_WHEEL = re.compile(r"(?:^|/)tinytorch-[^/]*\.whl$")
 FRAMEWORK_PACKAGE = "tinytorch/"
@@ -138,7 +138,7 @@ def _without_notebooks(data):
 
 def _shipped_file_problem(folder: Path, key: str, entry: dict) -> str | None:
     """Why the file the lock lists for `key` beside it is not what the browser will accept (None: it is)."""
-    from .pyodide_dist import sha256_file
+    from .pyodide_lock import sha256_file
 
     wheel = folder / entry["file_name"]
     if not wheel.is_file():
@@ -153,7 +153,7 @@ def _shipped_file_problem(folder: Path, key: str, entry: dict) -> str | None:
 
 def numpy_problems(site: Path) -> list[str]:
     """[] when the built site ships Pyodide's numpy wheel as its lock file lists it."""
-    from .pyodide_dist import LOCK, from_another_origin
+    from .pyodide_lock import LOCK, from_another_origin
 
     lock_path = Path(site) / "static" / "pyodide" / LOCK
     if not lock_path.is_file():
@@ -173,7 +173,7 @@ def lock_problems(site: Path, skip=()) -> list[str]:
     The browser refuses a wheel whose hash differs (and the kernel then never starts); the build
     rewrites the hashes of the wheels it changes (PyPI's builds, added bytecode).
     """
-    from .pyodide_dist import LOCK, from_another_origin
+    from .pyodide_lock import LOCK, from_another_origin
 
     lock_path = Path(site) / "static" / "pyodide" / LOCK
     if not lock_path.is_file():

@@ -2,8 +2,9 @@
 
 Every public function that takes an axis, a count, a hyperparameter or token ids checks it
 here, so fixing a message fixes it for every caller. Each error names the offending value
-and says how to fix it. (Checks on a student's notebook answers are another thing: they
-live in `tinytorch/course/checks.py`.)
+and says how to fix it. (The trainer's own argument checks, built on these, are in
+`training/arguments.py`; checks on a student's notebook answers are another thing: they live
+with each exercise in `tinytorch/course/exercises/`.)
 
     axis_index(axis, ndim, who)        one axis -> 0..ndim-1      (numpy's rule: never wraps)
     axes_tuple(axis, ndim, who)        None / int / tuple -> sorted unique axes

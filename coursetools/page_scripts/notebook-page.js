@@ -1,7 +1,7 @@
 /*
  * notebook-page.js: what the scripts that help a notebook page start share.
  *
- * The site build loads it before the other page scripts (site.PAGE_SCRIPTS_FIRST), so
+ * The site build loads it before the other page scripts (page_script_injection.PAGE_SCRIPTS_FIRST), so
  * early-kernel.js and open-notebook.js find it as window.tinygptNotebookPage.
  * A notebook page is notebooks/index.html?path=X.ipynb. Each helper script runs one task on
  * such a page, once, and keeps its status in a window property for the browser tests:

@@ -40,7 +40,7 @@ def pyodide_report(tmp_path_factory):
     if missing:
         pytest.skip(f"needs Pyodide in Node: {missing}")
     sys.path.insert(0, str(REPO))
-    from coursetools.site import build_wheel
+    from coursetools.wheel import build_wheel
 
     wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_MATMUL", "TINYGPT_MATMUL")}

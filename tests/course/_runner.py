@@ -14,12 +14,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from coursetools.cells import nbgrader_meta
+
 REPO = Path(__file__).resolve().parents[2]
 CONTENT = REPO / "content"
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def is_exercise(cell) -> bool:

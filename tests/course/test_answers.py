@@ -7,12 +7,13 @@ import nbformat
 import pytest
 from _runner import CONTENT
 
+from coursetools.cells import nbgrader_meta
 from tinytorch.course.answers import count_words, export_answers, read_answers, word_guide
 
 
 def _write_answers(path, texts):
     nb = nbformat.read(path, as_version=4)
-    answer_cells = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    answer_cells = [c for c in nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution")]
     for cell, text in zip(answer_cells, texts):
         cell.source = text
     nbformat.write(nb, path)

@@ -15,14 +15,11 @@ import pytest
 from _runner import CONTENT
 
 import tinytorch as tt
+from coursetools.cells import cell_source, nbgrader_meta
 from coursetools.notebooks import build_notebook, replace_solution_regions
 from tinytorch.course.exercises import EXERCISES, ExerciseFailed, check, hint, use
 
 CHECK_CALL = re.compile(r'check\("([0-9.]+)", ([^)]*)\)')
-
-
-def _source(cell):
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
 def _exercises():
@@ -31,9 +28,9 @@ def _exercises():
     for path in sorted(CONTENT.glob("*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
         for index, cell in enumerate(cells):
-            meta = cell["metadata"].get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             if cell["cell_type"] == "code" and meta.get("solution"):
-                match = CHECK_CALL.search(_source(cells[index + 1]))
+                match = CHECK_CALL.search(cell_source(cells[index + 1]))
                 assert match, f'{path.name} cell {index + 1}: a test cell must call check("<id>", ...)'
                 found.append((match.group(1), path, index, [n.strip() for n in match.group(2).split(",")]))
     return found
@@ -63,8 +60,8 @@ def _namespace(path, upto, stub=False):
     notebook = json.loads(path.read_text())
     ns = _base_namespace()
     for index, cell in enumerate(notebook["cells"][: upto + 1]):
-        if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
-            source = _source(cell)
+        if cell["cell_type"] == "code" and nbgrader_meta(cell).get("solution"):
+            source = cell_source(cell)
             if stub and index == upto:
                 source, _ = replace_solution_regions(source, "# YOUR CODE HERE\nraise NotImplementedError()")
             exec(compile(source, f"{path.name} cell {index}", "exec"), ns)
@@ -132,7 +129,7 @@ def test_wrong_solution_is_rejected_with_a_pointed_message(exercise_id, case):
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_hints_never_contain_a_line_of_the_solution(exercise_id, capsys):
     _, path, index, _ = _entry(exercise_id)
-    source = _source(json.loads(path.read_text())["cells"][index])
+    source = cell_source(json.loads(path.read_text())["cells"][index])
     region = source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
     lines = [line.split("#")[0].strip() for line in region.splitlines()]
     lines = [line for line in lines if len(line) > 12]
@@ -151,7 +148,7 @@ def test_student_notebooks_contain_no_solution_line(tmp_path):
     for path in sorted(CONTENT.glob("*.ipynb")):
         solution_lines = set()
         for cell in json.loads(path.read_text())["cells"]:
-            text = _source(cell)
+            text = cell_source(cell)
             for region in re.findall(r"### BEGIN SOLUTION(.*?)### END SOLUTION", text, flags=re.S):
                 solution_lines.update(l.strip() for l in region.splitlines() if len(l.strip()) > 25)
         student = build_notebook(path, "student")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from coursetools.cells import nbgrader_meta
 from tinytorch.course import hand_in
 from tinytorch.course.handin import FORMAT, course_notebooks, hand_in_name
 
@@ -36,11 +37,7 @@ def student_folder(builds, tmp_path):
         (folder / path.name).write_bytes(path.read_bytes())
     first = folder / "01_tokens_and_data.ipynb"
     notebook = json.loads(first.read_text(encoding="utf-8"))
-    answer = next(
-        c
-        for c in notebook["cells"]
-        if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader", {}).get("solution")
-    )
+    answer = next(c for c in notebook["cells"] if c["cell_type"] == "markdown" and nbgrader_meta(c).get("solution"))
     answer["source"] = "Characters keep the vocabulary tiny; words would not fit."
     first.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     (folder / "01_tokens_and_data.backup-20261201-0900.ipynb").write_text("{}", encoding="utf-8")

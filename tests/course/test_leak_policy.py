@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools import leak_policy, site, site_check
+from coursetools import leak_policy, site_check, site_inputs
 from coursetools.leak_policy import LeakError
 from coursetools.notebooks import build_notebooks, main
 
@@ -267,8 +267,8 @@ def test_the_scan_reads_every_part_of_a_notebook(tmp_path, where, secret):
 
 def _site_step(content: Path, dest: Path):
     """What the site build does with content/ before anything else: student notebooks, then the scan."""
-    site.student_notebooks(content, dest)
-    site.fail_on_leaks(dest, content, "the student notebooks")
+    site_inputs.student_notebooks(content, dest)
+    site_inputs.fail_on_leaks(dest, content, "the student notebooks")
 
 
 LEAKY = {

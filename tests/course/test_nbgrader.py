@@ -14,6 +14,8 @@ import pytest
 from _runner import CONTENT
 from conftest import NOTEBOOKS
 
+from coursetools.cells import cell_source, nbgrader_meta
+
 pytestmark = pytest.mark.slow  # runs notebooks in real kernels
 
 
@@ -55,10 +57,6 @@ def _cells(path):
     return json.loads(Path(path).read_text())["cells"]
 
 
-def _source(cell):
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_student_build_matches_nbgrader_generate_assignment(name, builds, nbgrader_release):
     ours = _cells(next(p for p in builds["student"] if p.stem == name))
@@ -67,7 +65,7 @@ def test_student_build_matches_nbgrader_generate_assignment(name, builds, nbgrad
     for index, (a, b) in enumerate(zip(ours, theirs)):
         where = f"{name} cell {index}"
         assert a["cell_type"] == b["cell_type"], where
-        assert _source(a) == _source(b), f"{where}: our student source differs from nbgrader's"
+        assert cell_source(a) == cell_source(b), f"{where}: our student source differs from nbgrader's"
         assert a["metadata"].get("nbgrader") == b["metadata"].get("nbgrader"), where
         for lock in ("deletable", "editable"):  # nbgrader's LockCells, cell for cell
             assert a["metadata"].get(lock, True) == b["metadata"].get(lock, True), f"{where}: {lock} differs"
@@ -100,18 +98,18 @@ def test_grade_ids_unique_and_metadata_valid():
                     "grade_id": meta["grade_id"],
                     "schema_version": 3,
                 }, where
-                _check_rubric(_source(cell), meta["points"], where)
+                _check_rubric(cell_source(cell), meta["points"], where)
                 prev = cells[index - 1]
                 assert prev["cell_type"] == "markdown" and prev["metadata"]["nbgrader"]["locked"], (
                     f"{where}: an answer cell must follow its locked question cell"
                 )
-                assert f"({meta['points']} points)" in _source(prev), f"{where}: the question must state its points"
+                assert f"({meta['points']} points)" in cell_source(prev), f"{where}: the question must state its points"
             elif cell["cell_type"] == "markdown":
                 questions += 1
                 assert meta["locked"] and not meta["grade"] and not meta["solution"], where
             elif meta["solution"]:
                 exercises += 1
-                assert "### BEGIN SOLUTION" in _source(cell) and "### END SOLUTION" in _source(cell), where
+                assert "### BEGIN SOLUTION" in cell_source(cell) and "### END SOLUTION" in cell_source(cell), where
                 assert not meta["grade"], where
             else:
                 tests += 1
@@ -138,16 +136,16 @@ def test_student_answer_cells_hold_only_the_placeholder(builds):
     """The model answers and rubrics stay in the instructor version."""
     for path in builds["student"]:
         for cell in _cells(path):
-            meta = cell["metadata"].get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             if cell["cell_type"] == "markdown" and meta.get("solution"):
-                assert _source(cell) == "YOUR ANSWER HERE", f"{path.name}: {_source(cell)[:80]}"
-            assert "Model answer" not in _source(cell) and "Rubric (" not in _source(cell), path.name
+                assert cell_source(cell) == "YOUR ANSWER HERE", f"{path.name}: {cell_source(cell)[:80]}"
+            assert "Model answer" not in cell_source(cell) and "Rubric (" not in cell_source(cell), path.name
 
 
 def test_exercise_and_test_cells_cannot_be_deleted_in_the_student_build(builds):
     for path in builds["student"]:
         for index, cell in enumerate(_cells(path)):
-            meta = cell["metadata"].get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             if meta.get("solution"):
                 assert cell["metadata"].get("deletable") is False, f"{path.name} cell {index}"
                 assert cell["metadata"].get("editable", True) is True, f"{path.name} cell {index}: must stay editable"

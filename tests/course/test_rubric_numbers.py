@@ -10,6 +10,7 @@ import re
 import pytest
 from _runner import CONTENT
 
+from coursetools.cells import cell_source
 from tinytorch.course.rubric import NUMBERS, rubric_numbers
 from tinytorch.models import PRESETS, TinyGPT, TinyGPTConfig
 from tinytorch.models.presets import Preset
@@ -21,7 +22,7 @@ def _markdown():
     for path in sorted(CONTENT.glob("*.ipynb")):
         for index, cell in enumerate(json.loads(path.read_text())["cells"]):
             if cell["cell_type"] == "markdown":
-                cells.append((path.name, index, "".join(cell["source"])))
+                cells.append((path.name, index, cell_source(cell)))
     return cells
 
 
@@ -216,7 +217,7 @@ def _prose():
     for path in sorted(CONTENT.glob("*.ipynb")):
         for index, cell in enumerate(json.loads(path.read_text())["cells"]):
             if cell["cell_type"] == "code":
-                comments = [line.split("#", 1)[1] for line in "".join(cell["source"]).splitlines() if "#" in line]
+                comments = [line.split("#", 1)[1] for line in cell_source(cell).splitlines() if "#" in line]
                 out.append((f"{path.name} cell {index} (comments)", "\n".join(comments)))
     return out
 

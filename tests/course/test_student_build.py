@@ -10,6 +10,7 @@ import pytest
 from _runner import CONTENT
 from conftest import NOTEBOOKS
 
+from coursetools.cells import nbgrader_meta
 from coursetools.notebooks import build_notebooks, course_version
 
 FIRST_CODE_LINE = re.compile(r"^import tinytorch\b[^\n]*$")
@@ -49,7 +50,7 @@ def test_student_notebook_has_no_solution_text(name, builds):
     stubs = sum(c.source.count("raise NotImplementedError()") for c in student.cells if c.cell_type == "code")
     assert stubs == regions > 0
     for cell in student.cells:
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell.cell_type == "markdown" and meta.get("solution"):
             assert cell.source == "YOUR ANSWER HERE"
         if cell.cell_type == "code":
@@ -97,7 +98,7 @@ def test_build_rejects_duplicate_grade_ids_and_unclosed_solutions(tmp_path):
         build_notebooks(content, tmp_path / "out")
     (content / "00_copy.ipynb").unlink()
     nb = _load(content / "00_welcome.ipynb")
-    exercise = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
+    exercise = next(c for c in nb.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code")
     exercise.source = exercise.source.replace("### END SOLUTION", "")
     nbformat.write(nb, content / "00_welcome.ipynb")
     with pytest.raises(ValueError, match="END SOLUTION"):
@@ -112,18 +113,14 @@ def test_source_notebook_shape(name):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert FIRST_CODE_LINE.match(code[0].source), "the first code cell must be the one-line tinytorch import"
     for cell in nb.cells:
-        is_answer = cell.metadata.get("nbgrader", {}).get("solution")
+        is_answer = nbgrader_meta(cell).get("solution")
         if cell.cell_type == "markdown" and not is_answer:
             assert "BEGIN SOLUTION" not in cell.source  # nbgrader would treat it as a solution marker
         else:
             assert "matplotlib" not in cell.source, "no notebook cell may need matplotlib (browser)"
         assert not cell.get("outputs"), "sources are stored without outputs"
     # The written questions come near the end, each question locked and followed by its answer cell.
-    answers = [
-        i
-        for i, c in enumerate(nb.cells)
-        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "markdown"
-    ]
+    answers = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution") and c.cell_type == "markdown"]
     assert len(answers) >= 2 and answers[-1] > len(nb.cells) - 8
 
 
@@ -154,7 +151,7 @@ def test_no_prose_hard_codes_the_browser_block_size(name):
     block = preset("browser").config.block_size
     nb = _load(CONTENT / f"{name}.ipynb")
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("solution"):
+        if cell.cell_type == "markdown" and not nbgrader_meta(cell).get("solution"):
             for phrase in (f"block_size = {block}", f"block size {block}", f"context {block}", "block_size = 32"):
                 assert phrase not in cell.source, f"{name}: {phrase!r} in prose; read it from preset('browser')"
 

@@ -16,6 +16,7 @@ import pytest
 
 from coursetools import grading
 from coursetools.__main__ import main as coursetools_main
+from coursetools.cells import nbgrader_meta
 from coursetools.grading_checks import GradingRefused, read_report
 from tinytorch.course.handin import hand_in, hand_in_name
 
@@ -109,7 +110,7 @@ def test_collect_and_autograde_report_damaged_zips_other_versions_and_edited_tes
     test_cell = next(
         c
         for c in tampered["03_transformer_block.ipynb"]["cells"]
-        if c["metadata"].get("nbgrader", {}).get("grade") and c["cell_type"] == "code"
+        if nbgrader_meta(c).get("grade") and c["cell_type"] == "code"
     )
     tampered_id = test_cell["metadata"]["nbgrader"]["grade_id"]
     test_cell["source"] = "pass  # the test, removed"

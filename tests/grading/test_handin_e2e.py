@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 from _site_fixtures import SiteServer, new_context
+from _site_helpers import site_under_test, wait_for_notebook, write_cell
 
 from coursetools import grading
+from coursetools.cells import cell_by_grade_id, cell_source, nbgrader_meta
 from coursetools.grading_checks import nbgrader_exe, read_report
 from tinytorch.course.handin import FORMAT, hand_in, hand_in_name
 
@@ -59,17 +61,16 @@ _SOLVE = """(solutions) => {
 
 @pytest.fixture(scope="module")
 def site(request) -> Path:
-    folder = os.environ.get("TINYGPT_SITE")
-    return Path(folder) if folder else request.getfixturevalue("site_dir")
+    return site_under_test(request)
 
 
 def _solutions(source: dict) -> dict:
     """{grade_id: reference solution without the markers} of the exercise cells of a source notebook."""
     found = {}
     for cell in source["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell["cell_type"] == "code" and meta.get("solution"):
-            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            text = cell_source(cell)
             found[meta["grade_id"]] = "\n".join(line for line in text.split("\n") if "SOLUTION" not in line)
     return found
 
@@ -94,8 +95,7 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
             "return !!s && s.status !== 'waiting' && s.status !== 'reloading'; }",
             timeout=120_000,
         )
-        page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=120_000)
-        page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
+        wait_for_notebook(page, timeout_ms=120_000)
 
         # Issue 27: the button sits in the header's free space, over no icon (the kernel logo at the right).
         # The logo is drawn late and redrawn: the button must be clear of it once it shows, and stay clear.
@@ -125,22 +125,8 @@ def _hand_in(browser, server, tmp_path: Path, outside: list) -> Path:
         source = json.loads((grading.CONTENT / NOTEBOOK).read_text(encoding="utf-8"))
         solutions = _solutions(source)
         assert page.evaluate(_SOLVE, solutions) == len(solutions) >= 4
-        cells = page.locator(".jp-Notebook .jp-Cell")
-        index = next(
-            i
-            for i, c in enumerate(source["cells"])
-            if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb1_q1_tokenization"
-        )
-        cell = cells.nth(index)
-        cell.scroll_into_view_if_needed()
-        cell.locator(".jp-InputArea-prompt, .jp-InputPrompt").first.click()
-        page.keyboard.press("Escape")
-        page.keyboard.press("Enter")
-        cell.locator(".cm-editor.cm-focused").wait_for(timeout=10_000)
-        page.keyboard.press("Control+a")
-        page.keyboard.type(ANSWER)
-        page.keyboard.press("Escape")
-        page.keyboard.press("Control+s")
+        answer_cell = source["cells"].index(cell_by_grade_id(source["cells"], "nb1_q1_tokenization"))
+        write_cell(page, answer_cell, ANSWER)
         page.wait_for_function(
             """async () => { const s = await window.tinygptWork.allSaved();
             const nb = s.find((x) => x.key === '01_tokens_and_data.ipynb');
@@ -228,7 +214,7 @@ def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbg
     points = lambda nb, kind: sum(  # noqa: E731
         c["metadata"]["nbgrader"]["points"]
         for c in nb["cells"]
-        if c["cell_type"] == kind and c["metadata"].get("nbgrader", {}).get("grade")
+        if c["cell_type"] == kind and nbgrader_meta(c).get("grade")
     )
     automatic = points(release, "code")
     course_points = sum(
@@ -242,16 +228,14 @@ def test_from_the_browser_to_the_gradebook(chromium_browser, site, tmp_path, nbg
         return {
             c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("checksum")
             for c in nb["cells"]
-            if c["metadata"].get("nbgrader", {}).get("locked")
+            if nbgrader_meta(c).get("locked")
         }
 
     assert locked(handed) == locked(release), "the browser kept every locked cell's nbgrader metadata and checksum"
 
     stub_zip = handin_zip({NOTEBOOK: release}, "bob", "01_tokens_and_data", tmp_path / "bob")
     tampered = json.loads(json.dumps(release))
-    test_cell = next(
-        c for c in tampered["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb1_vocab_test"
-    )
+    test_cell = cell_by_grade_id(tampered["cells"], "nb1_vocab_test")
     test_cell["source"] = "pass  # tests removed"
     tamper_zip = handin_zip({NOTEBOOK: tampered}, "cy", "01_tokens_and_data", tmp_path / "cy")
     bulk = io.BytesIO()

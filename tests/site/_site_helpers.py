@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import urllib.parse
 from pathlib import Path
@@ -78,3 +79,77 @@ def guard_context(context, outside: list[str], seen: list[str]) -> None:
 
 def _is_local(url: str) -> bool:
     return url.startswith(("data:", "blob:")) or urllib.parse.urlsplit(url).hostname == "127.0.0.1"
+
+
+# ------------------------------------------------------------------ the built site, a notebook page, its storage
+
+
+def site_under_test(request) -> Path:
+    """TINYGPT_SITE=<folder> (a site already built, quicker while developing), else the session's build."""
+    folder = os.environ.get("TINYGPT_SITE")
+    return Path(folder) if folder else request.getfixturevalue("site_dir")
+
+
+#: True once the notebook app shows the notebook's cells (more than the empty first one).
+NOTEBOOK_CELLS_SHOWN = "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1"
+
+
+def wait_for_notebook(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the open notebook's cells and the page's Your-work button are there."""
+    page.wait_for_function(NOTEBOOK_CELLS_SHOWN, timeout=timeout_ms)
+    page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
+
+
+def write_cell(page, cell_index: int, text: str) -> None:
+    """Type into one cell like a student (edit mode, select all, type), then save with Ctrl+S."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(cell_index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputArea-prompt, .jp-InputPrompt").first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    cell.locator(".cm-editor.cm-focused").wait_for(timeout=10_000)
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+
+
+#: JavaScript for page.evaluate: `req(request)`, an IndexedDB request as a promise of its result.
+IDB_REQUEST = """const req = (r) => new Promise((ok, bad) => {
+                    r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });"""
+
+
+def stored_model(name: str, text: str = "", type_: str = "file", now: str = "") -> dict:
+    """A file (text) or directory as JupyterLite's drive stores it in IndexedDB; `now` is an ISO time."""
+    return {
+        "name": name.split("/")[-1],
+        "path": name,
+        "type": type_,
+        "format": "text" if type_ == "file" else "json",
+        "mimetype": "text/plain" if type_ == "file" else "",
+        "content": text if type_ == "file" else None,
+        "size": len(text.encode()),
+        "writable": True,
+        "created": now,
+        "last_modified": now,
+    }
+
+
+def work_probe_models(now: str) -> dict:
+    """tinytorch's course/work.py and what it reads (the zip format beside it, files.atomic_write) as an
+    uploaded package `probe` laid out like tinytorch: a cell can `from probe.course import work`
+    (relative imports work, no numpy needed, so no tinytorch wheel)."""
+    package = REPO / "tinytorch"
+
+    def source(name: str, relative: str) -> dict:
+        return stored_model(name, (package / relative).read_text(encoding="utf-8"), now=now)
+
+    return {
+        "probe": stored_model("probe", type_="directory", now=now),
+        "probe/course": stored_model("probe/course", type_="directory", now=now),
+        "probe/__init__.py": stored_model("probe/__init__.py", "", now=now),
+        "probe/course/__init__.py": stored_model("probe/course/__init__.py", "", now=now),
+        "probe/files.py": source("probe/files.py", "files.py"),
+        "probe/course/work.py": source("probe/course/work.py", "course/work.py"),
+        "probe/course/work_format.json": source("probe/course/work_format.json", "course/work_format.json"),
+    }

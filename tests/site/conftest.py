@@ -32,7 +32,7 @@ def _small_corpus(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     """(site folder, BuildResult) of one real build, shared by every site test in the session."""
-    from coursetools.pyodide_dist import NumpyWheelMissing
+    from coursetools.pyodide_fetch import NumpyWheelMissing
     from coursetools.site import build_site
 
     root = tmp_path_factory.mktemp("course-site")

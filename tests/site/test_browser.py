@@ -173,7 +173,7 @@ def test_a_link_to_a_missing_notebook_starts_no_kernel(visit, chromium_browser):
 
 
 def test_tab_completes_from_the_live_objects_without_jedi(visit):
-    """The kernel starts without jedi (site.KERNEL_START_PATCHES); IPython's own completer answers."""
+    """The kernel starts without jedi (kernel patch 'no jedi'); IPython's own completer answers."""
     page = visit["page"]
     run_new_cell(page, "import sys, numpy as np\nprint('jedi loaded:', 'jedi' in sys.modules)", "jedi loaded:")
     assert page.locator(".jp-OutputArea-output:has-text('jedi loaded: False')").count() == 1

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from coursetools import pyodide_dist
-from coursetools.site import PAGE_SCRIPTS_FIRST, WHEEL_LIMIT, WORK_FORMAT, WORK_FORMAT_SLOT
+from coursetools import pyodide_dist, pyodide_fetch, pyodide_lock
+from coursetools.cells import cell_source
+from coursetools.page_script_injection import PAGE_SCRIPTS_FIRST, WORK_FORMAT, WORK_FORMAT_SLOT
+from coursetools.wheel import WHEEL_LIMIT
 from tinytorch import settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,7 +84,7 @@ def test_every_student_notebook_ships_without_solutions(site_dir, tmp_path):
     for source in sorted((REPO / "content").glob("*.ipynb")):
         shipped = (site_dir / "files" / source.name).read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in shipped and "END SOLUTION" not in shipped, f"solution markers in {source.name}"
-        cells = ["".join(c["source"]) for c in json.loads(source.read_text(encoding="utf-8"))["cells"]]
+        cells = [cell_source(c) for c in json.loads(source.read_text(encoding="utf-8"))["cells"]]
         outside_solutions = "\n".join(solution.sub("", text) for text in cells)  # hints, tests, prose
         # every substantial line of a reference solution must be gone from the student version
         for text in cells:
@@ -108,7 +110,7 @@ def test_pyodide_is_self_hosted_with_a_consistent_lock(site_dir):
     lock = json.loads((pyodide / "pyodide-lock.json").read_text())
     for package in ("micropip", "ipython", "numpy", "tinytorch"):
         assert package in lock["packages"], f"{package} not in the trimmed lock"
-    assert "jedi" not in lock["packages"], "the kernel starts without jedi (site.KERNEL_START_PATCHES): do not ship it"
+    assert "jedi" not in lock["packages"], "the kernel starts without jedi (kernel patch 'no jedi'): do not ship it"
     remote = []
     for key, entry in lock["packages"].items():
         if re.match(r"^https?://", entry["file_name"]):
@@ -124,10 +126,10 @@ def test_pyodide_is_self_hosted_with_a_consistent_lock(site_dir):
     if info["pyodide"]["source"].startswith("npm"):
         # numpy's entry is the official one of the pinned Pyodide, byte for byte: its hash was never rewritten
         official = json.loads(
-            (pyodide_dist.npm_core(settings.cache_root() / "pyodide") / pyodide_dist.LOCK).read_text()
+            (pyodide_fetch.npm_core(settings.cache_root() / "pyodide") / pyodide_lock.LOCK).read_text()
         )
         assert lock["packages"]["numpy"] == official["packages"]["numpy"]
-        assert info["pyodide"]["version"] == pyodide_dist.PYODIDE_VERSION
+        assert info["pyodide"]["version"] == pyodide_lock.PYODIDE_VERSION
     # only what the course needs: no scipy, pandas, matplotlib, ...
     assert len(lock["packages"]) < 25, sorted(lock["packages"])
     assert not list(site_dir.glob("build/**/*.map")), "source maps shipped although the build drops them"
@@ -211,7 +213,7 @@ def _fake_distribution(root: Path) -> Path:
     dist = root / "pyodide"
     dist.mkdir(parents=True)
     for name in pyodide_dist.CORE_FILES:
-        if name != pyodide_dist.LOCK:
+        if name != pyodide_lock.LOCK:
             (dist / name).write_bytes(f"core {name}".encode())
     (dist / "console.html").write_text("demo page, not needed")
     packages = {
@@ -237,7 +239,7 @@ def _fake_distribution(root: Path) -> Path:
             "sha256": hashlib.sha256(f"wheel {key}".encode()).hexdigest(),
             "imports": [key],
         }
-    (dist / pyodide_dist.LOCK).write_text(json.dumps(lock))
+    (dist / pyodide_lock.LOCK).write_text(json.dumps(lock))
     return dist
 
 
@@ -252,7 +254,7 @@ def test_a_full_distribution_is_trimmed_to_the_course(tmp_path, as_tarball):
     dest = tmp_path / "static" / "pyodide"
     report = pyodide_dist.prepare(dest, settings.cache_root() / "pyodide", source)
     shipped = sorted(p.name for p in dest.iterdir())
-    lock = json.loads((dest / pyodide_dist.LOCK).read_text())
+    lock = json.loads((dest / pyodide_lock.LOCK).read_text())
     assert sorted(lock["packages"]) == ["comm", "ipython", "micropip", "numpy", "pygments", "traitlets"]
     assert report.numpy_self_hosted and report.from_cdn == []
     assert report.version == "unknown"  # the miniature release names no version; a real one does
@@ -263,10 +265,10 @@ def test_a_full_distribution_is_trimmed_to_the_course(tmp_path, as_tarball):
 
 def test_a_distribution_without_numpy_is_a_clear_error(tmp_path):
     dist = _fake_distribution(tmp_path / "release")
-    lock = json.loads((dist / pyodide_dist.LOCK).read_text())
+    lock = json.loads((dist / pyodide_lock.LOCK).read_text())
     del lock["packages"]["numpy"]
     lock["packages"]["scipy"]["depends"] = []
-    (dist / pyodide_dist.LOCK).write_text(json.dumps(lock))
+    (dist / pyodide_lock.LOCK).write_text(json.dumps(lock))
     with pytest.raises(KeyError, match="numpy"):
         pyodide_dist.prepare(tmp_path / "out", settings.cache_root() / "pyodide", str(dist))
 

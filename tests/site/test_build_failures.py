@@ -21,8 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from coursetools import kernel_patches, pyodide_dist, service_worker, site, site_check
+from coursetools import (
+    kernel_patches,
+    pyodide_dist,
+    pyodide_fetch,
+    pyodide_lock,
+    service_worker,
+    site,
+    site_check,
+    site_inputs,
+)
 from coursetools.__main__ import main
+from coursetools.cells import cell_source, nbgrader_meta
 from tinytorch import settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,8 +55,8 @@ def _fake_wheel(folder: Path, name: str = "numpy-9.9-cp314-cp314-pyemscripten_20
 
 @pytest.fixture
 def no_numpy_env(monkeypatch):
-    monkeypatch.delenv(pyodide_dist.NUMPY_WHEEL_ENV, raising=False)
-    monkeypatch.setattr(pyodide_dist, "PYODIDE_CDN_URL", CLOSED)
+    monkeypatch.delenv(pyodide_fetch.NUMPY_WHEEL_ENV, raising=False)
+    monkeypatch.setattr(pyodide_lock, "PYODIDE_CDN_URL", CLOSED)
 
 
 @pytest.fixture
@@ -71,48 +81,48 @@ def local_http(tmp_path):
 
 def test_numpy_wheel_comes_from_the_flag_then_the_env_then_the_cache(tmp_path, no_numpy_env, monkeypatch):
     wheel, entry = _fake_wheel(tmp_path / "given")
-    assert pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache", str(wheel)) == wheel.resolve()
-    monkeypatch.setenv(pyodide_dist.NUMPY_WHEEL_ENV, str(wheel))
-    assert pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache") == wheel.resolve()
-    monkeypatch.delenv(pyodide_dist.NUMPY_WHEEL_ENV)
+    assert pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache", str(wheel)) == wheel.resolve()
+    monkeypatch.setenv(pyodide_fetch.NUMPY_WHEEL_ENV, str(wheel))
+    assert pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache") == wheel.resolve()
+    monkeypatch.delenv(pyodide_fetch.NUMPY_WHEEL_ENV)
     cached = tmp_path / "cache" / "numpy" / entry["file_name"]
     cached.parent.mkdir(parents=True)
     shutil.copy2(wheel, cached)
-    assert pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache") == cached
+    assert pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache") == cached
 
 
 def test_a_wrong_numpy_wheel_is_refused_not_skipped(tmp_path, no_numpy_env, monkeypatch):
     _, entry = _fake_wheel(tmp_path / "right")
     wrong = tmp_path / "wrong.whl"
     wrong.write_bytes(b"something else")
-    with pytest.raises(pyodide_dist.NumpyWheelMissing) as error:
-        pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache", str(wrong))
+    with pytest.raises(pyodide_fetch.NumpyWheelMissing) as error:
+        pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache", str(wrong))
     assert "--numpy-wheel" in str(error.value) and entry["sha256"] in str(error.value)
-    monkeypatch.setenv(pyodide_dist.NUMPY_WHEEL_ENV, str(tmp_path / "missing.whl"))
-    with pytest.raises(pyodide_dist.NumpyWheelMissing, match="no file at"):
-        pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache")
+    monkeypatch.setenv(pyodide_fetch.NUMPY_WHEEL_ENV, str(tmp_path / "missing.whl"))
+    with pytest.raises(pyodide_fetch.NumpyWheelMissing, match="no file at"):
+        pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache")
 
 
 def test_numpy_is_downloaded_checked_and_cached(tmp_path, no_numpy_env, monkeypatch, local_http):
     root, url = local_http
     wheel, entry = _fake_wheel(root)
-    monkeypatch.setattr(pyodide_dist, "PYODIDE_CDN_URL", url)
-    got = pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache")
+    monkeypatch.setattr(pyodide_lock, "PYODIDE_CDN_URL", url)
+    got = pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache")
     assert got == tmp_path / "cache" / "numpy" / entry["file_name"] and got.read_bytes() == wheel.read_bytes()
     wheel.unlink()  # the second build needs no network
-    assert pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache") == got
+    assert pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache") == got
     # a URL given explicitly, with the wrong bytes behind it: refused, nothing cached
     (root / "bad.whl").write_bytes(b"tampered")
     got.unlink()
-    with pytest.raises(pyodide_dist.NumpyWheelMissing, match="sha256"):
-        pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache", f"{url}/bad.whl")
+    with pytest.raises(pyodide_fetch.NumpyWheelMissing, match="sha256"):
+        pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache", f"{url}/bad.whl")
     assert not got.exists()
 
 
 def test_no_numpy_anywhere_fails_naming_the_three_ways(tmp_path, no_numpy_env):
     _, entry = _fake_wheel(tmp_path / "elsewhere")
-    with pytest.raises(pyodide_dist.NumpyWheelMissing) as error:
-        pyodide_dist.find_numpy_wheel(entry, tmp_path / "cache")
+    with pytest.raises(pyodide_fetch.NumpyWheelMissing) as error:
+        pyodide_fetch.find_numpy_wheel(entry, tmp_path / "cache")
     message = str(error.value)
     for way in THREE_WAYS:
         assert way in message, f"{way!r} not named in: {message}"
@@ -122,11 +132,11 @@ def test_no_numpy_anywhere_fails_naming_the_three_ways(tmp_path, no_numpy_env):
 def _npm_cache(tmp_path: Path) -> Path:
     """A cache holding only Pyodide's npm core and the kernel's PyPI wheels (no numpy)."""
     real = settings.cache_root() / "pyodide"
-    pyodide_dist.npm_core(real)  # fetched once, like a first build
+    pyodide_fetch.npm_core(real)  # fetched once, like a first build
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / f"pyodide-npm-{pyodide_dist.PYODIDE_VERSION}").symlink_to(
-        real / f"pyodide-npm-{pyodide_dist.PYODIDE_VERSION}"
+    (cache / f"pyodide-npm-{pyodide_lock.PYODIDE_VERSION}").symlink_to(
+        real / f"pyodide-npm-{pyodide_lock.PYODIDE_VERSION}"
     )
     if (real / "pypi-wheels").is_dir():
         (cache / "pypi-wheels").symlink_to(real / "pypi-wheels")
@@ -134,20 +144,20 @@ def _npm_cache(tmp_path: Path) -> Path:
 
 
 def test_the_pinned_pyodide_lock_lists_numpy_with_its_official_hash(tmp_path):
-    core = pyodide_dist.npm_core(settings.cache_root() / "pyodide")
-    entry = json.loads((core / pyodide_dist.LOCK).read_text())["packages"]["numpy"]
+    core = pyodide_fetch.npm_core(settings.cache_root() / "pyodide")
+    entry = json.loads((core / pyodide_lock.LOCK).read_text())["packages"]["numpy"]
     assert entry["file_name"].endswith(".whl") and len(entry["sha256"]) == 64
-    assert str(core).endswith(pyodide_dist.PYODIDE_VERSION)
+    assert str(core).endswith(pyodide_lock.PYODIDE_VERSION)
 
 
 def test_prepare_without_numpy_fails_and_numpy_from_cdn_is_deliberate(tmp_path, no_numpy_env):
     cache = _npm_cache(tmp_path)
-    with pytest.raises(pyodide_dist.NumpyWheelMissing) as error:
+    with pytest.raises(pyodide_fetch.NumpyWheelMissing) as error:
         pyodide_dist.prepare(tmp_path / "out", cache)
     assert all(way in str(error.value) for way in THREE_WAYS)
     dest = tmp_path / "cdn-site" / "static" / "pyodide"
     report = pyodide_dist.prepare(dest, cache, numpy_from_cdn=True)
-    lock = json.loads((dest / pyodide_dist.LOCK).read_text())
+    lock = json.loads((dest / pyodide_lock.LOCK).read_text())
     assert report.from_cdn == ["numpy"] and not report.numpy_self_hosted
     assert lock["packages"]["numpy"]["file_name"].startswith(CLOSED + "/")
     assert "not self-hosted" in site_check.numpy_problems(tmp_path / "cdn-site")[0]
@@ -167,7 +177,7 @@ def test_the_cli_build_without_numpy_exits_1_with_the_fix(tmp_path, no_numpy_env
 def test_the_cdn_note_tells_the_student_the_first_import_needs_the_internet(tmp_path):
     notebook = tmp_path / "n.ipynb"
     shutil.copy2(sorted((REPO / "content").glob("*.ipynb"))[0], notebook)
-    site.add_cdn_note(notebook)
+    site_inputs.add_cdn_note(notebook)
     first = json.loads(notebook.read_text())["cells"][0]
     assert first["cell_type"] == "markdown" and "internet" in first["source"] and "import tinytorch" in first["source"]
 
@@ -176,14 +186,14 @@ def test_check_finds_a_site_without_numpy(tmp_path):
     lock_dir = tmp_path / "static" / "pyodide"
     lock_dir.mkdir(parents=True)
     wheel, entry = _fake_wheel(lock_dir)
-    (lock_dir / pyodide_dist.LOCK).write_text(json.dumps({"packages": {"numpy": entry}}))
+    (lock_dir / pyodide_lock.LOCK).write_text(json.dumps({"packages": {"numpy": entry}}))
     assert site_check.numpy_problems(tmp_path) == []
     assert main(["check", str(tmp_path)]) == 0
     wheel.unlink()
     assert "missing" in site_check.numpy_problems(tmp_path)[0]
     assert main(["check", str(tmp_path)]) == 1
     entry = dict(entry, file_name=f"{CLOSED}/{entry['file_name']}")
-    (lock_dir / pyodide_dist.LOCK).write_text(json.dumps({"packages": {"numpy": entry}}))
+    (lock_dir / pyodide_lock.LOCK).write_text(json.dumps({"packages": {"numpy": entry}}))
     assert "not self-hosted" in site_check.numpy_problems(tmp_path)[0]
     assert main(["check", str(tmp_path), "--numpy-from-cdn"]) == 0
 
@@ -197,7 +207,7 @@ def _content_with(tmp_path: Path, change) -> Path:
     shutil.copytree(REPO / "content", content)
     for path in sorted(content.glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        if any((c["metadata"].get("nbgrader") or {}).get("grade") for c in nb["cells"]):
+        if any(nbgrader_meta(c).get("grade") for c in nb["cells"]):
             change(nb["cells"])
             path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
             return content
@@ -205,17 +215,13 @@ def _content_with(tmp_path: Path, change) -> Path:
 
 
 def _first_test_cell(cells) -> int:
-    return next(
-        i
-        for i, c in enumerate(cells)
-        if (c["metadata"].get("nbgrader") or {}).get("grade") and c["cell_type"] == "code"
-    )
+    return next(i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade") and c["cell_type"] == "code")
 
 
 def _add_hidden_tests(cells):
     i = _first_test_cell(cells)
     cells[i]["source"] = (
-        "".join(cells[i]["source"]) + "\n### BEGIN HIDDEN TESTS\nassert True  # graded only\n### END HIDDEN TESTS\n"
+        cell_source(cells[i]) + "\n### BEGIN HIDDEN TESTS\nassert True  # graded only\n### END HIDDEN TESTS\n"
     )
 
 
@@ -312,7 +318,7 @@ def _stock_service_worker() -> str:
 
 def _tiny_site(root: Path, worker: str) -> Path:
     (root / "static" / "pyodide").mkdir(parents=True)
-    (root / "static" / "pyodide" / pyodide_dist.LOCK).write_text(json.dumps({"packages": {}}))
+    (root / "static" / "pyodide" / pyodide_lock.LOCK).write_text(json.dumps({"packages": {}}))
     (root / "service-worker.js").write_text(worker)
     return root
 
@@ -338,7 +344,7 @@ def _stock_kernel(root: Path) -> Path:
     """The stock kernel extension and the stock app's build/ (the one app script Stop goes through)."""
     import jupyterlite_core
 
-    shutil.copytree(site.kernel_extension_dir() / "static", root / kernel_patches.KERNEL_EXTENSION_STATIC)
+    shutil.copytree(site_inputs.kernel_extension_dir() / "static", root / kernel_patches.KERNEL_EXTENSION_STATIC)
     app = next(Path(jupyterlite_core.__file__).parent.glob("jupyterlite-app-*.tgz"))
     (root / kernel_patches.APP_BUILD).mkdir(parents=True)
     with tarfile.open(app) as tar:
@@ -410,7 +416,7 @@ def test_a_wheel_that_does_not_match_its_lock_hash_fails_the_check(tmp_path):
             "gone": {"file_name": "gone-1.0-py3-none-any.whl", "sha256": "0" * 64},
         }
     }
-    (root / "static" / "pyodide" / pyodide_dist.LOCK).write_text(json.dumps(lock))
+    (root / "static" / "pyodide" / pyodide_lock.LOCK).write_text(json.dumps(lock))
     problems = site_check.lock_problems(root)
     assert len(problems) == 2
     assert "ipython-9.0-py3-none-any.whl does not have the sha256" in problems[1] and "refuse" in problems[1]
@@ -421,4 +427,4 @@ def test_the_node_tests_use_the_pyodide_the_site_ships():
     """package.json's pyodide (Node tests of the wheel in real wasm) is the version the site pins."""
     package = json.loads((REPO / "package.json").read_text())
     wanted = {**package.get("dependencies", {}), **package.get("devDependencies", {})}.get("pyodide")
-    assert wanted is not None and wanted.lstrip("^~=") == pyodide_dist.PYODIDE_VERSION, wanted
+    assert wanted is not None and wanted.lstrip("^~=") == pyodide_lock.PYODIDE_VERSION, wanted

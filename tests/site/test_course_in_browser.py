@@ -19,6 +19,8 @@ import pytest
 from _notebook_driver import describe, error_text, errors, open_notebook, run_all, run_code, save_notebook
 from _site_helpers import REPO, guard_context
 
+from coursetools.cells import cell_source
+
 NOTEBOOKS = sorted(p.name for p in (REPO / "content").glob("*.ipynb"))
 INSTRUCTOR_PREFIX = "instructor-"  # the instructor copies sit beside the student ones, in the same folder
 FAST = "import os\nos.environ['TINYGPT_FAST'] = '1'\nprint('fast mode on')"
@@ -93,7 +95,7 @@ def test_instructor_notebook_runs_all_cells_without_error(course, name):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_student_notebook_stops_at_its_first_exercise_with_the_hint(course, name, site_dir):
     shipped = json.loads((site_dir / "files" / name).read_text(encoding="utf-8"))
-    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in shipped["cells"]]
+    sources = [cell_source(c) for c in shipped["cells"]]
     stubs = [i for i, (c, s) in enumerate(zip(shipped["cells"], sources)) if c["cell_type"] == "code" and STUB in s]
     page = course["page"]
     open_notebook(page, course["url"], name)

@@ -5,7 +5,7 @@ and still lists a notebook that has no such metadata."""
 import json
 import re
 
-from coursetools.site import write_landing
+from coursetools.landing import write_landing
 
 
 def _notebook(path, title, meta=None):

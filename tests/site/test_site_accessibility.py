@@ -8,20 +8,19 @@ student-work.js adds are audited.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from _axe import axe_violations, describe
 from _site_fixtures import SiteServer, new_context
+from _site_helpers import site_under_test
 
 WORK_UI = ["#tinygpt-work-button", "#tinygpt-work-panel", "#tinygpt-work-toast", "#tinygpt-update-notice"]
 
 
 @pytest.fixture(scope="module")
 def site(request) -> Path:
-    folder = os.environ.get("TINYGPT_SITE")
-    return Path(folder) if folder else request.getfixturevalue("site_dir")
+    return site_under_test(request)
 
 
 @pytest.fixture()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,9 @@ from pathlib import Path
 import pytest
 from _notebook_driver import run_code
 from _site_fixtures import SiteServer, new_context
+from _site_helpers import IDB_REQUEST, site_under_test, wait_for_notebook, work_probe_models, write_cell
+
+from coursetools.cells import cell_source, nbgrader_meta
 
 # Every test needs a built site; the `site` fixture builds one through getfixturevalue (unless
 # TINYGPT_SITE names one), which the conftest's fixture-name rule cannot see.
@@ -42,7 +44,7 @@ def _course_notebook(site: Path):
         nb = json.loads(path.read_text(encoding="utf-8"))
         if not nb.get("metadata", {}).get("tinygpt", {}).get("course_version"):
             continue
-        solutions = [i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        solutions = [i for i, c in enumerate(nb["cells"]) if nbgrader_meta(c).get("solution")]
         written = [i for i in solutions if nb["cells"][i]["cell_type"] == "markdown"]
         if written or solutions:
             return path.relative_to(site / "files").as_posix(), nb, (written or solutions)[0]
@@ -56,8 +58,7 @@ def _storage_name(site: Path) -> str:
 
 @pytest.fixture(scope="module")
 def site(request) -> Path:
-    folder = os.environ.get("TINYGPT_SITE")
-    site = Path(folder) if folder else request.getfixturevalue("site_dir")
+    site = site_under_test(request)
     pages = [p for p in site.glob("*/index.html") if SCRIPT_NAME in p.read_text(encoding="utf-8")]
     assert pages, f"no app page of {site} loads {SCRIPT_NAME}: the build must inject coursetools/page_scripts/*.js"
     return site
@@ -108,39 +109,24 @@ class Student:
             self.page = self.context.new_page()
             self.page.on("dialog", self._on_dialog)
         self.page.goto(self.server.url + "notebooks/index.html?path=" + path)
-        self.page.wait_for_function(
-            "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000
-        )
-        self.page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
+        wait_for_notebook(self.page)
         return self.page
 
     def reload(self):
         self.page.reload()
-        self.page.wait_for_function(
-            "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000
-        )
-        self.page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
+        wait_for_notebook(self.page)
 
     def write_answer(self, cell_index: int, text: str):
         """Type into one cell like a student (edit mode, select all, type), then save with Ctrl+S."""
-        page = self.page
-        cell = page.locator(".jp-Notebook .jp-Cell").nth(cell_index)
-        cell.scroll_into_view_if_needed()
-        cell.locator(".jp-InputArea-prompt, .jp-InputPrompt").first.click()
-        page.keyboard.press("Escape")
-        page.keyboard.press("Enter")
-        cell.locator(".cm-editor.cm-focused").wait_for(timeout=10_000)
-        page.keyboard.press("Control+a")
-        page.keyboard.type(text)
-        page.keyboard.press("Escape")
-        page.keyboard.press("Control+s")
+        write_cell(self.page, cell_index, text)
 
     def saved(self) -> dict:
         """{path: contents model} read straight from IndexedDB (independent of the page script)."""
         return self.page.evaluate(
             """async (name) => {
-                const req = (r) => new Promise((ok, bad) => {
-                    r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });
+                """
+            + IDB_REQUEST
+            + """
                 const dbs = await indexedDB.databases();
                 if (!dbs.some((d) => d.name === name)) return {};
                 const db = await req(indexedDB.open(name));
@@ -158,8 +144,9 @@ class Student:
         """Store files the way JupyterLite's drive does (as if the student had uploaded them)."""
         self.page.evaluate(
             """async ([name, models]) => {
-                const req = (r) => new Promise((ok, bad) => {
-                    r.onsuccess = () => ok(r.result); r.onerror = () => bad(r.error); });
+                """
+            + IDB_REQUEST
+            + """
                 const db = await req(indexedDB.open(name));
                 const tx = db.transaction('files', 'readwrite');
                 for (const [key, model] of Object.entries(models)) tx.objectStore('files').put(model, key);
@@ -187,10 +174,7 @@ class Student:
             return
         with self.page.expect_navigation(timeout=30_000):
             act()
-        self.page.wait_for_function(
-            "() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 1", timeout=90_000
-        )
-        self.page.wait_for_selector("#tinygpt-work-button", timeout=30_000)
+        wait_for_notebook(self.page)
 
     def open_panel(self):
         self.page.click("#tinygpt-work-button")
@@ -225,14 +209,14 @@ def notebook_json(model: dict) -> dict:
     return content
 
 
-def cell_source(model: dict, index: int) -> str:
-    source = notebook_json(model)["cells"][index]["source"]
-    return "".join(source) if isinstance(source, list) else source
+def saved_cell_source(model: dict, index: int) -> str:
+    """The source of cell `index` of a notebook as the browser saved it (a contents model)."""
+    return cell_source(notebook_json(model)["cells"][index])
 
 
 def check_answer(saved: dict, path: str, index: int, answer: str):
     TALLY["answers_checked"] += 1
-    ok = path in saved and answer in cell_source(saved[path], index)
+    ok = path in saved and answer in saved_cell_source(saved[path], index)
     if not ok:
         TALLY["answers_lost"] += 1
     assert ok, f"the answer written in {path} cell {index} is gone; stored: {sorted(saved)}"
@@ -262,7 +246,7 @@ def test_answer_survives_reload(site, student):
     answer = "Attention mixes earlier characters, weighted by similarity (reload test)."
     student.open(path)
     student.write_answer(index, answer)
-    student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
+    student.wait_saved(lambda s: path in s and answer in saved_cell_source(s[path], index), "the saved answer")
     student.reload()
     check_answer(student.saved(), path, index, answer)
     assert answer in cell_text(student.page, index), "the answer is stored but the reopened notebook does not show it"
@@ -274,7 +258,9 @@ def test_redeploy_keeps_answer_and_offers_update(site, redeployable, student):
     answer = "My answer survives a course update."
     student.open(path)
     student.write_answer(index, answer)
-    before = student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")[path]
+    before = student.wait_saved(
+        lambda s: path in s and answer in saved_cell_source(s[path], index), "the saved answer"
+    )[path]
     assert not student.page.locator("#tinygpt-update-notice").is_visible(), "update notice shown before any update"
 
     # The instructor edits the notebook and republishes: new cell, new course_version.
@@ -369,7 +355,7 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
     answer = "Export me: every byte must come back ✓."
     student.open(path)
     student.write_answer(index, answer)
-    student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
+    student.wait_saved(lambda s: path in s and answer in saved_cell_source(s[path], index), "the saved answer")
     student.put_raw(_extra_files())
     original = student.saved()
 
@@ -384,7 +370,7 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
         assert {path, "notes.txt", "weights.bin", "results.json", "project/deep/ideas.md", "empty folder/"} <= names
         assert zf.read("weights.bin") == BINARY
         assert zf.read("notes.txt") == _extra_files()["notes.txt"]["content"].encode()
-        assert answer in "".join(json.loads(zf.read(path))["cells"][index]["source"])
+        assert answer in cell_source(json.loads(zf.read(path))["cells"][index])
         # It records what it holds: every file with its size and SHA-256 (the page's digest).
         listed = json.loads(zf.read(".tinygpt-work.json"))["files"]
         import hashlib
@@ -423,7 +409,7 @@ def test_export_clear_import_restores_every_byte(site, browser, redeployable, st
         # Importing over newer work keeps that work as a backup instead of losing it.
         newer = "A newer answer written after the export."
         fresh.write_answer(index, newer)
-        fresh.wait_saved(lambda s: newer in cell_source(s[path], index), "the newer answer")
+        fresh.wait_saved(lambda s: newer in saved_cell_source(s[path], index), "the newer answer")
         fresh.open_panel()
         fresh.act_and_settle(lambda: fresh.page.set_input_files("#tinygpt-work-import-file", str(zip_file)))
         stem = path[: -len(".ipynb")]
@@ -457,7 +443,7 @@ def test_reset_notebook_keeps_backup(site, student):
     answer = "This answer must survive a reset as a backup."
     student.open(path)
     student.write_answer(index, answer)
-    student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
+    student.wait_saved(lambda s: path in s and answer in saved_cell_source(s[path], index), "the saved answer")
 
     student.open_panel()
     reset = student.page.locator(f'#tinygpt-work-notebooks li[data-path="{path}"] .tinygpt-reset')
@@ -473,7 +459,7 @@ def test_reset_notebook_keeps_backup(site, student):
     student.open(path)
     shown = cell_text(student.page, index)
     assert answer not in shown, "the reset notebook still shows the student's answer"
-    shipped_text = "".join(shipped["cells"][index]["source"]).strip().splitlines()[0]
+    shipped_text = cell_source(shipped["cells"][index]).strip().splitlines()[0]
     assert shipped_text in shown, "the reset notebook is not the shipped version"
 
 
@@ -553,42 +539,9 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
     try:
         student.open(path)
         student.write_answer(index, answer)
-        student.wait_saved(lambda s: path in s and answer in cell_source(s[path], index), "the saved answer")
-        # work.py and what it reads (the zip format beside it, tinytorch.files.atomic_write) as an
-        # uploaded package "probe" laid out like tinytorch: relative imports work, no numpy needed.
-        now = datetime.now(UTC).isoformat()
-
-        def stored(name, text="", type_="file"):
-            return {
-                "name": name.split("/")[-1],
-                "path": name,
-                "type": type_,
-                "format": "text" if type_ == "file" else "json",
-                "mimetype": "text/plain" if type_ == "file" else "",
-                "content": text if type_ == "file" else None,
-                "size": len(text.encode()),
-                "writable": True,
-                "created": now,
-                "last_modified": now,
-            }
-
-        package = REPO / "tinytorch"
-        student.put_raw(
-            {
-                "probe": stored("probe", type_="directory"),
-                "probe/course": stored("probe/course", type_="directory"),
-                "probe/__init__.py": stored("probe/__init__.py", ""),
-                "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
-                "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
-                "probe/course/work.py": stored(
-                    "probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")
-                ),
-                "probe/course/work_format.json": stored(
-                    "probe/course/work_format.json",
-                    (package / "course" / "work_format.json").read_text(encoding="utf-8"),
-                ),
-            }
-        )
+        student.wait_saved(lambda s: path in s and answer in saved_cell_source(s[path], index), "the saved answer")
+        # work.py and what it reads as an uploaded package "probe" (no numpy needed).
+        student.put_raw(work_probe_models(datetime.now(UTC).isoformat()))
 
         # Run the cell in another notebook, so the one being reset is not open in an editor.
         student.open(other)
@@ -615,7 +568,7 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
             assert {path, "probe/course/work.py", ".tinygpt-work.json"} <= names, names
             assert not any(".ipynb_checkpoints" in n or n.endswith(".zip") for n in names), names
             TALLY["answers_checked"] += 1
-            exported = "".join(json.loads(zf.read(path))["cells"][index]["source"])
+            exported = cell_source(json.loads(zf.read(path))["cells"][index])
             if answer not in exported:
                 TALLY["answers_lost"] += 1
             assert answer in exported, "the kernel's export lost the answer"
@@ -624,11 +577,9 @@ def test_work_py_in_the_browser_kernel(site, browser, redeployable):
         backup = next((k for k in saved if k.startswith(stem + ".backup-")), None)
         assert backup, f"reset_notebook kept no backup; stored: {sorted(saved)}"
         check_answer(saved, backup, index, answer)
-        shipped_sources = [
-            "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in shipped["cells"]
-        ]
+        shipped_sources = [cell_source(c) for c in shipped["cells"]]
         reset = notebook_json(saved[path])
-        assert [cell_source(saved[path], i) for i in range(len(reset["cells"]))] == shipped_sources
+        assert [saved_cell_source(saved[path], i) for i in range(len(reset["cells"]))] == shipped_sources
 
         # Both files the kernel wrote open in the notebook view: the backup shows the answer.
         student.open(path)
@@ -719,8 +670,8 @@ def test_the_zip_library_is_fflate_copied_with_its_licence(site):
 
 
 def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):
-    from coursetools import site as site_build
+    from coursetools import page_script_injection
 
-    monkeypatch.setattr(site_build, "REPO", tmp_path)
+    monkeypatch.setattr(page_script_injection, "REPO", tmp_path)
     with pytest.raises(RuntimeError, match=r"node_modules/fflate/umd/index\.js is missing: run `npm ci` in "):
-        site_build.copy_page_libraries(tmp_path)
+        page_script_injection.copy_page_libraries(tmp_path)

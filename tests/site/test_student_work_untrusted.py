@@ -74,7 +74,8 @@ def test_import_work_is_all_or_nothing_on_the_browser_drive(site, browser, redep
     from datetime import datetime
 
     from _notebook_driver import run_code
-    from test_student_work import REPO, Student
+    from _site_helpers import stored_model, work_probe_models
+    from test_student_work import Student
 
     if not (site / "static" / "pyodide" / "pyodide.mjs").is_file():
         pytest.skip(
@@ -85,38 +86,11 @@ def test_import_work_is_all_or_nothing_on_the_browser_drive(site, browser, redep
     try:
         student.open(path)
         now = datetime.now(UTC).isoformat()
-
-        def stored(name, text="", type_="file"):
-            return {
-                "name": name.split("/")[-1],
-                "path": name,
-                "type": type_,
-                "format": "text" if type_ == "file" else "json",
-                "mimetype": "text/plain" if type_ == "file" else "",
-                "content": text if type_ == "file" else None,
-                "size": len(text.encode()),
-                "writable": True,
-                "created": now,
-                "last_modified": now,
-            }
-
-        package = REPO / "tinytorch"
         student.put_raw(
             {
-                "probe": stored("probe", type_="directory"),
-                "probe/course": stored("probe/course", type_="directory"),
-                "probe/__init__.py": stored("probe/__init__.py", ""),
-                "probe/course/__init__.py": stored("probe/course/__init__.py", ""),
-                "probe/files.py": stored("probe/files.py", (package / "files.py").read_text(encoding="utf-8")),
-                "probe/course/work.py": stored(
-                    "probe/course/work.py", (package / "course" / "work.py").read_text(encoding="utf-8")
-                ),
-                "probe/course/work_format.json": stored(
-                    "probe/course/work_format.json",
-                    (package / "course" / "work_format.json").read_text(encoding="utf-8"),
-                ),
-                "mine": stored("mine", type_="directory"),
-                "mine/notes.txt": stored("mine/notes.txt", "first notes\n"),
+                **work_probe_models(now),
+                "mine": stored_model("mine", type_="directory", now=now),
+                "mine/notes.txt": stored_model("mine/notes.txt", "first notes\n", now=now),
             }
         )
         code = (

@@ -31,8 +31,8 @@ from ..rng import rng as global_rng
 from ..tensor import no_grad
 from ..text.batches import get_batch
 from ..validation import non_negative_int
+from . import arguments, legacy
 from . import checkpoint as ckpt
-from . import checks, legacy
 from . import state as trainer_state
 from .callbacks import ProgressDisplay, Validation
 from .history import StepRecord, TrainingHistory
@@ -88,10 +88,10 @@ class LanguageModelTrainer:
             old_names, validation, checkpoints, probe, callbacks
         )
         self.model, self.optimizer = model, optimizer
-        self.block_size = checks.check_block_size(model, block_size)
-        self.batch_size = checks.check_batch_size(model, batch_size, self.block_size)
-        self.train_data = checks.check_data(model, train_data, "train_data", self.block_size)
-        self.val_data = None if val_data is None else checks.check_data(model, val_data, "val_data", self.block_size)
+        self.block_size = arguments.check_block_size(model, block_size)
+        self.batch_size = arguments.check_batch_size(model, batch_size, self.block_size)
+        self.train_data = arguments.check_data(model, train_data, "train_data", self.block_size)
+        self.val_data = None if val_data is None else arguments.check_data(model, val_data, "val_data", self.block_size)
         self.loss_fn = loss_fn if loss_fn is not None else LanguageModelLoss()
         self.grad_clip = None if grad_clip in (None, 0) else float(grad_clip)
         self._set_schedule(lr_schedule, max_steps, old_schedule)
@@ -100,7 +100,7 @@ class LanguageModelTrainer:
         if self.val_data is not None and validation is None:
             validation = Validation()
         self.validation = None if self.val_data is None else validation
-        self.probe = checks.check_probe(model, probe)
+        self.probe = arguments.check_probe(model, probe)
         self.checkpoints = checkpoints
         self.progress = progress if isinstance(progress, ProgressDisplay) else ProgressDisplay(progress)
         builtin = [self.validation, self.probe, self.checkpoints, self.progress]
@@ -221,7 +221,7 @@ class LanguageModelTrainer:
             raise ValueError(f"max_steps={max_steps} but the schedule ends at {scheduled}: give max_steps once")
         self.lr_schedule = lr_schedule
         steps = scheduled if scheduled is not None else max_steps  # the step count has one home
-        self.max_steps = None if steps is None else checks.positive_int(steps, "max_steps")
+        self.max_steps = None if steps is None else arguments.positive_int(steps, "max_steps")
         self.lr_at(0)  # a schedule that cannot work fails now, not at step 1
 
     def lr_at(self, step: int) -> float:
@@ -288,7 +288,7 @@ class LanguageModelTrainer:
         if data is None:
             raise ValueError("this trainer has no validation data: pass val_data to evaluate on it")
         settings = self.validation or Validation()
-        batches = settings.batches if batches is None else checks.positive_int(batches, "batches")
+        batches = settings.batches if batches is None else arguments.positive_int(batches, "batches")
         rng = np.random.default_rng(settings.seed)
         total = 0.0
         with eval_mode(self.model), no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):

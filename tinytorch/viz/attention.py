@@ -54,6 +54,16 @@ class GridLayout:
         self.width = self.colorbar_x + 62
         self.height = self.top + self.grid_h + key_h + 4
 
+    def title(self, text: str) -> str:
+        """The view's title line, above the grid."""
+        return S.text(self.left, 18, text, size=14, fill="#111", font_weight="600", class_="tt-title")
+
+    def colorbar(self, top: float, causal: bool, height: float | None = None) -> str:
+        """The weight colour bar right of the grid, 0 to `top` (with the masked-future swatch when causal)."""
+        if height is None:
+            height = min(160.0, max(60.0, self.grid_h - 40))
+        return S.colorbar(self.colorbar_x, self.top + 10, height, 0.0, top, label="weight", masked_note=causal)
+
     def origin(self, r: int, c: int) -> tuple[float, float]:
         """Top-left corner of panel (r, c)."""
         x = self.left + c * (self.panel + self.gap)
@@ -136,6 +146,15 @@ def _shorten(label: str, limit: int = 8) -> str:
 def causal_mask_upper(T: int) -> np.ndarray:
     """(T, T) bool, True above the diagonal: the keys a causal query may not see."""
     return np.triu(np.ones((T, T), dtype=bool), k=1)
+
+
+def colour_scale(weights: np.ndarray, vmax: float | None, causal: bool):
+    """(top, mask) for maps (..., T, T): the top of the colour scale (`vmax`, else the largest
+    weight; never 0), shared by every panel so they compare, and the future to grey out (None
+    unless causal)."""
+    top = float(weights.max()) if vmax is None else float(vmax)
+    top = top if top > 0 else 1.0
+    return top, (causal_mask_upper(weights.shape[-1]) if causal else None)
 
 
 def panel_image(
@@ -225,9 +244,7 @@ def attention_heatmap(
     layers, heads = pick(L, layer, "layer"), pick(H, head, "head")
     W = weights[np.ix_(layers, heads)]  # (l, h, T, T)
     causal = is_causal(W) if causal is None else bool(causal)
-    top = float(W.max()) if vmax is None else float(vmax)
-    top = top if top > 0 else 1.0
-    mask = causal_mask_upper(T) if causal else None
+    top, mask = colour_scale(W, vmax, causal)
     single = len(layers) * len(heads) == 1
     lay = GridLayout(T, len(layers), len(heads), labels, cell=cell)
 
@@ -252,7 +269,7 @@ def attention_heatmap(
     )
     parts = [
         S.svg_open(lay.width, lay.height, about, class_="tt-attention", data_layers=len(layers), data_heads=len(heads)),
-        S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        lay.title(title),
         S.text(lay.left, 35, "", size=11, fill="#555", class_="tt-readout"),
     ]  # filled by JS
     panel_names = []
@@ -278,17 +295,7 @@ def attention_heatmap(
         '<rect class="tt-cursor" x="0" y="0" width="0" height="0" fill="none" stroke="#ff2d55" '
         'stroke-width="1.5" style="display:none;pointer-events:none"/>'
     )
-    parts.append(
-        S.colorbar(
-            lay.colorbar_x,
-            lay.top + 10,
-            min(160.0, max(60.0, lay.grid_h - 40)),
-            0.0,
-            top,
-            label="weight",
-            masked_note=causal,
-        )
-    )
+    parts.append(lay.colorbar(top, causal))
     parts.append("</svg>")
     svg = "".join(parts)
 

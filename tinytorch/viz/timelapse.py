@@ -12,7 +12,7 @@ import numpy as np
 
 from . import svg as S
 from ._inputs import attention_source, is_causal, pick, to_numpy
-from .attention import GridLayout, causal_mask_upper, panel_image
+from .attention import GridLayout, colour_scale, panel_image
 from .svg import json_payload
 from .view import View, boot_script
 
@@ -109,9 +109,7 @@ def attention_timelapse(
     layers, heads = pick(L, layer, "layer"), pick(H, head, "head")
     W = weights[:, layers][:, :, heads]  # (S, l, h, T, T)
     causal = is_causal(W)
-    top = float(W.max()) if vmax is None else float(vmax)
-    top = top if top > 0 else 1.0
-    mask = causal_mask_upper(T) if causal else None
+    top, mask = colour_scale(W, vmax, causal)
     lay = GridLayout(T, len(layers), len(heads), labels, cell=cell)
     names = {(r, c): f"layer {l} \u00b7 head {h}" for r, l in enumerate(layers) for c, h in enumerate(heads)}
     if title is None:
@@ -131,7 +129,7 @@ def attention_timelapse(
             data_layers=len(layers),
             data_heads=len(heads),
         ),
-        S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        lay.title(title),
     ]
     for f in range(nS):
         hidden = "" if f == nS - 1 else ' style="display:none"'
@@ -142,17 +140,7 @@ def attention_timelapse(
                 parts.append(panel_image(lay, r, c, W[f, r, c], top, mask, levels=LEVELS))
         parts.append("</g>")
     parts.append(lay.axes(names))
-    parts.append(
-        S.colorbar(
-            lay.colorbar_x,
-            lay.top + 10,
-            min(160.0, max(60.0, lay.grid_h - 40)),
-            0.0,
-            top,
-            label="weight",
-            masked_note=causal,
-        )
-    )
+    parts.append(lay.colorbar(top, causal))
     parts.append("</svg>")
     svg = "".join(parts)
     rid = S.new_id("tt-lapse")
@@ -195,9 +183,7 @@ def timelapse_small_multiples(
     heads = pick(H, head, "head")
     W = weights[:, lay_idx][:, heads]  # (S, h, T, T)
     causal = is_causal(W)
-    top = float(W.max()) if vmax is None else float(vmax)
-    top = top if top > 0 else 1.0
-    mask = causal_mask_upper(T) if causal else None
+    top, mask = colour_scale(W, vmax, causal)
     lay = GridLayout(T, nS, len(heads), labels, cell=cell)
     names = {(r, c): f"step {steps[r]} \u00b7 head {h}" for r in range(nS) for c, h in enumerate(heads)}
     if title is None:
@@ -208,7 +194,7 @@ def timelapse_small_multiples(
     )
     parts = [
         S.svg_open(lay.width, lay.height, about, class_="tt-timelapse-static", data_frames=nS, data_heads=len(heads)),
-        S.text(lay.left, 18, title, size=14, fill="#111", font_weight="600", class_="tt-title"),
+        lay.title(title),
         S.text(lay.left, 35, "rows: training steps, top to bottom; columns: heads", size=11, fill="#555"),
     ]
     for r in range(nS):
@@ -217,7 +203,7 @@ def timelapse_small_multiples(
                 panel_image(lay, r, c, W[r, c], top, mask, levels=LEVELS, data_step=steps[r], data_head=heads[c])
             )
     parts.append(lay.axes(names))
-    parts.append(S.colorbar(lay.colorbar_x, lay.top + 10, 140, 0.0, top, label="weight", masked_note=causal))
+    parts.append(lay.colorbar(top, causal, height=140))
     parts.append("</svg>")
     svg = "".join(parts)
     view = View(f'<div class="tt-viz tt-timelapse-static-view">{svg}</div>', svg, title)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import settings
 from . import WASM_FILE, load, pyodide_memory
+from .leb128 import leb, read_leb
 
 #: products smaller than this run on one thread (copies and the handshake cost ~0.05-0.2 ms)
 MIN_MACS = 3_000_000
@@ -28,44 +29,23 @@ _reason = "not started"
 enabled = settings.wasm_threads()
 
 
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _read_leb(data: bytes, i: int):
-    value = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, i
-
-
 def shared_variant(binary: bytes) -> bytes:
     """kernels.wasm with its env.memory import declared shared (max MAX_PAGES pages), for the helper thread."""
     out, i = bytearray(binary[:8]), 8
     while i < len(binary):
         sid = binary[i]
-        size, start = _read_leb(binary, i + 1)
+        size, start = read_leb(binary, i + 1)
         payload = binary[start : start + size]
         if sid == 2:  # import section: exactly one import, env.memory (build.py checks that)
             head = payload.rindex(b"memory") + len(b"memory")
             if payload[head] != 2:
                 raise ValueError("the module's import is not a memory")
             flags = payload[head + 1]
-            minimum, _ = _read_leb(payload, head + 2)
+            minimum, _ = read_leb(payload, head + 2)
             if flags != 0:
                 raise ValueError("kernels.wasm's memory import already has limits; expected (min) only")
-            payload = payload[: head + 1] + b"\x03" + _leb(minimum) + _leb(MAX_PAGES)
-        out += bytes([sid]) + _leb(len(payload)) + payload
+            payload = payload[: head + 1] + b"\x03" + leb(minimum) + leb(MAX_PAGES)
+        out += bytes([sid]) + leb(len(payload)) + payload
         i = start + size
     return bytes(out)
 

@@ -4,19 +4,17 @@ import numpy as np
 
 from .registry import register
 from .verdicts import (
-    backward_with,
     causal_mask_numpy,
     check_equal,
     check_shape,
     check_true,
     compare,
-    compare_gradients,
+    compare_module_gradients,
     delegated,
-    load_same_weights,
-    needs_tensor,
     np_softmax,
     randomize,
     refuse_library,
+    run_like_reference,
     tripwire,
 )
 
@@ -371,10 +369,6 @@ def _library_self_attention():
     return SelfAttention
 
 
-def _param_grads(module) -> dict:
-    return {name: (None if p.grad is None else np.array(p.grad)) for name, p in module.named_parameters()}
-
-
 @register("2.4", "MySelfAttention.forward", HINTS_SELF_ATTENTION, WRONG_SELF_ATTENTION, library=_library_self_attention)
 def check_self_attention(MySelfAttention):
     from ... import manual_seed
@@ -386,13 +380,8 @@ def check_self_attention(MySelfAttention):
     reference = SelfAttention(C, head_size=d)
     randomize(reference, 24, scale=0.6)
     mine = MySelfAttention(C, d)
-    load_same_weights(mine, reference, "MySelfAttention")
     data = np.random.default_rng(24).standard_normal((B, T, C))
-    x = Tensor(data, requires_grad=True)
-    with tripwire({"SelfAttention.forward": (SelfAttention, "forward")}) as called:
-        out = mine(x)
-    delegated(called, "forward")
-    needs_tensor(out, "forward")
+    x, out = run_like_reference(mine, reference, "MySelfAttention", data)
     refuse_library(out, {"causal_attention": "tinytorch's fused causal_attention"})
     check_shape(out, (B, T, d), "the output (B, T, head_size)")
     xr = Tensor(data, requires_grad=True)
@@ -434,9 +423,7 @@ def check_self_attention(MySelfAttention):
         ],
         atol=1e-4,
     )
-    backward_with(out, seed=1)
-    backward_with(want, seed=1)
-    compare_gradients({**_param_grads(mine), "x": x.grad}, {**_param_grads(reference), "x": xr.grad}, "MySelfAttention")
+    compare_module_gradients(out, want, mine, reference, "MySelfAttention", seed=1, x=x, xr=xr)
 
 
 # --------------------------------------------------------------------------- 2.5 multi-head attention
@@ -516,13 +503,8 @@ def check_multi_head(MyMultiHeadAttention):
     reference = MultiHeadAttention(C, H)
     randomize(reference, 25, scale=0.5)
     mine = MyMultiHeadAttention(C, H)
-    load_same_weights(mine, reference, "MyMultiHeadAttention")
     data = np.random.default_rng(25).standard_normal((B, T, C))
-    x = Tensor(data, requires_grad=True)
-    with tripwire({"MultiHeadAttention.forward": (MultiHeadAttention, "forward")}) as called:
-        out = mine(x)
-    delegated(called, "forward")
-    needs_tensor(out, "forward")
+    x, out = run_like_reference(mine, reference, "MyMultiHeadAttention", data)
     refuse_library(out, {"causal_attention": "tinytorch's fused causal_attention"})
     check_shape(out, (B, T, C), "the output (B, T, C)")
     xr = Tensor(data, requires_grad=True)
@@ -577,8 +559,4 @@ def check_multi_head(MyMultiHeadAttention):
         ],
         atol=1e-4,
     )
-    backward_with(out, seed=2)
-    backward_with(want, seed=2)
-    compare_gradients(
-        {**_param_grads(mine), "x": x.grad}, {**_param_grads(reference), "x": xr.grad}, "MyMultiHeadAttention"
-    )
+    compare_module_gradients(out, want, mine, reference, "MyMultiHeadAttention", seed=2, x=x, xr=xr)

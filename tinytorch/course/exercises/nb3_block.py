@@ -11,12 +11,13 @@ from .verdicts import (
     check_true,
     compare,
     compare_gradients,
+    compare_module_gradients,
     delegated,
     float64,
-    load_same_weights,
     needs_tensor,
     randomize,
     refuse_library,
+    run_like_reference,
     tensor64,
     tripwire,
 )
@@ -253,13 +254,8 @@ def check_block(MyBlock):
     r = TransformerBlock(C, H)
     randomize(r, 33)  # LayerNorms no longer the identity: ln1 and ln2 cannot stand in for each other
     mine = MyBlock(C, H)
-    load_same_weights(mine, r, "MyBlock")
     data = np.random.default_rng(33).standard_normal((B, T, C))
-    x = Tensor(data, requires_grad=True)
-    with tripwire({"TransformerBlock.forward": (TransformerBlock, "forward")}) as called:
-        out = mine(x)
-    delegated(called, "forward")
-    needs_tensor(out, "forward")
+    x, out = run_like_reference(mine, r, "MyBlock", data)
     check_shape(out, (B, T, C), "the output")
     xr = Tensor(data, requires_grad=True)
     want = r(xr)
@@ -303,11 +299,7 @@ def check_block(MyBlock):
         )
     )
     compare(out, want, "MyBlock (compared with tinytorch.nn.TransformerBlock)", mistakes, atol=1e-4)
-    backward_with(out, seed=3)
-    backward_with(want, seed=3)
-    grads = {name: (None if p.grad is None else np.array(p.grad)) for name, p in mine.named_parameters()}
-    ref_grads = {name: (None if p.grad is None else np.array(p.grad)) for name, p in r.named_parameters()}
-    compare_gradients({**grads, "x": x.grad}, {**ref_grads, "x": xr.grad}, "MyBlock")
+    compare_module_gradients(out, want, mine, r, "MyBlock", seed=3, x=x, xr=xr)
 
 
 # --------------------------------------------------------------------------- 3.4 sinusoidal positions

@@ -11,6 +11,7 @@ from .verdicts import (
     check_true,
     compare,
     compare_gradients,
+    compare_module_gradients,
     delegated,
     float64,
     load_same_weights,
@@ -145,11 +146,7 @@ def check_gpt(MyGPT):
         want = r(idx)
     compare(logits, want, "the logits (compared with tinytorch.models.TinyGPT)", mistakes, atol=1e-4)
     ref_logits = reference(idx)
-    backward_with(logits, seed=4)
-    backward_with(ref_logits, seed=4)
-    compare_gradients(
-        {n: p.grad for n, p in mine.named_parameters()}, {n: p.grad for n, p in reference.named_parameters()}, "MyGPT"
-    )
+    compare_module_gradients(logits, ref_logits, mine, reference, "MyGPT", seed=4)
     full = np.random.default_rng(42).integers(0, 11, size=(2, 8)).astype(np.int64)  # T = block_size
     with no_grad():
         compare(mine(full), reference(full), "the logits for a full context of block_size tokens", atol=1e-4)

@@ -309,6 +309,40 @@ def load_same_weights(mine, reference, what):
         ) from None
 
 
+def run_like_reference(mine, reference, what: str, data):
+    """Load the reference's weights into the student's module and run it on `data` (a Tensor that
+    needs grad). Refuses a forward that calls the reference class's own forward (the library's
+    answer) or returns no Tensor. what: the student's class, named if the weights do not load.
+    Returns (x, out)."""
+    from ...tensor import Tensor
+
+    load_same_weights(mine, reference, what)
+    x = Tensor(data, requires_grad=True)
+    library = type(reference)
+    with tripwire({f"{library.__name__}.forward": (library, "forward")}) as called:
+        out = mine(x)
+    delegated(called, "forward")
+    needs_tensor(out, "forward")
+    return x, out
+
+
+def param_grads(module) -> dict:
+    """{parameter name: a copy of its gradient, or None} after a backward."""
+    return {name: (None if p.grad is None else np.array(p.grad)) for name, p in module.named_parameters()}
+
+
+def compare_module_gradients(out, want, mine, reference, what: str, seed: int, x=None, xr=None) -> None:
+    """Backpropagate the same random direction (`seed`) from the student's output and the reference's,
+    then compare every parameter's gradient, and the input's when given (x: the student's, xr: the
+    reference's). Names the first that differs."""
+    backward_with(out, seed=seed)
+    backward_with(want, seed=seed)
+    grads, ref_grads = param_grads(mine), param_grads(reference)
+    if x is not None:
+        grads["x"], ref_grads["x"] = x.grad, xr.grad
+    compare_gradients(grads, ref_grads, what)
+
+
 def np_softmax(x, axis=-1):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)

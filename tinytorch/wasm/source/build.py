@@ -16,6 +16,7 @@ a function that spilled to the stack would write below an arbitrary address).
 """
 
 import argparse
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,18 @@ FLAGS = [
     "-Wl,--import-memory",
     "-Wl,--strip-all",
 ]
+
+
+def _load_leb128():
+    """tinytorch/wasm/leb128.py, loaded by its path: this folder is not a package, and the reader
+    of the binary format's numbers has one home, beside the module that ships."""
+    spec = importlib.util.spec_from_file_location("tinytorch_wasm_leb128", HERE.parent / "leb128.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+read_leb = _load_leb128().read_leb
 
 # section ids of the WebAssembly binary format
 IMPORT, MEMORY, START, CODE, DATA, DATA_COUNT = 2, 5, 8, 10, 11, 12
@@ -65,17 +78,6 @@ def compile_module(clang: str = "clang") -> bytes:
     return binary
 
 
-def _leb(data: bytes, i: int):
-    value = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, i
-
-
 def sections(binary: bytes) -> dict:
     """{section id: payload bytes} of a WebAssembly binary (custom sections, id 0, skipped)."""
     if binary[:8] != b"\0asm\x01\0\0\0":
@@ -83,7 +85,7 @@ def sections(binary: bytes) -> dict:
     out, i = {}, 8
     while i < len(binary):
         sid = binary[i]
-        size, i = _leb(binary, i + 1)
+        size, i = read_leb(binary, i + 1)
         if sid:
             out[sid] = binary[i : i + size]
         i += size
@@ -95,21 +97,21 @@ def imports(binary: bytes) -> list:
     payload = sections(binary).get(IMPORT, b"")
     if not payload:
         return []
-    count, i = _leb(payload, 0)
+    count, i = read_leb(payload, 0)
     found = []
     for _ in range(count):
         names = []
         for _ in range(2):
-            n, i = _leb(payload, i)
+            n, i = read_leb(payload, i)
             names.append(payload[i : i + n].decode())
             i += n
         kind = payload[i]
         i += 1
         if kind == 2:  # memory: limits flag, min, [max]
             flag = payload[i]
-            _, i = _leb(payload, i + 1)
+            _, i = read_leb(payload, i + 1)
             if flag & 1:
-                _, i = _leb(payload, i)
+                _, i = read_leb(payload, i)
         else:
             raise ValueError(f"unexpected import {names} of kind {kind}: the kernels import only env.memory")
         found.append((names[0], names[1], kind))

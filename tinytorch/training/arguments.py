@@ -1,5 +1,8 @@
 """The trainer's argument checks: a wrong argument fails when the trainer is built, with a
-message that names it and the fix, not at step 1 or after an hour of training."""
+message that names it and the fix, not at step 1 or after an hour of training.
+
+Built on the shared checks of `tinytorch/validation.py`; what is particular to training (a
+window against the model's positions, one step's arrays, the data, the probe) is here."""
 
 import numpy as np
 
