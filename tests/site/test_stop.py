@@ -10,7 +10,7 @@ goes straight to a notebook (no landing page):
   3. training stopped with Stop and continued equals training never stopped (same losses,
      same weights: the trainer rewinds to the last finished step);
   4. `input()` in a cell gets what the student types;
-  5. reloading again and again, also while the kernel is still starting, always gives a
+  5. reloading again and again, also while the kernel is still starting (every engine), always gives a
      kernel with /drive.
 WebKit is not isolated (coursetools/service_worker.py says why): there Stop goes through the
 service worker (kernel_patches.POLLED_BUFFER), and must meet the same second.
@@ -271,13 +271,10 @@ def test_input_reads_what_the_student_types(student):
 def test_every_reload_gives_a_kernel_with_the_drive(student):
     """Reload while the kernel still starts (every other time) and as soon as it is idle: /drive is always there."""
     engine, page = student["engine"], student["page"]
-    # WebKitGTK: with the page isolated, reloads stalled the next kernel's start (which is why
-    # WebKit is not isolated); reloads mid-start are not tried there.
-    mid_start = not engine.startswith("webkit")
     seen = []
     for i in range(RELOADS):
         page.reload()
-        if mid_start and i % 2 == 0:
+        if i % 2 == 0:
             wait_for(page, "() => !!window.jupyterapp", what="the app after a reload")
             continue  # reload again while this page's kernel is starting
         open_ready(page, None)
