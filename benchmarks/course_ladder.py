@@ -12,7 +12,8 @@ The rungs, their steps and learning rates are `tinytorch.course.experiments` (`l
 notebook's small two-block config (32 wide, 4 heads, context 32, batch 16).
 
 1. Grid (skipped with --check-only): every rung at every learning rate of --grid for --seeds; the best
-   learning rate per rung is the one with the lowest mean validation loss. Paste it into `LADDER_LR`.
+   learning rate per rung is the one with the lowest mean validation loss. Paste it into `LADDER_LR`
+   (--check-only with --json keeps the grid that file holds).
 2. Check: every rung at its `LADDER_LR` for --seeds: validation loss per seed, each rung's step down
    from the one before (mean, and the worst seed), and the seconds each rung trained (native, or wasm
    when run through pyodide_run.mjs: the notebook cell's own cost in a browser's Pyodide, without the
@@ -68,6 +69,9 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     names = list(experiments.LADDER_LR)
     result = {"steps": args.steps, "seeds": seeds, "grid": {}, "best_lr": {}, "ladder": {}}
+    if args.check_only and args.json and args.json.exists():  # keep the grid this file already holds
+        kept = json.loads(args.json.read_text())
+        result.update(grid=kept.get("grid", {}), best_lr=kept.get("best_lr", {}), grid_seeds=kept.get("seeds"))
 
     if not args.check_only:
         grid = [float(x) for x in args.grid.split(",")]

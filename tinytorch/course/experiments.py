@@ -137,7 +137,7 @@ LADDER_STEPS = 400
 
 #: Each rung's peak learning rate: the best of benchmarks/course_ladder.py's grid for that rung after
 #: LADDER_STEPS steps (mean over seeds), so no rung loses for want of a learning rate that suits it.
-LADDER_LR = {"+ attention": 2e-2, "+ MLP": 1e-2, "+ residual, LayerNorm": 1e-2, "+ a second block": 6e-3}
+LADDER_LR = {"+ attention": 1e-2, "+ MLP": 1e-2, "+ residual, LayerNorm": 1e-2, "+ a second block": 6e-3}
 
 
 def ladder_rungs(config, seed=0) -> dict:
