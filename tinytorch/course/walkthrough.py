@@ -49,7 +49,8 @@ def course_time() -> CourseTime:
     a = data["assumptions"]
     rows += [
         "",
-        "running: every cell of the notebook (reference solutions, full training) in Pyodide, kernel start included.",
+        "running: every cell of the notebook (reference solutions, full training) in Pyodide on the course's test "
+        "machine, kernel start included.",
         f"hands-on adds reading at {a['reading_words_per_minute']} words and {a['code_lines_per_minute']} lines of "
         f"given code a minute, {a['minutes_per_exercise_point']} min per exercise point, "
         f"{a['minutes_per_prediction']} per prediction, {a['minutes_per_experiment']} per experiment;",
