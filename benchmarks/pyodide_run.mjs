@@ -8,8 +8,8 @@
 // imports this worktree's tinytorch; the current directory becomes /repo. With
 // TINYGPT_TINYTORCH_WHEEL=<a tinytorch wheel> that wheel is installed instead and /repo is not
 // on sys.path (the script still runs from /repo): what a browser that installs the wheel gets.
-// TINYGPT_CORPUS is mounted at /corpus/<name> and passed on in the environment. stdout/stderr
-// go straight through.
+// TINYGPT_CORPUS is mounted at /corpus/<name> and passed on in the environment, TINYGPT_WORKDIR
+// (a folder) at /workdir. stdout/stderr go straight through.
 import { loadPyodide } from "pyodide";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,12 @@ if (corpus) {
   pyodide.FS.mkdirTree("/corpus");
   pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: path.dirname(path.resolve(corpus)) }, "/corpus");
   env.TINYGPT_CORPUS = "/corpus/" + path.basename(corpus);
+}
+const workdir = process.env.TINYGPT_WORKDIR; // a host folder at /workdir: files that outlive this run
+if (workdir) {
+  pyodide.FS.mkdirTree("/workdir");
+  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: path.resolve(workdir) }, "/workdir");
+  env.TINYGPT_WORKDIR = "/workdir";
 }
 for (const [k, v] of Object.entries(process.env)) {
   if (k === "TINYGPT_MATMUL" || k === "TINYGPT_THREADS" || k.startsWith("TINYTORCH_") || k.startsWith("BENCH_")) env[k] = v;

@@ -8,6 +8,8 @@ time, and three "mystery" GPTs with a planted bug each, to diagnose from their s
 are small, seeded and independent of the trainer's settings.
 """
 
+import dataclasses
+
 import numpy as np
 
 from ..models import TinyGPT
@@ -122,6 +124,44 @@ class AttentionOnlyGPT(TinyGPT):
         for block in self.blocks:
             x = block.attn(x)
         return self.lm_head(x)
+
+
+# --------------------------------------------------------------------------- the ladder
+
+#: Steps each rung of the ladder trains. At the ablations' 150 steps "+ MLP" and "+ attention" were within
+#: seed noise of each other (a bare block's MLP sits on the only path of the signal, with no residual around
+#: it, and starts slower); after LADDER_STEPS steps, each at its own learning rate, every rung up to a full
+#: block is clearly below the one before, and the second block still trails one block in every seed: two
+#: blocks start more slowly (benchmarks/course_ladder.py, results/course_ladder.json; the notebook says so).
+LADDER_STEPS = 400
+
+#: Each rung's peak learning rate: the best of benchmarks/course_ladder.py's grid for that rung after
+#: LADDER_STEPS steps (mean over seeds), so no rung loses for want of a learning rate that suits it.
+LADDER_LR = {"+ attention": 1e-2, "+ MLP": 1e-2, "+ residual, LayerNorm": 1e-2, "+ a second block": 6e-3}
+
+
+def ladder_rungs(config, seed=0) -> dict:
+    """The ladder above the bigram, one component at a time, from a two-block `config`:
+    {name: (fresh model, its learning rate)}, each model initialised from `seed`.
+
+    + attention             embeddings, one attention layer, the head (no MLP, no residual, no LayerNorm)
+    + MLP                   a bare block: attention, then the MLP
+    + residual, LayerNorm   one full block
+    + a second block        `config` itself (two full blocks)"""
+    from .. import manual_seed
+
+    bare = dataclasses.replace(config, n_layer=1, residual=False, layer_norm=False)
+    builders = {
+        "+ attention": lambda: AttentionOnlyGPT(bare),
+        "+ MLP": lambda: TinyGPT(bare),
+        "+ residual, LayerNorm": lambda: TinyGPT(dataclasses.replace(config, n_layer=1)),
+        "+ a second block": lambda: TinyGPT(config),
+    }
+    rungs = {}
+    for name, build in builders.items():
+        manual_seed(seed)
+        rungs[name] = (build(), LADDER_LR[name])
+    return rungs
 
 
 # --------------------------------------------------------------------------- mystery models

@@ -11,8 +11,8 @@ forward, loss, backward, clip the gradient norm, update, record. Everything else
 validation, the attention probe, checkpoints, the progress line, the live plot -- is a
 callback around the loop (callbacks.py).
 
-In the browser a cell cannot be interrupted, so training runs in chunks: `fit(steps)` as
-often as you like. Where it can be (Jupyter's stop button), an interrupt puts model,
+Training runs in chunks: `fit(steps)` as often as you like. An interrupt (Jupyter's Stop
+button; in the course's browser kernel too, where the page is cross-origin isolated) puts model,
 optimizer, history and random generator back to the start of the unfinished step, so
 continuing gives the same numbers as never stopping. Checkpoints hold all of it too, so
 training 100 steps equals training 50, saving, loading into fresh objects, and training 50.
