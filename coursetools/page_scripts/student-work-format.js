@@ -6,8 +6,8 @@
  * work_format.json (inlined by the site build). Both sides are proven by the same test vectors
  * (tests/course/work_vectors.py). No DOM, no storage: bytes in, files or an Error out.
  *
- * On the page it is window.tinygptWorkFormat, used by student-work.js (the build loads the page
- * scripts in name order, and "student-work-format.js" sorts before "student-work.js").
+ * On the page it is window.tinygptWorkFormat, used by student-work-transfer.js (the build loads the
+ * page scripts in name order, and "student-work-format.js" sorts before the other student-work*.js).
  * In Node: require('.../student-work-format.js').create(format, fflate).
  */
 (function (root) {

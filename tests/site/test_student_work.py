@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,15 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT_NAME = "student-work.js"
+# The "Your work" scripts in the order each needs the ones before it (student-work-store.js lists what each provides).
+SCRIPTS_IN_ORDER = [
+    "student-work-format.js",
+    "student-work-store.js",
+    "student-work-sync.js",
+    "student-work-transfer.js",
+    "student-work-ui.js",
+    SCRIPT_NAME,
+]
 
 TALLY = {"scenarios": 0, "answers_checked": 0, "answers_lost": 0}
 
@@ -653,9 +663,10 @@ def test_the_zip_library_is_fflate_copied_with_its_licence(site):
     npm = REPO / "node_modules" / "fflate"
     assert (course / "fflate.js").read_bytes() == (npm / "umd" / "index.js").read_bytes()
     assert (course / "fflate.LICENSE.txt").read_bytes() == (npm / "LICENSE").read_bytes()
-    script = (course / SCRIPT_NAME).read_text(encoding="utf-8")
-    for hand_written in ("0x04034b50", "0x02014b50", "CRC_TABLE", "DecompressionStream"):
-        assert hand_written not in script, f"student-work.js still has its own zip code ({hand_written})"
+    for name in SCRIPTS_IN_ORDER[1:]:
+        script = (course / name).read_text(encoding="utf-8")
+        for hand_written in ("0x04034b50", "0x02014b50", "CRC_TABLE", "DecompressionStream"):
+            assert hand_written not in script, f"{name} still has its own zip code ({hand_written})"
     # The zip format is the one JSON tinytorch.course.work reads, inlined by the build into the format's
     # rules (student-work-format.js, tested against the same vectors as import_work: tests/course/test_work_vectors.py).
     shared = json.loads((REPO / "tinytorch" / "course" / "work_format.json").read_text(encoding="utf-8"))
@@ -664,9 +675,9 @@ def test_the_zip_library_is_fflate_copied_with_its_licence(site):
     for page in site.glob("*/index.html"):
         text = page.read_text(encoding="utf-8")
         if SCRIPT_NAME in text:
-            assert text.index("fflate.js") < text.index("student-work-format.js") < text.index(SCRIPT_NAME), (
-                f"{page}: fflate, then the format's rules, must load before {SCRIPT_NAME}"
-            )
+            loaded = [s for s in re.findall(r'static/course/([^"?]+)\?v=', text) if s.startswith("student-work")]
+            assert loaded == SCRIPTS_IN_ORDER, f"{page}: the student-work scripts load as {loaded}"
+            assert text.index("fflate.js") < text.index("student-work-format.js"), f"{page}: fflate must load first"
 
 
 def test_build_without_npm_ci_says_so(tmp_path, monkeypatch):
