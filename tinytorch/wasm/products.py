@@ -102,8 +102,8 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             _floats(b.strides[0]),
         )
         helper = threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
-        if helper is not None:  # a second thread computes the first half of the rows
-            helper.gemm(*args, (M // 2) & ~3)
+        if helper is not None:  # a second thread takes chunks of rows (threads.js)
+            helper.gemm(*args)
         else:
             load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
         return out
