@@ -22,6 +22,8 @@
   const PAGE = 65536, CONTROL = 64, CHUNKS = 16, DATA = 512;  // control words at byte 64, operands from 512
   const READY = 0, SEQ = 1, BUSY = 2, ARGS = 4, CLAIM = 16, DONE = CLAIM + CHUNKS;  // Int32 indices
   const SPIN = 20000;  // Atomics.load polls (~50 us) before the helper sleeps in Atomics.wait
+  // every chunk reads all of B: at least 16 rows each (a weight gradient's B is 768 rows long)
+  const MIN_ROWS = 16;
   const module = new WebAssembly.Module(sharedBytes);
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 32768, shared: true });
   const workerSource = `
@@ -79,7 +81,7 @@
         here(0, M);
         return 0;
       }
-      const rows = 4 * Math.ceil(M / (4 * CHUNKS)), chunks = Math.ceil(M / rows);
+      const rows = Math.max(MIN_ROWS, 4 * Math.ceil(M / (4 * CHUNKS))), chunks = Math.ceil(M / rows);
       const spanA = 4 * ((M - 1) * sam + (K - 1) * sak + 1), spanB = 4 * ((K - 1) * ldb + N);
       const offA = DATA, offB = offA + spanA + 64, offC = offB + spanB + 64, end = offC + 4 * M * N;
       if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
