@@ -3,6 +3,8 @@
     node benchmarks/pyodide_run.mjs benchmarks/simd_speed.py          # in Pyodide (Node): numpy vs SIMD
     node benchmarks/pyodide_run.mjs benchmarks/simd_speed.py --profile
     node benchmarks/pyodide_run.mjs benchmarks/simd_speed.py --full     # the browser preset's real run (corpus)
+    python benchmarks/pyodide_browser.py --isolated benchmarks/simd_speed.py --threads --only simd,simd+2threads
+                                                                      # Chromium: one thread against two, nothing else
     python benchmarks/simd_speed.py                                   # native numpy, for reference
 
 One step is what the course's trainer does (LanguageModelTrainer.fit(1): batch, forward,

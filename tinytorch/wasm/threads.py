@@ -22,10 +22,10 @@ MAX_PAGES = 32768  # 2 GiB: the shared memory's limit
 _pool = None
 _ready = False
 _reason = "not started"
-#: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured in Pyodide (Node) on this
-#: project's 2-core machine: the issue's GPT step 1.35x faster with the helper (131 against 177 ms,
-#: interleaved) when the machine had a core to spare; 1.16x slower when six other jobs kept both
-#: cores busy (benchmarks/README.md).
+#: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured on this project's 2-core
+#: machine, interleaved: the issue's GPT step 1.39-1.42x faster with the helper in Chromium (59.0
+#: against 81.7 ms) when the machine had a core to spare; no gain while other jobs held that core
+#: (benchmarks/README.md).
 enabled = settings.wasm_threads()
 
 
