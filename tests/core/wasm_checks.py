@@ -201,7 +201,6 @@ both_backends("Adam steps without decay", optimizer_steps(lambda ps: Adam(ps, lr
 import time  # noqa: E402
 
 threads.enabled = True
-threads.PAUSE = 0  # every large product below goes to both threads (never sits out)
 for _ in range(250):  # it starts in the background
     if threads.pool() is not None:
         break

@@ -102,7 +102,9 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             _floats(b.strides[0]),
         )
         helper = threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
-        if helper is None or not threads.split(helper, args):  # else the two threads took chunks of rows
+        if helper is not None:  # the two threads claim chunks of rows (threads.js)
+            helper.gemm(*args)
+        else:
             load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
         return out
     # the kernel needs every batch of C contiguous in (M, N), which np.empty gives; a's strides are free

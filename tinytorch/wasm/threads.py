@@ -109,31 +109,6 @@ def pool():
     return _pool if _ready else None
 
 
-#: products the helper sits out after most recent ones were computed by one thread only
-PAUSE = 64
-_overlap = 1.0  # running average over products: 1 when both threads computed rows of one
-_paused = 0
-
-
-def split(helper, args) -> bool:
-    """C = A B on both threads (args as for threads.js's gemm: c, a, b, M, N, K, sam, sak, ldb).
-
-    Returns False, having done nothing, while the helper sits out. When the other core is busy,
-    one thread computes every row of most products (the helper wakes too late, or it takes the
-    one free core and every row while this thread waits), and the copies are pure cost
-    (3-10% of a step): then the next PAUSE products run on one thread before it is tried again.
-    """
-    global _overlap, _paused
-    if _paused:
-        _paused -= 1
-        return False
-    rows = helper.gemm(*args)
-    _overlap = 0.9 * _overlap + 0.1 * (0 < rows < args[3])
-    if _overlap < 0.5:
-        _paused, _overlap = PAUSE, 1.0
-    return True
-
-
 def reason() -> str:
     """Why products run on one thread ("" once the helper exists)."""
     start()
