@@ -3,6 +3,8 @@
     node benchmarks/pyodide_run.mjs benchmarks/simd_speed.py          # in Pyodide (Node): numpy vs SIMD
     node benchmarks/pyodide_run.mjs benchmarks/simd_speed.py --profile
     node benchmarks/pyodide_run.mjs benchmarks/simd_speed.py --full     # the browser preset's real run (corpus)
+    python benchmarks/pyodide_browser.py --isolated benchmarks/simd_speed.py --threads --only simd,simd+2threads
+                                                                      # Chromium: one thread against two, nothing else
     python benchmarks/simd_speed.py                                   # native numpy, for reference
 
 One step is what the course's trainer does (LanguageModelTrainer.fit(1): batch, forward,
@@ -145,6 +147,12 @@ def main():
         action="store_true",
         help='in Pyodide, also "simd+2threads" (a helper thread for large products, threads.py)',
     )
+    parser.add_argument(
+        "--only",
+        help='comma-separated backends to time (e.g. "simd,simd+2threads": skips the slow numpy steps); '
+        "speed-ups are then against the first",
+    )
+    parser.add_argument("--model", choices=("gpt", "preset", "both"), default="both")
     args = parser.parse_args()
     from tinytorch import kernels
 
@@ -162,11 +170,16 @@ def main():
                 break
             time.sleep(0.02)
         backends.append("simd+2threads") if threads.pool() is not None else print("no helper thread:", threads.reason())
+    if args.only:
+        backends = [b for b in args.only.split(",") if b in backends]
     print(
         f"{sys.platform}, numpy {np.__version__}, backends {backends}; anchor (TinyGPT, 4 threads, M-series): "
         f"{ANCHOR_TOKENS_PER_SECOND:,} tokens/s"
     )
-    for label, p in models().items():
+    chosen = {"gpt": 1, "preset": 2, "both": 3}[args.model]
+    for i, (label, p) in enumerate(models().items()):
+        if not chosen & (1 << i):
+            continue
         times = time_backends(p, backends, args.steps)
         cells = []
         for b in backends:
@@ -175,7 +188,7 @@ def main():
                 f"{b}: {1000 * med:6.1f} ms/step (best {1000 * best:.1f}), {p.tokens_per_step / med:7,.0f} tokens/s"
             )
         for b in backends[1:]:
-            cells.append(f"{b} speed-up {statistics.median(times['wasm']) / statistics.median(times[b]):.2f}x")
+            cells.append(f"{b} speed-up {statistics.median(times[backends[0]]) / statistics.median(times[b]):.2f}x")
         print(f"{label:22s} " + " | ".join(cells), flush=True)
         if args.profile:
             for b in backends:

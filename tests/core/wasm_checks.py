@@ -214,6 +214,12 @@ if report["threads"]:
         check(f"two-thread matmul {M}x{K}x{N}", kernels.matmul(a, b), D(a) @ D(b))
         check(f"two-thread matmul_tn {M}x{K}x{N}", kernels.matmul_tn(a, g), D(a).T @ D(g))
         check(f"two-thread matmul_nt {M}x{K}x{N}", kernels.matmul_nt(g, b), D(g) @ D(b).T)
+    # which rows the helper takes depends on timing: once more with every chunk left to it
+    address = lambda x: x.__array_interface__["data"][0]  # noqa: E731
+    for M, K, N in [(200, 150, 101), (97, 301, 129), (5, 7, 9)]:
+        a, b, out = f32(M, K), f32(K, N), np.full((M, N), np.nan, dtype=np.float32)
+        rows = threads.pool().gemm(address(out), address(a), address(b), M, N, K, K, 1, N, True)
+        check(f"helper thread alone {M}x{K}x{N} ({rows} rows)", out, D(a) @ D(b))
     ballast = np.ones(32 * 2**20 // 4, dtype=np.float32)  # the heap grows between calls
     a, b = f32(300, 257), f32(257, 99)
     check("two-thread matmul after the heap grew", kernels.matmul(a, b), D(a) @ D(b))

@@ -1,29 +1,56 @@
 // A second thread for tinytorch's large matrix products (loaded by tinytorch/wasm/threads.py).
 //
 // Pyodide's heap is not shared memory, so the helper thread cannot read numpy's arrays. For a
-// product C = A B it gets a copy of B and of the first rows of A in a shared WebAssembly.Memory,
-// computes those rows of C there with the same kernels (a copy of kernels.wasm that imports a
-// shared memory), while the calling thread computes the other rows in place; then the helper's
-// rows are copied into C. Handshake through Atomics on a few control words: no messages, so it
-// works while Python keeps the calling thread busy. Needs SharedArrayBuffer (a cross-origin
-// isolated page, or Node) and Worker (browsers) or worker_threads (Node).
+// product C = A B this thread copies A and B into a shared WebAssembly.Memory and wakes the
+// helper; C's rows are cut into up to CHUNKS chunks that the two threads claim one at a time,
+// the helper from the top (into the shared memory, with a copy of kernels.wasm that imports it),
+// this thread from the bottom (in place), until they meet. Then the helper's finished chunks are
+// copied into C, and a chunk it is still computing after this thread's own chunk time is
+// computed here too. So a helper that wakes late, runs slower or loses its core to another
+// program costs at most one chunk: with a fixed half each, this thread waited for it (in
+// Chromium the step then swung between 66 and 130 ms). While the helper is still busy with an
+// earlier product (whose chunk was taken back), the next product runs here alone.
+// Handshake through Atomics on a few control words, no messages, so it works while Python keeps
+// this thread busy. Needs SharedArrayBuffer (a cross-origin isolated page, or Node) and Worker
+// (browsers) or worker_threads (Node).
+//
+// Claims: claim[i] < 2 s + 1 means chunk i is free in product number s; the helper claims it by
+// writing 2 s + 1, this thread by writing 2 s + 2 (compareExchange: only one wins). A product
+// ends with every chunk claimed and values only grow, so a helper that wakes after its product
+// is over cannot claim anything. done[i] = s once the helper has written chunk i of product s.
 (sharedBytes, mainExports, heapMemory) => {
-  const PAGE = 65536, CONTROL = 64, DATA = 256;  // control words at byte 64, operands from byte 256
-  const READY = 0, GO = 1, DONE = 2, ARGS = 4;  // Int32 indices from CONTROL
+  const PAGE = 65536, CONTROL = 64, CHUNKS = 16, DATA = 512;  // control words at byte 64, operands from 512
+  const READY = 0, SEQ = 1, BUSY = 2, ARGS = 4, CLAIM = 16, DONE = CLAIM + CHUNKS;  // Int32 indices
+  const SPIN = 20000;  // Atomics.load polls (~50 us) before the helper sleeps in Atomics.wait
+  // every chunk reads all of B: at least 16 rows each (a weight gradient's B is 768 rows long)
+  const MIN_ROWS = 16;
   const module = new WebAssembly.Module(sharedBytes);
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 32768, shared: true });
   const workerSource = `
     const serve = (module, memory) => {
       const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm_nn;
-      const ctl = new Int32Array(memory.buffer, ${CONTROL}, 16);
+      const ctl = new Int32Array(memory.buffer, ${CONTROL}, ${DONE + CHUNKS});
       Atomics.store(ctl, ${READY}, 1);
+      let seen = 0;
       for (;;) {
-        Atomics.wait(ctl, ${GO}, 0);
-        Atomics.store(ctl, ${GO}, 0);
-        const [c, a, b, M, N, K, sam, sak, ldb] = ctl.subarray(${ARGS}, ${ARGS} + 9);
-        gemm(c, a, b, M, N, K, sam, sak, ldb, 1, 1, 0, 0, 0, 0);
-        Atomics.store(ctl, ${DONE}, 1);
-        Atomics.notify(ctl, ${DONE});
+        let seq = Atomics.load(ctl, ${SEQ});
+        for (let i = 0; seq === seen && i < ${SPIN}; i++) seq = Atomics.load(ctl, ${SEQ});
+        if (seq === seen) {
+          Atomics.wait(ctl, ${SEQ}, seen);
+          continue;
+        }
+        seen = seq;
+        Atomics.store(ctl, ${BUSY}, 1);
+        const [c, a, b, M, N, K, sam, sak, ldb, rows, chunks] = ctl.subarray(${ARGS}, ${ARGS} + 11);
+        const mine = 2 * seq + 1;
+        for (let i = 0; i < chunks; i++) {
+          const old = Atomics.load(ctl, ${CLAIM} + i);
+          if (old >= mine || Atomics.compareExchange(ctl, ${CLAIM} + i, old, mine) !== old) break;
+          const m0 = i * rows;
+          gemm(c + 4 * m0 * N, a + 4 * m0 * sam, b, Math.min(rows, M - m0), N, K, sam, sak, ldb, 1, 1, 0, 0, 0, 0);
+          Atomics.store(ctl, ${DONE} + i, seq);
+        }
+        Atomics.store(ctl, ${BUSY}, 0);
       }
     };
     if (typeof process === "object" && process.getBuiltinModule) {
@@ -41,26 +68,55 @@
     worker = new NodeWorker(workerSource, { eval: true, workerData: { module, memory } });
     worker.unref();  // never keeps Node alive
   }
-  const ctl = () => new Int32Array(memory.buffer, CONTROL, 16);
+  const ctl = () => new Int32Array(memory.buffer, CONTROL, DONE + CHUNKS);
+  let seq = 0;
   return {
     ready: () => Atomics.load(ctl(), READY) === 1,
-    // C (M x N) = A B on Pyodide's heap (byte addresses; strides in floats, all >= 0); the
-    // helper does rows [0, split), this thread the rest.
-    gemm(c, a, b, M, N, K, sam, sak, ldb, split) {
-      const spanA = 4 * ((split - 1) * sam + (K - 1) * sak + 1), spanB = 4 * ((K - 1) * ldb + N);
-      const offA = DATA, offB = offA + spanA + 64, offC = offB + spanB + 64, end = offC + 4 * split * N;
+    // C (M x N) = A B on Pyodide's heap (byte addresses; strides in floats, all >= 0). Returns
+    // the number of rows the helper computed. helperOnly (for the tests): leave every chunk to it.
+    gemm(c, a, b, M, N, K, sam, sak, ldb, helperOnly = false) {
+      const here = (m0, m) => mainExports.gemm_nn(c + 4 * m0 * N, a + 4 * m0 * sam, b, m, N, K, sam, sak, ldb, 1, 1, 0, 0, 0, 0);
+      let words = ctl();
+      if (Atomics.load(words, BUSY) && !helperOnly) {  // still on a chunk of an earlier product: alone
+        here(0, M);
+        return 0;
+      }
+      const rows = Math.max(MIN_ROWS, 4 * Math.ceil(M / (4 * CHUNKS))), chunks = Math.ceil(M / rows);
+      const spanA = 4 * ((M - 1) * sam + (K - 1) * sak + 1), spanB = 4 * ((K - 1) * ldb + N);
+      const offA = DATA, offB = offA + spanA + 64, offC = offB + spanB + 64, end = offC + 4 * M * N;
       if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
       const shared = new Uint8Array(memory.buffer), heap = new Uint8Array(heapMemory.buffer);
-      shared.set(heap.subarray(a, a + spanA), offA);
       shared.set(heap.subarray(b, b + spanB), offB);
-      const words = ctl();
-      words.set([offC, offA, offB, split, N, K, sam, sak, ldb], ARGS);
-      Atomics.store(words, DONE, 0);
-      Atomics.store(words, GO, 1);
-      Atomics.notify(words, GO);
-      mainExports.gemm_nn(c + 4 * split * N, a + 4 * split * sam, b, M - split, N, K, sam, sak, ldb, 1, 1, 0, 0, 0, 0);
-      Atomics.wait(words, DONE, 0);
-      new Uint8Array(heapMemory.buffer).set(new Uint8Array(memory.buffer, offC, 4 * split * N), c);
+      shared.set(heap.subarray(a, a + spanA), offA);
+      words = ctl();
+      seq += 1;
+      const free = 2 * seq, mine = 2 * seq + 2;
+      words.fill(free, CLAIM, CLAIM + chunks);
+      words.set([offC, offA, offB, M, N, K, sam, sak, ldb, rows, chunks], ARGS);
+      Atomics.store(words, SEQ, seq);
+      Atomics.notify(words, SEQ);
+      let i = chunks - 1, chunkTime = 0;
+      for (; i >= 0 && !helperOnly; i--) {
+        if (Atomics.compareExchange(words, CLAIM + i, free, mine) !== free) break;
+        const t = performance.now();
+        here(i * rows, Math.min(rows, M - i * rows));
+        chunkTime = performance.now() - t;
+      }
+      // chunks 0..i are the helper's (it claims upwards from 0): copy the finished ones, and wait
+      // for the one it is on no longer than a chunk takes here, then compute it here
+      let helperRows = 0;
+      for (let j = 0, since = performance.now(); j <= i; j++) {
+        while (Atomics.load(words, DONE + j) !== seq && (helperOnly || performance.now() - since < chunkTime));
+        const m0 = j * rows, m = Math.min(rows, M - m0);
+        if (Atomics.load(words, DONE + j) === seq) {
+          new Uint8Array(heapMemory.buffer).set(new Uint8Array(memory.buffer, offC + 4 * m0 * N, 4 * m * N), c + 4 * m0 * N);
+          helperRows += m;
+          since = performance.now();
+        } else {
+          here(m0, m);
+        }
+      }
+      return helperRows;
     },
     close: () => worker.terminate(),
   };

@@ -2,11 +2,12 @@
 
 Threads need SharedArrayBuffer: Node, or a browser page that is cross-origin isolated (the
 course site is, from the second visit on). Pyodide's own heap is never shared, so threads.js
-copies one operand and part of the other into a shared memory for a helper Worker, which runs
-the same kernels on its rows of C while this thread computes the rest in place. That costs
-O(size) copies for O(size * K) work, so only products of at least MIN_MACS multiply-adds are
-split. The helper starts in the background: until it is ready every product runs here, as it
-does wherever threads are not available (`reason()` says why) or are switched off.
+copies both operands into a shared memory for a helper Worker; the two threads then claim
+chunks of C's rows one at a time (the helper from the top, this thread from the bottom, in
+place), so a helper that wakes late or has a busy core takes fewer. That costs O(size) copies
+for O(size * K) work, so only products of at least MIN_MACS multiply-adds are split. The
+helper starts in the background: until it is ready every product runs here, as it does
+wherever threads are not available (`reason()` says why) or are switched off.
 """
 
 from pathlib import Path
@@ -22,10 +23,10 @@ MAX_PAGES = 32768  # 2 GiB: the shared memory's limit
 _pool = None
 _ready = False
 _reason = "not started"
-#: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured in Pyodide (Node) on this
-#: project's 2-core machine: the issue's GPT step 1.35x faster with the helper (131 against 177 ms,
-#: interleaved) when the machine had a core to spare; 1.16x slower when six other jobs kept both
-#: cores busy (benchmarks/README.md).
+#: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured on this project's 2-core
+#: machine, interleaved: the issue's GPT step 1.39-1.42x faster with the helper in Chromium (59.0
+#: against 81.7 ms) when the machine had a core to spare; no gain while other jobs held that core
+#: (benchmarks/README.md).
 enabled = settings.wasm_threads()
 
 
