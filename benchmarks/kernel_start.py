@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,6 +35,39 @@ RUN = """async (code) => {
   await future.done;
   return out;
 }"""
+
+
+def use_the_tests_helpers() -> None:
+    """Import the tests' browser and server helpers (and coursetools, which the wheel does not hold)."""
+    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
+@contextmanager
+def course_kernel(site: Path):
+    """A notebook of the built `site`, served under /course/ by a plain static server, open in headless
+    Chromium with its kernel idle: yields the page."""
+    use_the_tests_helpers()
+    from _browsers import CHROMIUM, CHROMIUM_ARGS
+    from _site_helpers import LocalServer
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as root:
+        (Path(root) / "index.html").write_text("<p>another site on the same host</p>")
+        (Path(root) / "course").symlink_to(site.resolve(), target_is_directory=True)
+        server = LocalServer(Path(root))
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                page = browser.new_context().new_page()
+                page.goto(f"{server.url}course/notebooks/?path={NOTEBOOK}")
+                wait_for(page, SETTLED)
+                wait_for(page, KERNEL_IDLE)
+                yield page
+                browser.close()
+        finally:
+            server.stop()
 
 
 def wait_for(page, source: str, timeout: float = 300.0):
@@ -73,8 +107,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every visit here")
     args = parser.parse_args()
     sites = {name: Path(folder) for name, folder in (s.split("=", 1) for s in args.sites)}
-    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):  # the tests' helpers, coursetools
-        sys.path.insert(0, str(folder))
+    use_the_tests_helpers()
     from _browsers import CHROMIUM, CHROMIUM_ARGS
     from _site_helpers import LocalServer
     from playwright.sync_api import sync_playwright

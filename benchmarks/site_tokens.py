@@ -12,11 +12,9 @@ step and tokens/s next to the anchor's figure (simd_speed.ANCHOR_TOKENS_PER_SECO
 
 import argparse
 import json
-import sys
-import tempfile
 from pathlib import Path
 
-from kernel_start import KERNEL_IDLE, NOTEBOOK, REPO, RUN, SETTLED, wait_for
+from kernel_start import RUN, course_kernel
 from simd_speed import ANCHOR_TOKENS_PER_SECOND
 
 # Runs in the kernel: simd_speed.models() and trainer_for(), written out (the kernel has the wheel,
@@ -56,27 +54,8 @@ def main() -> None:
     parser.add_argument("site", type=Path)
     parser.add_argument("--steps", type=int, default=30)
     args = parser.parse_args()
-    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):
-        sys.path.insert(0, str(folder))
-    from _browsers import CHROMIUM, CHROMIUM_ARGS
-    from _site_helpers import LocalServer
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory() as root:
-        (Path(root) / "index.html").write_text("<p>another site on the same host</p>")
-        (Path(root) / "course").symlink_to(args.site.resolve(), target_is_directory=True)
-        server = LocalServer(Path(root))
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_context().new_page()
-                page.goto(f"{server.url}course/notebooks/?path={NOTEBOOK}")
-                wait_for(page, SETTLED)
-                wait_for(page, KERNEL_IDLE)
-                printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(args.steps)))
-                browser.close()
-        finally:
-            server.stop()
+    with course_kernel(args.site) as page:
+        printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(args.steps)))
     result = json.loads(printed.strip().splitlines()[-1])
     print(
         f"the site's kernel in Chromium: cross-origin isolated {result['isolated']}; helper thread: {result['helper']}"

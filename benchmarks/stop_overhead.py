@@ -13,11 +13,10 @@ one kernel; prints the medians and their ratios.
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-from kernel_start import KERNEL_IDLE, REPO, RUN, SETTLED, wait_for
+from kernel_start import RUN, course_kernel
 
 WORK = """
 import time, pyodide_js, js
@@ -54,35 +53,19 @@ def main() -> None:
     parser.add_argument("site", type=Path)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):
-        sys.path.insert(0, str(folder))
-    from _browsers import CHROMIUM, CHROMIUM_ARGS
-    from _site_helpers import LocalServer
-    from playwright.sync_api import sync_playwright
-
+    times = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         shutil.copytree(args.site, site, symlinks=True)
         for worker in (site / "service-worker.js", site / "build" / "service-worker.js"):
             if worker.is_file():  # a worker that adds no isolation headers: the page keeps no shared memory
                 worker.write_text(worker.read_text().replace("const ISOLATE=!(", "const ISOLATE=!1&&!("))
-        server = LocalServer(site)
-        times = {"polled": [], "shared": [], "none": []}
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_context().new_page()
-                page.goto(f"{server.url}notebooks/?path=01_tokens_and_data.ipynb")
-                wait_for(page, SETTLED)
-                wait_for(page, KERNEL_IDLE)
-                print("interrupt buffer:", page.evaluate(RUN, WORK).strip())
-                for _ in range(args.rounds):
-                    for name, buffer in VARIANTS.items():
-                        loop, steps = page.evaluate(RUN, ONE.format(buffer=buffer)).split()
-                        times[name].append((float(loop), float(steps)))
-                browser.close()
-        finally:
-            server.stop()
+        with course_kernel(site) as page:
+            print("interrupt buffer:", page.evaluate(RUN, WORK).strip())
+            for _ in range(args.rounds):
+                for name, buffer in VARIANTS.items():
+                    loop, steps = page.evaluate(RUN, ONE.format(buffer=buffer)).split()
+                    times[name].append((float(loop), float(steps)))
     for i, what in enumerate(("3 M iterations of `n += 1`", "5 training steps of a 2 x 64 GPT")):
         polled, shared, none = (statistics.median(t[i] for t in times[name]) for name in VARIANTS)
         print(
