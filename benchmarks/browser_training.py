@@ -44,13 +44,6 @@ TARGET = 2.0  # the threshold of the preset's measured steps_to_val_2 (short mod
 GOAL = 1.90  # the time-to-loss goal the browser preset was tuned for (preset_sweep.py --target 1.90)
 
 
-def use_the_tests_helpers() -> None:
-    """Import the tests' browser and page helpers, and coursetools (not in the installed wheel)."""
-    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-
-
 # ----------------------------------------------------------------------------- one side
 
 
@@ -194,26 +187,11 @@ def run_side(side, args):
 # ----------------------------------------------------------------------------- the browser
 
 
-def wait_until_settled(page, timeout=120.0) -> None:
-    """Until isolation.js says no reload will come (polled: the page may be navigating meanwhile)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.evaluate(
-                "() => { const s = window.tinygptIsolation; "
-                "return !!s && s.status !== 'waiting' && s.status !== 'reloading'; }"
-            ):
-                return
-        except Exception:  # the page is reloading
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("the page's isolation status did not settle")
-
-
 def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     """Kernel start, `import tinytorch` and first-visit bytes in headless Chromium."""
     import tempfile
 
+    from course_page import SETTLED, use_the_tests_helpers, wait_for
     from playwright.sync_api import sync_playwright
 
     use_the_tests_helpers()
@@ -254,7 +232,7 @@ def measure_site(site_dir=None, notebook="04_train_tinygpt.ipynb"):
                 )
                 page.goto(f"{server.url}notebooks/index.html?path={notebook}")
                 # a first visit reloads once to become cross-origin isolated: type into the page that stays
-                wait_until_settled(page)
+                wait_for(page, SETTLED)
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
                 shown = time.perf_counter() - t0
                 type_new_cell(page, "print('READY', 6 * 7)")
@@ -313,6 +291,7 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     """
     import tempfile
 
+    from course_page import use_the_tests_helpers
     from playwright.sync_api import sync_playwright
 
     use_the_tests_helpers()

@@ -14,73 +14,10 @@ with, and `import tinytorch` in that kernel.
 import argparse
 import json
 import statistics
-import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOK = "01_tokens_and_data.ipynb"
-SETTLED = """() => { const s = window.tinygptIsolation;
-    return !!window.jupyterapp && (!s || (s.status !== 'waiting' && s.status !== 'reloading')); }"""
-KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!k && k.status === 'idle'; }"""
-RUN = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  let out = '';
-  const future = kernel.requestExecute({code, store_history: false});
-  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
-  await future.done;
-  return out;
-}"""
-
-
-def use_the_tests_helpers() -> None:
-    """Import the tests' browser and server helpers (and coursetools, which the wheel does not hold)."""
-    for folder in (REPO, REPO / "tests", REPO / "tests" / "site"):
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-
-
-@contextmanager
-def course_kernel(site: Path):
-    """A notebook of the built `site`, served under /course/ by a plain static server, open in headless
-    Chromium with its kernel idle: yields the page."""
-    use_the_tests_helpers()
-    from _browsers import CHROMIUM, CHROMIUM_ARGS
-    from _site_helpers import LocalServer
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory() as root:
-        (Path(root) / "index.html").write_text("<p>another site on the same host</p>")
-        (Path(root) / "course").symlink_to(site.resolve(), target_is_directory=True)
-        server = LocalServer(Path(root))
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_context().new_page()
-                page.goto(f"{server.url}course/notebooks/?path={NOTEBOOK}")
-                wait_for(page, SETTLED)
-                wait_for(page, KERNEL_IDLE)
-                yield page
-                browser.close()
-        finally:
-            server.stop()
-
-
-def wait_for(page, source: str, timeout: float = 300.0):
-    """Poll `source` until truthy, tolerating a page that is navigating (the isolation reload)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.evaluate(source):
-                return
-        except Exception:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"not true after {timeout:.0f} s: {source}")
+from course_page import KERNEL_IDLE, NOTEBOOK, RUN, SETTLED, served_under_course, use_the_tests_helpers, wait_for
 
 
 def visit(context, url: str) -> dict:
@@ -109,26 +46,21 @@ def main() -> None:
     sites = {name: Path(folder) for name, folder in (s.split("=", 1) for s in args.sites)}
     use_the_tests_helpers()
     from _browsers import CHROMIUM, CHROMIUM_ARGS
-    from _site_helpers import LocalServer
     from playwright.sync_api import sync_playwright
 
     visits = {name: {"first": [], "repeat": []} for name in sites}
-    with sync_playwright() as pw, tempfile.TemporaryDirectory() as pages:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for round_ in range(args.rounds):
             for name, site in sites.items():
-                root = Path(pages) / f"{name}-{round_}"
-                root.mkdir()
-                (root / "index.html").write_text("<p>another site on the same host</p>")
-                (root / "course").symlink_to(site.resolve(), target_is_directory=True)
-                server = LocalServer(root)
-                context = browser.new_context(viewport={"width": 1100, "height": 900})  # a fresh profile
-                try:
-                    for kind in ("first", "repeat"):
-                        visits[name][kind].append(visit(context, f"{server.url}course/notebooks/?path={NOTEBOOK}"))
-                finally:
-                    context.close()
-                    server.stop()
+                # a new server (a new origin) and a fresh profile each round: no worker, no cache
+                with served_under_course(site) as base:
+                    context = browser.new_context(viewport={"width": 1100, "height": 900})
+                    try:
+                        for kind in ("first", "repeat"):
+                            visits[name][kind].append(visit(context, f"{base}notebooks/?path={NOTEBOOK}"))
+                    finally:
+                        context.close()
                 print(f"round {round_ + 1} {name}: " + json.dumps({k: v[-1] for k, v in visits[name].items()}))
         browser.close()
     print(f"\nkernel ready (page open -> a first cell's reply), median of {args.rounds} rounds, Chromium:")

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from kernel_start import RUN, course_kernel
+from course_page import RUN, course_kernel
 from simd_speed import ANCHOR_TOKENS_PER_SECOND
 
 # Runs in the kernel: simd_speed.models() and trainer_for(), written out (the kernel has the wheel,

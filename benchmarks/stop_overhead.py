@@ -16,7 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from kernel_start import RUN, course_kernel
+from course_page import RUN, course_kernel
 
 WORK = """
 import time, pyodide_js, js
