@@ -42,6 +42,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))  # coursetools is not installed: it is read from this checkout
+
+from coursetools.cells import cell_source, nbgrader_meta  # noqa: E402
+
 CONTENT = REPO / "content"
 RESULT = REPO / "tinytorch" / "course" / "walkthrough.json"
 RUNNER = HERE / "pyodide_run.mjs"
@@ -66,15 +70,6 @@ RUN_AGAIN = "run this cell again"
 # ----------------------------------------------------------------------------- counting (native)
 
 
-def _source(cell) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def count(student_notebook: Path) -> dict:
     """What a notebook asks of a student, counted from its student build."""
     from tinytorch.course.answers import is_answer_cell, read_answers, word_guide
@@ -82,7 +77,7 @@ def count(student_notebook: Path) -> dict:
     cells = json.loads(Path(student_notebook).read_text(encoding="utf-8"))["cells"]
     counts = dict.fromkeys(("prose_words", "code_lines", "exercises", "code_points", "predictions", "experiments"), 0)
     for cell in cells:
-        meta, text = _nbgrader(cell), _source(cell)
+        meta, text = nbgrader_meta(cell), cell_source(cell)
         if cell["cell_type"] == "markdown" and not is_answer_cell(cell):
             counts["prose_words"] += sum(1 for word in text.split() if re.search(r"\w", word))
         elif cell["cell_type"] == "code":
@@ -186,9 +181,9 @@ def run_inside(name: str) -> None:
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     timings, error = [], None
     for index, cell in enumerate(cells):
-        if cell["cell_type"] != "code" or not _source(cell).strip():
+        if cell["cell_type"] != "code" or not cell_source(cell).strip():
             continue
-        source, runs, seconds = _source(cell), 0, 0.0
+        source, runs, seconds = cell_source(cell), 0, 0.0
         try:
             while True:
                 started = time.perf_counter()
@@ -200,7 +195,7 @@ def run_inside(name: str) -> None:
                     break
         except BaseException as exc:  # noqa: BLE001 - reported, and the walkthrough fails
             error = f"cell {index}: {type(exc).__name__}: {exc}"
-        exercise = _nbgrader(cell).get("solution")  # its code stays in the notebook (the file ships)
+        exercise = nbgrader_meta(cell).get("solution")  # its code stays in the notebook (the file ships)
         first = "(an exercise)" if exercise else source.splitlines()[0][:70]
         timings.append({"cell": index, "seconds": round(seconds, 3), "runs": runs, "first": first})
         if error:
