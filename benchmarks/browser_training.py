@@ -298,6 +298,7 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
     from _notebook_driver import describe, errors, open_notebook, run_all, run_code, save_notebook
     from _site_helpers import CHROMIUM, CHROMIUM_ARGS, LocalServer
 
+    from coursetools.cells import cell_source
     from coursetools.notebooks import build_notebooks
 
     tmp = Path(tempfile.mkdtemp(prefix="tinygpt-bench-"))
@@ -307,7 +308,7 @@ def measure_site_training(site_dir=None, notebook="04_train_tinygpt.ipynb"):
         site_dir = build_site(out=tmp / "site").out
     source = next(p for p in build_notebooks(REPO / "content", tmp / "nb", version="instructor") if p.name == notebook)
     nb = json.loads(source.read_text(encoding="utf-8"))
-    at = next((i for i, c in enumerate(nb["cells"]) if TRAINING_CELL in "".join(c["source"])), None)
+    at = next((i for i, c in enumerate(nb["cells"]) if TRAINING_CELL in cell_source(c)), None)
     if at is None:
         raise RuntimeError(
             f"no cell of {notebook} contains {TRAINING_CELL!r}: update TRAINING_CELL to its training cell"

@@ -9,6 +9,7 @@ import pytest
 from conftest import NOTEBOOKS
 
 from benchmarks import course_walkthrough as walk
+from coursetools.cells import cell_source
 from tinytorch.course.walkthrough import course_time, walkthrough
 
 RECOUNT = "the notebook changed since the walkthrough: run python benchmarks/course_walkthrough.py --count-only"
@@ -61,7 +62,7 @@ def test_the_notebook_states_the_walkthrough_minutes(name):
     minutes = walkthrough()["notebooks"][name]["minutes"]
     nb = json.loads((walk.CONTENT / f"{name}.ipynb").read_text(encoding="utf-8"))
     assert nb["metadata"]["tinygpt"]["minutes"] == {"hands_on": minutes["hands_on"], "written": minutes["written"]}
-    top = "".join(nb["cells"][0]["source"])
+    top = cell_source(nb["cells"][0])
     assert walk.time_line(minutes) in top, f"{name}: its Time line is not the walkthrough's"
 
 
