@@ -2,7 +2,7 @@
 
 The module runs inside Pyodide's own heap, so a data section, a memory of its own or a stack
 would write over numpy's arrays. The shipped file is checked for that here on every machine;
-with clang and lld installed it is rebuilt from tinytorch/wasm/source/kernels.c and must match
+with clang and lld installed it is rebuilt from tinytorch/wasm/kernels.c and must match
 byte for byte.
 """
 

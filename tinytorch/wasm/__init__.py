@@ -1,7 +1,7 @@
 """tinytorch's own WebAssembly SIMD kernels, for Pyodide (the browser) only.
 
 Pyodide's numpy has no BLAS and no SIMD matrix product. `kernels.wasm` (built from
-`source/kernels.c` by `source/build.py`, both kept out of the wheel) computes float32 products with WebAssembly SIMD128,
+`kernels.c` by `source/build.py`, both kept out of the wheel) computes float32 products with WebAssembly SIMD128,
 directly on numpy's buffers: it imports Pyodide's own `WebAssembly.Memory` (the heap numpy
 allocates from) as `env.memory`, and is called with the arrays' addresses. Nothing is copied.
 

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "kernels.c"
+SOURCE = HERE.parent / "kernels.c"  # beside the module it builds (not in the wheel: only .wasm is package data)
 TARGET = HERE.parent / "kernels.wasm"
 CLANG_MAJOR = 14
 FLAGS = [
@@ -68,8 +68,10 @@ def compile_module(clang: str = "clang") -> bytes:
     """kernels.c compiled and linked; raises with clang's message when it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "kernels.wasm"
-        # relative source path, run from HERE: the bytes must not depend on where the repo lives
-        done = subprocess.run([clang, *FLAGS, "-o", str(out), SOURCE.name], cwd=HERE, capture_output=True, text=True)
+        # relative source path, run from its folder: the bytes must not depend on where the repo lives
+        done = subprocess.run(
+            [clang, *FLAGS, "-o", str(out), SOURCE.name], cwd=SOURCE.parent, capture_output=True, text=True
+        )
         if done.returncode != 0:
             raise RuntimeError(f"building {SOURCE.name} failed:\n{done.stderr}")
         binary = out.read_bytes()
