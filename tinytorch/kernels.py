@@ -160,6 +160,18 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out.reshape(*lead, b.shape[0])
 
 
+def linear_grads(dy: np.ndarray, x: np.ndarray, w: np.ndarray):
+    """A linear layer's (dx, dW) = (dy @ w.T, x.T @ dy) for 2-D dy (N, out), x (N, in), w (in, out).
+
+    Under "simd" with the helper thread (tinytorch.wasm.threads) the two products run at once,
+    dW on the helper while dx runs here; everywhere else they are matmul_nt and matmul_tn."""
+    if _simd(dy, x, w):
+        _check(dy, w, -1, -1, "matmul_nt")
+        _check(x, dy, 0, 0, "matmul_tn")
+        return products.nn_pair(dy, np.ascontiguousarray(w.T), x.T, dy)
+    return matmul_nt(dy, w), matmul_tn(x, dy)
+
+
 def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched a @ b on the last two dims: (..., M, K), (..., K, N) -> (..., M, N)."""
     _check(a, b, -1, -2, "bmm")

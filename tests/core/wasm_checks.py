@@ -156,11 +156,24 @@ both_backends(
 )
 strided = f32(5, 7).T
 both_backends("gelu of a transposed view (numpy path)", lambda: [F.gelu(tinytorch.Tensor(strided)).data])
-for T, H, d in [(1, 1, 4), (7, 3, 5), (13, 2, 8), (64, 4, 32)]:
+# T and d off the kernels' blocks of 4 rows and 8 / 4 columns (d = 3, 5, 12), T past them (70)
+for T, H, d in [(1, 1, 4), (7, 3, 5), (13, 2, 8), (5, 2, 3), (70, 2, 12), (64, 4, 32)]:
     both_backends(
         f"causal attention T={T} H={H} d={d}",
         op_and_grads(lambda qkv, H=H: causal_attention(qkv, H), (2, T, 3 * H * d)),
     )
+    both_backends(
+        f"causal attention's weights T={T} H={H} d={d}",
+        lambda T=T, H=H, d=d: [
+            causal_attention(
+                tinytorch.Tensor(np.random.default_rng(T).standard_normal((3, T, 3 * H * d)).astype(np.float32)), H
+            )[1]
+        ],
+    )
+both_backends(
+    "causal attention, its gradient a transposed view",
+    op_and_grads(lambda qkv: causal_attention(qkv, 2)[0].transpose(0, 2, 1), (2, 9, 24)),
+)
 both_backends(
     "causal attention with large scores", op_and_grads(lambda qkv: causal_attention(qkv, 2), (2, 9, 12), scale=30.0)
 )
@@ -214,6 +227,18 @@ if report["threads"]:
         check(f"two-thread matmul {M}x{K}x{N}", kernels.matmul(a, b), D(a) @ D(b))
         check(f"two-thread matmul_tn {M}x{K}x{N}", kernels.matmul_tn(a, g), D(a).T @ D(g))
         check(f"two-thread matmul_nt {M}x{K}x{N}", kernels.matmul_nt(g, b), D(g) @ D(b).T)
+        dx, dw = kernels.linear_grads(g, a, b)
+        check(f"two-thread linear_grads dx {M}x{K}x{N}", dx, D(g) @ D(b).T)
+        check(f"two-thread linear_grads dW {M}x{K}x{N}", dw, D(a).T @ D(g))
+    # a pair whose first product is long: the helper takes (most of) the second
+    a1, b1, a, b = f32(400, 300), f32(300, 200), f32(97, 301), f32(301, 129)
+    out1, out = np.full((400, 200), np.nan, dtype=np.float32), np.full((97, 129), np.nan, dtype=np.float32)
+    rows = threads.pool().pair(
+        out1.ctypes.data, a1.ctypes.data, b1.ctypes.data, 400, 200, 300, 300, 1, 200,
+        out.ctypes.data, a.ctypes.data, b.ctypes.data, 97, 129, 301, 301, 1, 129,
+    )  # fmt: skip
+    check("two-thread pair, first product", out1, D(a1) @ D(b1))
+    check(f"two-thread pair, second product ({rows} rows on the helper)", out, D(a) @ D(b))
     # which rows the helper takes depends on timing: once more with every chunk left to it
     address = lambda x: x.__array_interface__["data"][0]  # noqa: E731
     for M, K, N in [(200, 150, 101), (97, 301, 129), (5, 7, 9)]:

@@ -20,6 +20,7 @@ from .. import kernels
 from ..rng import rng
 from ..tensor import Tensor, is_grad_enabled
 from ..validation import allocating, check_allocation, non_negative_int, positive_int, real_number
+from ..wasm import attention as wasm_attention
 from ..wasm import elementwise
 from .layers import Dropout, Linear
 from .module import Module
@@ -150,6 +151,8 @@ def causal_attention(qkv: Tensor, num_heads: int, dropout: float = 0.0):
     C, H = C3 // 3, int(num_heads)
     d = C // H
     scale = 1.0 / float(np.sqrt(d))
+    if dropout == 0.0 and kernels.fused(data):  # Pyodide: the same maths in one SIMD call each way
+        return _simd_causal_attention(qkv, H, scale)
     # (B, T, 3, H, d) -> (3, B, H, T, d): one contiguous copy. einsum (no BLAS) is ~2x slower
     # on strided views, and with BLAS the copy costs next to nothing.
     q, k, v = np.ascontiguousarray(data.reshape(B, T, 3, H, d).transpose(2, 0, 3, 1, 4))
@@ -192,6 +195,19 @@ def causal_attention(qkv: Tensor, num_heads: int, dropout: float = 0.0):
         dqkv[:, :, 1] = kernels.bmm_tn(ds, q).transpose(0, 2, 1, 3)  # dk
         dqkv[:, :, 2] = dv.transpose(0, 2, 1, 3)
         qkv._accumulate(dqkv.reshape(B, T, C3))
+
+    return out._with_backward(_backward), att
+
+
+def _simd_causal_attention(qkv: Tensor, H: int, scale: float):
+    """`causal_attention` without dropout on the SIMD module (tinytorch.wasm.attention): the maths
+    above, each product half as long because it skips what the mask makes zero."""
+    y, att = wasm_attention.forward(qkv.data, H, scale)
+    out = Tensor._from_op(y, (qkv,), "causal_attention")
+
+    def _backward(grad):
+        grad = grad if kernels.fused(grad) else np.ascontiguousarray(grad, dtype=np.float32)
+        qkv._accumulate(wasm_attention.backward(qkv.data, att, grad, H, scale))
 
     return out._with_backward(_backward), att
 

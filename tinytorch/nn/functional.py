@@ -80,6 +80,7 @@ def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
 
         dx = dy2 @ W^T        (kernels.matmul_nt)
         dW = x2^T @ dy2       (kernels.matmul_tn: never a transposed copy of x)
+                              (both at once: kernels.linear_grads)
         db = sum of dy2 over rows
     """
     x = _float_tensor(x, like=weight)
@@ -105,9 +106,13 @@ def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
 
     def _backward(grad):
         dy2 = grad.reshape(-1, out_features)
-        if x.requires_grad:
+        if x.requires_grad and weight.requires_grad:  # both at once (two threads in the browser)
+            dx2, dw = kernels.linear_grads(dy2, x2, w)
+            x._accumulate(dx2.reshape(x.shape))
+            weight._accumulate(dw)
+        elif x.requires_grad:
             x._accumulate(kernels.matmul_nt(dy2, w).reshape(x.shape))
-        if weight.requires_grad:
+        elif weight.requires_grad:
             weight._accumulate(kernels.matmul_tn(x2, dy2))
         if bias is not None and bias.requires_grad:
             bias._accumulate(elementwise.column_sums(dy2) if kernels.fused(dy2) else dy2.sum(axis=0))

@@ -10,11 +10,8 @@ optim.adam), which stay the reference: tests/core/wasm_checks.py compares both.
 
 import numpy as np
 
+from . import address as _p
 from . import load
-
-
-def _p(x: np.ndarray) -> int:
-    return x.ctypes.data  # the data address; 3x quicker in Pyodide than __array_interface__ (a new dict)
 
 
 def ready(*arrays) -> bool:

@@ -134,6 +134,11 @@ static inline vf vexp(vf x) {
   return wasm_f32x4_mul(p, e);
 }
 
+static inline float hsum(vf v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
 static inline float sexp(float x) { return wasm_f32x4_extract_lane(vexp(splat(x)), 0); }
 
 /* ------------------------------------------------------------------ GELU (tanh form, as sigmoid) */
@@ -233,6 +238,113 @@ void softmax_backward(float *dp, const float *p, int rows, int T, float scale) {
   }
 }
 
+/* ------------------------------------------------------------------ causal attention, head by head */
+
+/* Attention's products in causal form. A query never looks at a later key, so P = softmax(S) and
+ * its gradient dS are zero above the diagonal, and half of every product is known before it is
+ * computed. nn_causal computes C (M x N, rows ldc apart) = A B as nn_block does, for each block
+ * of rows m..m+R-1 in one of these modes:
+ *   BELOW   only the column strips that reach the lower triangle (n <= m + R - 1): S = q k^T and
+ *           dP = dy v^T, whose entries right of the diagonal are never read
+ *   K_UPTO  k < m + R: A lower triangular (P v, dS k); A's zeros right of the diagonal cover the rest
+ *   K_FROM  k >= m: A the transpose of a lower-triangular matrix (P^T dy, dS^T q) */
+enum { BELOW = 1, K_UPTO = 2, K_FROM = 3 };
+
+static inline __attribute__((always_inline)) void causal_block(float *c, int ldc, const float *a, int sam, int sak,
+                                                               const float *b, int ldb, int m, int n, int K, int mode,
+                                                               const int R, const int V) {
+  if (mode == BELOW && n > m + R - 1) return;
+  int k0 = mode == K_FROM ? m : 0, k1 = mode == K_UPTO && m + R < K ? m + R : K;
+  if (k1 < k0) k1 = k0;
+  nn_block(c + m * ldc + n, ldc, a + m * sam + k0 * sak, b + k0 * ldb + n, k1 - k0, sam, sak, ldb, R, V, 0);
+}
+
+static inline __attribute__((always_inline)) void causal_strip(float *c, int ldc, const float *a, int sam, int sak,
+                                                               const float *b, int ldb, int M, int K, int mode, int n,
+                                                               const int V) {
+  int m = 0;
+  for (; m + 4 <= M; m += 4) causal_block(c, ldc, a, sam, sak, b, ldb, m, n, K, mode, 4, V);
+  for (; m < M; m++) causal_block(c, ldc, a, sam, sak, b, ldb, m, n, K, mode, 1, V);
+}
+
+static void nn_causal(float *c, int ldc, const float *a, int sam, int sak, const float *b, int ldb, int M, int N,
+                      int K, int mode) {
+  int n = 0;
+  for (; n + 8 <= N; n += 8) causal_strip(c, ldc, a, sam, sak, b, ldb, M, K, mode, n, 2);
+  for (; n + 4 <= N; n += 4) causal_strip(c, ldc, a, sam, sak, b, ldb, M, K, mode, n, 1);
+  for (; n < N; n++)  /* the last N % 4 columns, one number at a time */
+    for (int i = 0; i < M; i++) {
+      if (mode == BELOW && n > i) continue;
+      int k0 = mode == K_FROM ? i : 0, k1 = mode == K_UPTO && i + 1 < K ? i + 1 : K;
+      float t = 0;
+      for (int k = k0; k < k1; k++) t += a[i * sam + k * sak] * b[k * ldb + n];
+      c[i * ldc + n] = t;
+    }
+}
+
+/* out (d x T, contiguous) = x^T for x (T x d, rows `stride` apart): the B operand of S = q k^T and dP = dy v^T */
+static void transpose(float *out, const float *x, int T, int d, int stride) {
+  for (int t = 0; t < T; t++)
+    for (int j = 0; j < d; j++) out[j * T + t] = x[t * stride + j];
+}
+
+/* qkv (B, T, 3C) as tinytorch.nn.attention.causal_attention takes it (q, k, v side by side, head
+ * h in columns h*d..h*d+d-1 of each): y (B, T, C) gets every head's P v in its columns, att
+ * (B, H, T, T) the weights P (zeros right of the diagonal). kt: d*T floats of scratch. */
+EXPORT("attention_forward")
+void attention_forward(const float *qkv, float *y, float *att, float *kt, int B, int T, int H, int d, float scale) {
+  int C = H * d, ldq = 3 * C;  /* qkv's row length */
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const float *q = qkv + b * T * ldq + h * d, *k = q + C, *v = q + 2 * C;
+      float *p = att + (b * H + h) * T * T;
+      transpose(kt, k, T, d, ldq);
+      nn_causal(p, T, q, ldq, 1, kt, T, T, T, d, BELOW);
+      softmax_causal(p, 1, T, scale);
+      nn_causal(y + b * T * C + h * d, C, p, T, 1, v, ldq, T, d, T, K_UPTO);
+    }
+}
+
+/* Row by row on the lower triangle only (dP right of the diagonal was never computed):
+ * dS = scale * P * (dP - sum_j dP P), then zeros right of the diagonal. */
+static void softmax_backward_causal(float *dp, const float *p, int T, float scale) {
+  for (int i = 0; i < T; i++) {
+    float *d = dp + i * T;
+    const float *q = p + i * T;
+    int n = i + 1, n4 = n & ~3;
+    vf vs = splat(0);
+    for (int j = 0; j < n4; j += 4) vs = madd(vs, ld(d + j), ld(q + j));
+    float s = hsum(vs);
+    for (int j = n4; j < n; j++) s += d[j] * q[j];
+    vf sv = splat(s), sc = splat(scale);
+    for (int j = 0; j < n4; j += 4)
+      st(d + j, wasm_f32x4_mul(wasm_f32x4_mul(ld(q + j), wasm_f32x4_sub(ld(d + j), sv)), sc));
+    for (int j = n4; j < n; j++) d[j] = q[j] * (d[j] - s) * scale;
+    for (int j = n; j < T; j++) d[j] = 0.0f;
+  }
+}
+
+/* The backward of attention_forward for dy (B, T, C): dqkv (B, T, 3C) gets dq, dk, dv in qkv's
+ * layout (every number written). With dS from softmax_backward_causal (scale included):
+ *   dP = dy v^T,  dv = P^T dy,  dq = dS k,  dk = dS^T q.   vt: d*T floats, dp: T*T floats of scratch. */
+EXPORT("attention_backward")
+void attention_backward(const float *qkv, const float *att, const float *dy, float *dqkv, float *vt, float *dp, int B,
+                        int T, int H, int d, float scale) {
+  int C = H * d, ldq = 3 * C;  /* qkv's row length */
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const float *q = qkv + b * T * ldq + h * d, *k = q + C, *v = q + 2 * C;
+      const float *p = att + (b * H + h) * T * T, *g = dy + b * T * C + h * d;
+      float *dq = dqkv + b * T * ldq + h * d, *dk = dq + C, *dv = dq + 2 * C;
+      transpose(vt, v, T, d, ldq);
+      nn_causal(dp, T, g, C, 1, vt, T, T, T, d, BELOW);
+      nn_causal(dv, ldq, p, 1, T, g, C, T, d, T, K_FROM);
+      softmax_backward_causal(dp, p, T, scale);
+      nn_causal(dq, ldq, dp, T, 1, k, ldq, T, d, T, K_UPTO);
+      nn_causal(dk, ldq, dp, 1, T, q, ldq, T, d, T, K_FROM);
+    }
+}
+
 /* ------------------------------------------------------------------ AdamW */
 
 /* One Adam(W) step on n numbers, as tinytorch.optim.Adam._update:
@@ -265,11 +377,6 @@ void adam_step(float *p, const float *g, float *m, float *v, int n, float step, 
 }
 
 /* ------------------------------------------------------------------ LayerNorm */
-
-static inline float hsum(vf v) {
-  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
-         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
-}
 
 /* rows x C: xhat = (x - mean) rstd with rstd = 1 / sqrt(var + eps), y = xhat w + b. */
 EXPORT("layernorm_forward")

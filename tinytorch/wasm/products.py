@@ -11,13 +11,10 @@ strides allow, at most two are passed to the module, and any further ones loop h
 
 import numpy as np
 
+from . import address as _address
 from . import load, threads
 
 _F32 = np.dtype(np.float32)
-
-
-def _address(x: np.ndarray) -> int:
-    return x.ctypes.data  # the data address; 3x quicker in Pyodide than __array_interface__ (a new dict)
 
 
 def _floats(stride: int) -> int:
@@ -90,18 +87,8 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
     a, b = _aligned(a), _aligned(_unit_inner(b))
     if a.ndim == 2 and b.ndim == 2:  # the linear layers' products: no batch bookkeeping
-        args = (
-            _address(out),
-            _address(a),
-            _address(b),
-            M,
-            N,
-            K,
-            _floats(a.strides[0]),
-            _floats(a.strides[1]),
-            _floats(b.strides[0]),
-        )
-        helper = threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
+        args = _args_2d(out, a, b)
+        helper = _helper_for(args)
         if helper is not None:  # the two threads claim chunks of rows (threads.js)
             helper.gemm(*args)
         else:
@@ -119,6 +106,43 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         lambda x: (_floats(x.strides[-2]), _floats(x.strides[-1])),
         lambda x: (_floats(x.strides[-2]),),
     )
+
+
+def _args_2d(out, a, b):
+    """gemm_nn's arguments for out = a @ b, all 2-D (b's rows contiguous)."""
+    (M, K), N = a.shape, b.shape[1]
+    sam, sak = _floats(a.strides[0]), _floats(a.strides[1])
+    return (_address(out), _address(a), _address(b), M, N, K, sam, sak, _floats(b.strides[0]))
+
+
+def _helper_for(args):
+    """The helper thread's pool for a product this large with strides it can copy, else None."""
+    M, N, K = args[3:6]
+    return threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
+
+
+def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray):
+    """(a1 @ b1, a2 @ b2) for 2-D float32 operands, as two `nn` calls. With the helper thread
+    the second is handed to it while this thread computes the first (threads.js, pair): two
+    products of a linear layer's backward at once, with no chunk of either waiting for the other."""
+    if 0 in a1.shape + b1.shape + a2.shape + b2.shape:
+        return nn(a1, b1), nn(a2, b2)
+    a1, b1 = _aligned(a1), _aligned(_unit_inner(b1))
+    a2, b2 = _aligned(a2), _aligned(_unit_inner(b2))
+    out1 = np.empty((a1.shape[0], b1.shape[1]), dtype=_F32)
+    out2 = np.empty((a2.shape[0], b2.shape[1]), dtype=_F32)
+    args1, args2 = _args_2d(out1, a1, b1), _args_2d(out2, a2, b2)
+    helper = _helper_for(args2)
+    if helper is not None and min(args1[6:]) >= 0:
+        helper.pair(*args1, *args2)
+    else:
+        for args in (args1, args2):
+            helper = _helper_for(args)
+            if helper is not None:
+                helper.gemm(*args)
+            else:
+                load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
+    return out1, out2
 
 
 def nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@
 // program costs at most one chunk: with a fixed half each, this thread waited for it (in
 // Chromium the step then swung between 66 and 130 ms). While the helper is still busy with an
 // earlier product (whose chunk was taken back), the next product runs here alone.
+// `pair` runs two independent products (a linear layer's dx and dW): the second is posted to the
+// helper as above, this thread computes the first whole, then joins the second.
 // Handshake through Atomics on a few control words, no messages, so it works while Python keeps
 // this thread busy. Needs SharedArrayBuffer (a cross-origin isolated page, or Node) and Worker
 // (browsers) or worker_threads (Node).
@@ -69,54 +71,79 @@
     worker.unref();  // never keeps Node alive
   }
   const ctl = () => new Int32Array(memory.buffer, CONTROL, DONE + CHUNKS);
+  const here = (c, a, b, M, N, K, sam, sak, ldb) => mainExports.gemm_nn(c, a, b, M, N, K, sam, sak, ldb, 1, 1, 0, 0, 0, 0);
   let seq = 0;
+  // Copy A and B of C = A B into the shared memory and hand its chunks out to the helper.
+  const post = (c, a, b, M, N, K, sam, sak, ldb) => {
+    const rows = Math.max(MIN_ROWS, 4 * Math.ceil(M / (4 * CHUNKS))), chunks = Math.ceil(M / rows);
+    const spanA = 4 * ((M - 1) * sam + (K - 1) * sak + 1), spanB = 4 * ((K - 1) * ldb + N);
+    const offA = DATA, offB = offA + spanA + 64, offC = offB + spanB + 64, end = offC + 4 * M * N;
+    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+    const shared = new Uint8Array(memory.buffer), heap = new Uint8Array(heapMemory.buffer);
+    shared.set(heap.subarray(b, b + spanB), offB);
+    shared.set(heap.subarray(a, a + spanA), offA);
+    const words = ctl();
+    seq += 1;
+    words.fill(2 * seq, CLAIM, CLAIM + chunks);
+    words.set([offC, offA, offB, M, N, K, sam, sak, ldb, rows, chunks], ARGS);
+    Atomics.store(words, SEQ, seq);
+    Atomics.notify(words, SEQ);
+    return { c, a, b, M, N, K, sam, sak, ldb, rows, chunks, offC, seq };
+  };
+  // This thread's part of a posted product: claim chunks from the bottom, then copy the helper's
+  // finished chunks into C, waiting for the one it is on no longer than a chunk takes here
+  // (chunkTime: measured, or estimated by the caller when it claimed none), else computing it here.
+  const join = (job, helperOnly, chunkTime = 0) => {
+    const { c, a, b, M, N, K, sam, sak, ldb, rows, chunks, offC, seq: s } = job;
+    const words = ctl(), free = 2 * s, mine = 2 * s + 2;
+    let i = chunks - 1;
+    for (; i >= 0 && !helperOnly; i--) {
+      if (Atomics.compareExchange(words, CLAIM + i, free, mine) !== free) break;
+      const t = performance.now();
+      here(c + 4 * i * rows * N, a + 4 * i * rows * sam, b, Math.min(rows, M - i * rows), N, K, sam, sak, ldb);
+      chunkTime = performance.now() - t;
+    }
+    // chunks 0..i are the helper's (it claims upwards from 0)
+    let helperRows = 0;
+    for (let j = 0, since = performance.now(); j <= i; j++) {
+      while (Atomics.load(words, DONE + j) !== s && (helperOnly || performance.now() - since < chunkTime));
+      const m0 = j * rows, m = Math.min(rows, M - m0);
+      if (Atomics.load(words, DONE + j) === s) {
+        new Uint8Array(heapMemory.buffer).set(new Uint8Array(memory.buffer, offC + 4 * m0 * N, 4 * m * N), c + 4 * m0 * N);
+        helperRows += m;
+        since = performance.now();
+      } else {
+        here(c + 4 * m0 * N, a + 4 * m0 * sam, b, m, N, K, sam, sak, ldb);
+      }
+    }
+    return helperRows;
+  };
+  const busy = () => Atomics.load(ctl(), BUSY) !== 0;  // still on a chunk of an earlier product
   return {
     ready: () => Atomics.load(ctl(), READY) === 1,
     // C (M x N) = A B on Pyodide's heap (byte addresses; strides in floats, all >= 0). Returns
     // the number of rows the helper computed. helperOnly (for the tests): leave every chunk to it.
     gemm(c, a, b, M, N, K, sam, sak, ldb, helperOnly = false) {
-      const here = (m0, m) => mainExports.gemm_nn(c + 4 * m0 * N, a + 4 * m0 * sam, b, m, N, K, sam, sak, ldb, 1, 1, 0, 0, 0, 0);
-      let words = ctl();
-      if (Atomics.load(words, BUSY) && !helperOnly) {  // still on a chunk of an earlier product: alone
-        here(0, M);
+      if (busy() && !helperOnly) {
+        here(c, a, b, M, N, K, sam, sak, ldb);
         return 0;
       }
-      const rows = Math.max(MIN_ROWS, 4 * Math.ceil(M / (4 * CHUNKS))), chunks = Math.ceil(M / rows);
-      const spanA = 4 * ((M - 1) * sam + (K - 1) * sak + 1), spanB = 4 * ((K - 1) * ldb + N);
-      const offA = DATA, offB = offA + spanA + 64, offC = offB + spanB + 64, end = offC + 4 * M * N;
-      if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
-      const shared = new Uint8Array(memory.buffer), heap = new Uint8Array(heapMemory.buffer);
-      shared.set(heap.subarray(b, b + spanB), offB);
-      shared.set(heap.subarray(a, a + spanA), offA);
-      words = ctl();
-      seq += 1;
-      const free = 2 * seq, mine = 2 * seq + 2;
-      words.fill(free, CLAIM, CLAIM + chunks);
-      words.set([offC, offA, offB, M, N, K, sam, sak, ldb, rows, chunks], ARGS);
-      Atomics.store(words, SEQ, seq);
-      Atomics.notify(words, SEQ);
-      let i = chunks - 1, chunkTime = 0;
-      for (; i >= 0 && !helperOnly; i--) {
-        if (Atomics.compareExchange(words, CLAIM + i, free, mine) !== free) break;
-        const t = performance.now();
-        here(i * rows, Math.min(rows, M - i * rows));
-        chunkTime = performance.now() - t;
+      return join(post(c, a, b, M, N, K, sam, sak, ldb), helperOnly);
+    },
+    // Two independent products at once (a linear layer's dx and dW): the second is handed to the
+    // helper, this thread computes the first, then claims what is left of the second. Returns the
+    // rows of the second the helper computed.
+    pair(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1, c, a, b, M, N, K, sam, sak, ldb) {
+      if (busy()) {
+        here(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1);
+        here(c, a, b, M, N, K, sam, sak, ldb);
+        return 0;
       }
-      // chunks 0..i are the helper's (it claims upwards from 0): copy the finished ones, and wait
-      // for the one it is on no longer than a chunk takes here, then compute it here
-      let helperRows = 0;
-      for (let j = 0, since = performance.now(); j <= i; j++) {
-        while (Atomics.load(words, DONE + j) !== seq && (helperOnly || performance.now() - since < chunkTime));
-        const m0 = j * rows, m = Math.min(rows, M - m0);
-        if (Atomics.load(words, DONE + j) === seq) {
-          new Uint8Array(heapMemory.buffer).set(new Uint8Array(memory.buffer, offC + 4 * m0 * N, 4 * m * N), c + 4 * m0 * N);
-          helperRows += m;
-          since = performance.now();
-        } else {
-          here(m0, m);
-        }
-      }
-      return helperRows;
+      const job = post(c, a, b, M, N, K, sam, sak, ldb);
+      const t = performance.now();
+      here(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1);
+      const perChunk = ((performance.now() - t) * job.rows * N * K) / (M1 * N1 * K1);
+      return join(job, false, perChunk);
     },
     close: () => worker.terminate(),
   };
