@@ -103,6 +103,17 @@ check(
     kernels.bmm(deep_a.transpose(1, 0, 2, 3, 4), deep_b.transpose(1, 0, 2, 3, 4)),
     D(deep_a.transpose(1, 0, 2, 3, 4)) @ D(deep_b.transpose(1, 0, 2, 3, 4)),
 )
+raw = np.zeros(4 * 6 * 5 + 8, dtype=np.uint8)  # a float32 view that starts 2 bytes into its buffer
+unaligned = np.frombuffer(raw.data, dtype=np.float32, offset=2, count=30).reshape(6, 5)
+unaligned[...] = f32(6, 5)
+a = f32(3, 6)
+check("matmul of an unaligned view", kernels.matmul(a, unaligned), D(a) @ D(unaligned))
+check("matmul of an unaligned view, on the left", kernels.matmul(unaligned.T, a.T), D(unaligned).T @ D(a).T)
+odd = np.ndarray((5, 3), dtype=np.float32, buffer=np.zeros(96, np.uint8).data, offset=1, strides=(18, 6))
+odd[...] = f32(5, 3)  # strides of 1.5 floats: the kernels take whole floats, so this operand is copied first
+b = f32(3, 4)
+check("matmul with strides that are not whole floats", kernels.matmul(odd, b), D(odd) @ D(b))
+check("matmul with strides that are not whole floats, on the right", kernels.matmul(b.T, odd.T), D(b).T @ D(odd).T)
 check("empty product", kernels.matmul(f32(0, 4), f32(4, 3)), np.zeros((0, 3)))
 check("K = 0", kernels.bmm(f32(2, 3, 0), f32(2, 0, 4)), np.zeros((2, 3, 4)))
 f64 = kernels.matmul(np.ones((3, 4)), np.ones((4, 2)))
