@@ -1,6 +1,7 @@
 """Tokens per second of a training step in the built site's own kernel, in headless Chromium.
 
     python benchmarks/site_tokens.py site --steps 30
+    python benchmarks/site_tokens.py site --breakdown    # + where the GPT's step goes (two threads)
 
 What a student's notebook gets: the course site served as GitHub Pages serves it (plain static
 server, cross-origin isolated by its service worker after one reload), a notebook's JupyterLite
@@ -48,14 +49,60 @@ for label, p in {"gpt 2x4x128 T64 B12": gpt, "browser preset": browser}.items():
 print(json.dumps(out))
 """
 
+# Where the GPT's step goes (two threads), by wall clock: the kernels' entry points wrapped with a
+# timer (outermost call only); "the rest" is the graph, Python and the numpy left between them.
+BREAKDOWN = """
+import functools, json, time
+import numpy as np, tinytorch
+from tinytorch import optim
+from tinytorch.models import preset
+from tinytorch.wasm import attention, elementwise, products, threads
+p = preset("browser").replace(n_layer=2, n_head=4, n_embd=128, block_size=64, mlp_ratio=4, init_std=0.02, batch_size=12)
+tinytorch.manual_seed(0)
+tokens = np.random.default_rng(0).integers(0, p.config.vocab_size, size=200_000)
+_, _, trainer = p.build(p.config.vocab_size, tokens, None, progress=None)
+threads.enabled = True
+trainer.fit(4)
+parts, busy = {}, [False]
+def timed(owner, name, part):
+    f = getattr(owner, name)
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        if busy[0]:
+            return f(*args, **kwargs)
+        busy[0], start = True, time.perf_counter()
+        try:
+            return f(*args, **kwargs)
+        finally:
+            parts[part] = parts.get(part, 0.0) + time.perf_counter() - start
+            busy[0] = False
+    setattr(owner, name, wrapper)
+timed(products, "nn", "matrix products, forward (rows split between the threads)")
+timed(products, "nn_pair", "matrix products, backward (dx here while the helper computes dW)")
+timed(attention, "forward", "attention core, forward")
+timed(attention, "backward", "attention core, backward")
+for name in ("gelu_forward", "gelu_backward", "layer_norm", "layer_norm_backward", "column_sums"):
+    timed(elementwise, name, "GELU, LayerNorm, bias gradients")
+timed(trainer.optimizer, "step", "AdamW step")
+timed(optim, "clip_grad_norm_", "gradient clipping")
+start = time.perf_counter()
+trainer.fit(STEPS)
+step = (time.perf_counter() - start) / STEPS
+out = {"step_ms": 1000 * step, "parts_ms": {k: 1000 * v / STEPS for k, v in parts.items()}}
+out["parts_ms"]["the rest: the graph, Python, numpy"] = out["step_ms"] - sum(out["parts_ms"].values())
+print(json.dumps(out))
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--breakdown", action="store_true", help="also: where the GPT's step goes, two threads")
     args = parser.parse_args()
     with course_kernel(args.site) as page:
         printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(args.steps)))
+        breakdown = page.evaluate(RUN, BREAKDOWN.replace("STEPS", str(args.steps))) if args.breakdown else None
     result = json.loads(printed.strip().splitlines()[-1])
     print(
         f"the site's kernel in Chromium: cross-origin isolated {result['isolated']}; helper thread: {result['helper']}"
@@ -67,6 +114,11 @@ def main() -> None:
                 f"(best {r['best_ms']:.1f}), {r['tokens_per_s']:,.0f} tokens/s "
                 f"({r['tokens_per_s'] / ANCHOR_TOKENS_PER_SECOND:.2f}x the anchor's {ANCHOR_TOKENS_PER_SECOND:,})"
             )
+    if breakdown:
+        b = json.loads(breakdown.strip().splitlines()[-1])
+        print(f"where the GPT's step goes, two threads ({b['step_ms']:.1f} ms/step on average, wall clock):")
+        for part, ms in sorted(b["parts_ms"].items(), key=lambda item: -item[1]):
+            print(f"  {part:66s} {ms:5.1f} ms  {100 * ms / b['step_ms']:4.1f}%")
 
 
 if __name__ == "__main__":

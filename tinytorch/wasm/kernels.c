@@ -12,6 +12,9 @@
  *            dims (one stride per operand per dim, 0 = broadcast); B's rows contiguous, C
  *            contiguous and overwritten. A 4 x 8 block of C lives in eight f32x4 registers
  *            while k runs (4 broadcast numbers of A times 2 vectors of B).
+ *   attention_forward / attention_backward  causal multi-head attention's core for qkv (B, T, 3C),
+ *            head by head, reading q, k, v and dy where they lie; each product skips the half the
+ *            causal mask makes zero (nn_causal).
  *   gelu_forward / gelu_backward, softmax_causal / softmax_backward, layernorm_forward /
  *   layernorm_backward, adam_step, column_sums: one op's whole forward or backward in one pass,
  *   the formulas of the numpy code they replace (named beside each).
