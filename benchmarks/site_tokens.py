@@ -2,6 +2,7 @@
 
     python benchmarks/site_tokens.py site --steps 30
     python benchmarks/site_tokens.py site --breakdown    # + where the GPT's step goes (two threads)
+    python benchmarks/site_tokens.py before/site site --rounds 3   # two builds alternated, a fresh kernel each
 
 What a student's notebook gets: the course site served as GitHub Pages serves it (plain static
 server, cross-origin isolated by its service worker after one reload), a notebook's JupyterLite
@@ -13,6 +14,7 @@ step and tokens/s next to the anchor's figure (simd_speed.ANCHOR_TOKENS_PER_SECO
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 from course_page import RUN, course_kernel
@@ -94,31 +96,55 @@ print(json.dumps(out))
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("site", type=Path)
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--breakdown", action="store_true", help="also: where the GPT's step goes, two threads")
-    args = parser.parse_args()
-    with course_kernel(args.site) as page:
-        printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(args.steps)))
-        breakdown = page.evaluate(RUN, BREAKDOWN.replace("STEPS", str(args.steps))) if args.breakdown else None
-    result = json.loads(printed.strip().splitlines()[-1])
-    print(
-        f"the site's kernel in Chromium: cross-origin isolated {result['isolated']}; helper thread: {result['helper']}"
-    )
+def run_site(site: Path, steps: int, breakdown: bool):
+    """One kernel of `site`: (timings, breakdown or None), as IN_THE_KERNEL and BREAKDOWN print them."""
+    with course_kernel(site) as page:
+        printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(steps)))
+        parts = page.evaluate(RUN, BREAKDOWN.replace("STEPS", str(steps))) if breakdown else None
+    last = lambda text: json.loads(text.strip().splitlines()[-1])  # noqa: E731
+    return last(printed), parts and last(parts)
+
+
+def report(title: str, result: dict, breakdown) -> None:
+    print(f"{title}: cross-origin isolated {result['isolated']}; helper thread: {result['helper']}")
+    anchor = ANCHOR_TOKENS_PER_SECOND
     for label in ("gpt 2x4x128 T64 B12", "browser preset"):
         for n, r in result[label].items():
             print(
                 f"  {label}, {n} thread{'s' if n != '1' else ''}: {r['median_ms']:.1f} ms/step "
                 f"(best {r['best_ms']:.1f}), {r['tokens_per_s']:,.0f} tokens/s "
-                f"({r['tokens_per_s'] / ANCHOR_TOKENS_PER_SECOND:.2f}x the anchor's {ANCHOR_TOKENS_PER_SECOND:,})"
+                f"({r['tokens_per_s'] / anchor:.2f}x the anchor's {anchor:,})"
             )
     if breakdown:
-        b = json.loads(breakdown.strip().splitlines()[-1])
-        print(f"where the GPT's step goes, two threads ({b['step_ms']:.1f} ms/step on average, wall clock):")
-        for part, ms in sorted(b["parts_ms"].items(), key=lambda item: -item[1]):
-            print(f"  {part:66s} {ms:5.1f} ms  {100 * ms / b['step_ms']:4.1f}%")
+        print(f"  where the GPT's step goes, two threads ({breakdown['step_ms']:.1f} ms/step on average):")
+        for part, ms in sorted(breakdown["parts_ms"].items(), key=lambda item: -item[1]):
+            print(f"    {part:66s} {ms:5.1f} ms  {100 * ms / breakdown['step_ms']:4.1f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sites", type=Path, nargs="+", help="built sites (several: e.g. before and after)")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=1, help="sites alternated this many times, a fresh kernel each")
+    parser.add_argument("--breakdown", action="store_true", help="also: where the GPT's step goes, two threads")
+    args = parser.parse_args()
+    runs = {site: [] for site in args.sites}
+    for round_ in range(args.rounds):
+        for site in args.sites:
+            result, breakdown = run_site(site, args.steps, args.breakdown)
+            runs[site].append(result)
+            report(f"round {round_ + 1}, {site}", result, breakdown)
+    if args.rounds > 1:
+        print(f"medians over {args.rounds} rounds (each a median of {args.steps} steps):")
+        for site, results in runs.items():
+            cells = []
+            for label in ("gpt 2x4x128 T64 B12", "browser preset"):
+                for n in ("1", "2"):
+                    ms = statistics.median(r[label][n]["median_ms"] for r in results)
+                    first = results[0][label][n]
+                    tokens = first["tokens_per_s"] * first["median_ms"] / 1000  # per step
+                    cells.append(f"{label}, {n} thread(s): {ms:.1f} ms ({1000 * tokens / ms:,.0f} tokens/s)")
+            print(f"  {site}: " + " | ".join(cells))
 
 
 if __name__ == "__main__":
