@@ -40,7 +40,7 @@ import sys
 import numpy as np
 
 from . import settings, wasm
-from .wasm import elementwise, products
+from .wasm import elementwise, products, threads
 
 BACKENDS = ("einsum", "blas", "wasm", "simd")
 
@@ -160,16 +160,26 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out.reshape(*lead, b.shape[0])
 
 
-def linear_grads(dy: np.ndarray, x: np.ndarray, w: np.ndarray):
-    """A linear layer's (dx, dW) = (dy @ w.T, x.T @ dy) for 2-D dy (N, out), x (N, in), w (in, out).
+def linear_grads(dy: np.ndarray, x: np.ndarray, w: np.ndarray, take_dw) -> np.ndarray:
+    """A linear layer's input gradient dy @ w.T, returned, and weight gradient x.T @ dy, handed to
+    `take_dw`; dy (N, out), x (N, in), w (in, out).
 
-    Under "simd" with the helper thread (tinytorch.wasm.threads) the two products run at once,
-    dW on the helper while dx runs here; everywhere else they are matmul_nt and matmul_tn."""
+    Everywhere but in Pyodide with the helper thread these are matmul_nt and matmul_tn, and
+    take_dw runs at once. There dW is computed on the helper while this thread computes dx and
+    goes on with the backward pass; take_dw(dW) runs at `settle()`, which backward() calls
+    before it returns (tinytorch.wasm.products.nn_pair)."""
     if _simd(dy, x, w):
         _check(dy, w, -1, -1, "matmul_nt")
         _check(x, dy, 0, 0, "matmul_tn")
-        return products.nn_pair(dy, np.ascontiguousarray(w.T), x.T, dy)
-    return matmul_nt(dy, w), matmul_tn(x, dy)
+        return products.nn_pair(dy, np.ascontiguousarray(w.T), x.T, dy, take_dw)
+    dx = matmul_nt(dy, w)
+    take_dw(matmul_tn(x, dy))
+    return dx
+
+
+def settle() -> None:
+    """Finish the weight gradients still on the helper thread (see linear_grads); a no-op elsewhere."""
+    threads.settle()
 
 
 def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -220,6 +220,21 @@ both_backends("AdamW steps", optimizer_steps(lambda ps: AdamW(ps, lr=1e-2, weigh
 both_backends("Adam steps with L2 decay", optimizer_steps(lambda ps: Adam(ps, lr=1e-2, weight_decay=0.1)), tol=1e-5)
 both_backends("Adam steps without decay", optimizer_steps(lambda ps: Adam(ps, lr=3e-3, betas=(0.8, 0.99))), tol=1e-5)
 
+
+def train_step_grads(backend, n_embd=18, n_head=3, block_size=11, batch=3):
+    """A TinyGPT's loss and every gradient after one backward pass, under `backend`."""
+    kernels.set_backend(backend)
+    from tinytorch.models import TinyGPT, TinyGPTConfig
+
+    tinytorch.manual_seed(0)
+    config = TinyGPTConfig(vocab_size=13, block_size=block_size, n_layer=2, n_head=n_head, n_embd=n_embd, mlp_ratio=3)
+    model = TinyGPT(config)
+    ids = np.random.default_rng(1).integers(0, 13, size=(batch, block_size))
+    _, loss = model(ids[:, :-1], ids[:, 1:])
+    loss.backward()
+    return float(loss.data), {name: p.grad.copy() for name, p in model.named_parameters()}
+
+
 # ----------------------------------------------------------------------------- a helper thread for large products
 
 import time  # noqa: E402
@@ -238,9 +253,11 @@ if report["threads"]:
         check(f"two-thread matmul {M}x{K}x{N}", kernels.matmul(a, b), D(a) @ D(b))
         check(f"two-thread matmul_tn {M}x{K}x{N}", kernels.matmul_tn(a, g), D(a).T @ D(g))
         check(f"two-thread matmul_nt {M}x{K}x{N}", kernels.matmul_nt(g, b), D(g) @ D(b).T)
-        dx, dw = kernels.linear_grads(g, a, b)
+        got = []
+        dx = kernels.linear_grads(g, a, b, got.append)  # dW may still be on the helper: settle() hands it over
+        kernels.settle()
         check(f"two-thread linear_grads dx {M}x{K}x{N}", dx, D(g) @ D(b).T)
-        check(f"two-thread linear_grads dW {M}x{K}x{N}", dw, D(a).T @ D(g))
+        check(f"two-thread linear_grads dW {M}x{K}x{N}", got[0] if len(got) == 1 else None, D(a).T @ D(g))
     # a pair whose first product is long: the helper takes (most of) the second
     a1, b1, a, b = f32(400, 300), f32(300, 200), f32(97, 301), f32(301, 129)
     out1, out = np.full((400, 200), np.nan, dtype=np.float32), np.full((97, 129), np.nan, dtype=np.float32)
@@ -256,6 +273,18 @@ if report["threads"]:
         a, b, out = f32(M, K), f32(K, N), np.full((M, N), np.nan, dtype=np.float32)
         rows = threads.pool().gemm(address(out), address(a), address(b), M, N, K, K, 1, N, True)
         check(f"helper thread alone {M}x{K}x{N} ({rows} rows)", out, D(a) @ D(b))
+    # whole backward passes: a GPT's gradients with the helper (dW handed over, settled at the end of
+    # backward) equal one thread's; a weight that is not a leaf still passes its gradient on
+    threads.enabled = False
+    loss_one, grads_one = train_step_grads("simd", n_embd=96, n_head=4, block_size=32, batch=8)
+    threads.enabled = True
+    loss_two, grads_two = train_step_grads("simd", n_embd=96, n_head=4, block_size=32, batch=8)
+    check("TinyGPT loss, two threads", np.float32(loss_two), np.float64(loss_one), tol=1e-6)
+    for name, grad in grads_one.items():
+        check(f"TinyGPT gradient of {name}, two threads", grads_two[name], grad.astype(np.float64), tol=1e-5)
+    x, w, g = f32(300, 96), tinytorch.Tensor(f32(96, 200), requires_grad=True), f32(300, 200)
+    (F.linear(tinytorch.Tensor(x, requires_grad=True), w * 2.0) * tinytorch.Tensor(g)).sum().backward()
+    check("two threads: the gradient through a weight that is not a leaf", w.grad, 2.0 * (D(x).T @ D(g)))
     ballast = np.ones(32 * 2**20 // 4, dtype=np.float32)  # the heap grows between calls
     a, b = f32(300, 257), f32(257, 99)
     check("two-thread matmul after the heap grew", kernels.matmul(a, b), D(a) @ D(b))
@@ -263,18 +292,6 @@ if report["threads"]:
 threads.enabled = False
 
 # ----------------------------------------------------------------------------- whole training steps
-
-
-def train_step_grads(backend):
-    kernels.set_backend(backend)
-    from tinytorch.models import TinyGPT, TinyGPTConfig
-
-    tinytorch.manual_seed(0)
-    model = TinyGPT(TinyGPTConfig(vocab_size=13, block_size=11, n_layer=2, n_head=3, n_embd=18, mlp_ratio=3))
-    ids = np.random.default_rng(1).integers(0, 13, size=(3, 11))
-    _, loss = model(ids[:, :-1], ids[:, 1:])
-    loss.backward()
-    return float(loss.data), {name: p.grad.copy() for name, p in model.named_parameters()}
 
 
 loss_numpy, grads_numpy = train_step_grads("wasm")

@@ -106,14 +106,15 @@ def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
 
     def _backward(grad):
         dy2 = grad.reshape(-1, out_features)
-        if x.requires_grad and weight.requires_grad:  # both at once (two threads in the browser)
-            dx2, dw = kernels.linear_grads(dy2, x2, w)
-            x._accumulate(dx2.reshape(x.shape))
-            weight._accumulate(dw)
-        elif x.requires_grad:
-            x._accumulate(kernels.matmul_nt(dy2, w).reshape(x.shape))
-        elif weight.requires_grad:
-            weight._accumulate(kernels.matmul_tn(x2, dy2))
+        if x.requires_grad and weight.requires_grad and not weight._parents:
+            # both at once; in the browser dW may arrive later, by the end of backward() (a leaf's
+            # gradient is read only after it: kernels.linear_grads)
+            x._accumulate(kernels.linear_grads(dy2, x2, w, weight._accumulate).reshape(x.shape))
+        else:
+            if x.requires_grad:
+                x._accumulate(kernels.matmul_nt(dy2, w).reshape(x.shape))
+            if weight.requires_grad:
+                weight._accumulate(kernels.matmul_tn(x2, dy2))
         if bias is not None and bias.requires_grad:
             bias._accumulate(elementwise.column_sums(dy2) if kernels.fused(dy2) else dy2.sum(axis=0))
 

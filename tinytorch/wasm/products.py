@@ -121,12 +121,15 @@ def _helper_for(args):
     return threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
 
 
-def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray):
-    """(a1 @ b1, a2 @ b2) for 2-D float32 operands, as two `nn` calls. With the helper thread
-    the second is handed to it while this thread computes the first (threads.js, pair): two
-    products of a linear layer's backward at once, with no chunk of either waiting for the other."""
+def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, then):
+    """a1 @ b1 for 2-D float32 operands, returned; a2 @ b2 handed to `then`. With the helper thread
+    the second is computed there while this thread computes the first and returns (threads.js,
+    pair later): a linear layer's dx goes on down the backward pass while the helper finishes its
+    dW, and `then(dW)` runs at threads.settle(). Without the helper, then() runs before this returns."""
     if 0 in a1.shape + b1.shape + a2.shape + b2.shape:
-        return nn(a1, b1), nn(a2, b2)
+        out1 = nn(a1, b1)
+        then(nn(a2, b2))
+        return out1
     a1, b1 = _aligned(a1), _aligned(_unit_inner(b1))
     a2, b2 = _aligned(a2), _aligned(_unit_inner(b2))
     out1 = np.empty((a1.shape[0], b1.shape[1]), dtype=_F32)
@@ -134,15 +137,17 @@ def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray):
     args1, args2 = _args_2d(out1, a1, b1), _args_2d(out2, a2, b2)
     helper = _helper_for(args2)
     if helper is not None and min(args1[6:]) >= 0:
-        helper.pair(*args1, *args2)
-    else:
-        for args in (args1, args2):
-            helper = _helper_for(args)
-            if helper is not None:
-                helper.gemm(*args)
-            else:
-                load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
-    return out1, out2
+        helper.pair(*args1, *args2, True)
+        threads.hand_over(lambda: then(out2))
+        return out1
+    for args in (args1, args2):
+        helper = _helper_for(args)
+        if helper is not None:
+            helper.gemm(*args)
+        else:
+            load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
+    then(out2)
+    return out1
 
 
 def nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:

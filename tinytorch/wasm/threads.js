@@ -11,7 +11,9 @@
 // Chromium the step then swung between 66 and 130 ms). While the helper is still busy with an
 // earlier product (whose chunk was taken back), the next product runs here alone.
 // `pair` runs two independent products (a linear layer's dx and dW): the second is posted to the
-// helper as above, this thread computes the first whole, then joins the second.
+// helper as above, this thread computes the first whole, then joins the second, or (later) goes
+// back to Python and joins it only before the next product is posted (settle): the backward pass
+// goes on while the helper finishes dW.
 // Handshake through Atomics on a few control words, no messages, so it works while Python keeps
 // this thread busy. Needs SharedArrayBuffer (a cross-origin isolated page, or Node) and Worker
 // (browsers) or worker_threads (Node).
@@ -119,11 +121,21 @@
     return helperRows;
   };
   const busy = () => Atomics.load(ctl(), BUSY) !== 0;  // still on a chunk of an earlier product
+  // A product posted by pair(..., later = true) that this thread has not joined yet: joined
+  // before anything else is posted, or when Python asks (settle).
+  let pending = null;
+  const settle = () => {
+    if (pending === null) return;
+    const { job, chunkTime } = pending;
+    pending = null;
+    join(job, false, chunkTime);
+  };
   return {
     ready: () => Atomics.load(ctl(), READY) === 1,
     // C (M x N) = A B on Pyodide's heap (byte addresses; strides in floats, all >= 0). Returns
     // the number of rows the helper computed. helperOnly (for the tests): leave every chunk to it.
     gemm(c, a, b, M, N, K, sam, sak, ldb, helperOnly = false) {
+      settle();
       if (busy() && !helperOnly) {
         here(c, a, b, M, N, K, sam, sak, ldb);
         return 0;
@@ -132,8 +144,10 @@
     },
     // Two independent products at once (a linear layer's dx and dW): the second is handed to the
     // helper, this thread computes the first, then claims what is left of the second. Returns the
-    // rows of the second the helper computed.
-    pair(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1, c, a, b, M, N, K, sam, sak, ldb) {
+    // rows of the second the helper computed. later: return after the first; the second is joined
+    // by the next gemm, pair or settle (the helper goes on with it meanwhile), and C is written then.
+    pair(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1, c, a, b, M, N, K, sam, sak, ldb, later = false) {
+      settle();
       if (busy()) {
         here(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1);
         here(c, a, b, M, N, K, sam, sak, ldb);
@@ -143,8 +157,13 @@
       const t = performance.now();
       here(c1, a1, b1, M1, N1, K1, sam1, sak1, ldb1);
       const perChunk = ((performance.now() - t) * job.rows * N * K) / (M1 * N1 * K1);
+      if (later) {
+        pending = { job, chunkTime: perChunk };
+        return 0;
+      }
       return join(job, false, perChunk);
     },
+    settle,
     close: () => worker.terminate(),
   };
 }

@@ -24,6 +24,7 @@ MAX_PAGES = 32768  # 2 GiB: the shared memory's limit
 
 _pool = None
 _ready = False
+_waiting = []  # callbacks of products handed over with `later`, run by settle()
 _reason = "not started"
 #: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured on this project's 2-core
 #: machine, interleaved: the issue's GPT step 1.39-1.42x faster with the helper in Chromium (59.0
@@ -89,6 +90,22 @@ def pool():
     if not _ready:
         _ready = bool(_pool.ready())
     return _pool if _ready else None
+
+
+def hand_over(callback) -> None:
+    """Run `callback` at the next `settle()`: its product is still on the helper (threads.js, pair later)."""
+    _waiting.append(callback)
+
+
+def settle() -> None:
+    """Finish every product the helper was left with (copied into its array), then run their callbacks."""
+    if not _waiting:
+        return
+    _pool.settle()
+    callbacks = _waiting[:]
+    _waiting.clear()
+    for callback in callbacks:
+        callback()
 
 
 def reason() -> str:
