@@ -273,6 +273,15 @@ if report["threads"]:
         a, b, out = f32(M, K), f32(K, N), np.full((M, N), np.nan, dtype=np.float32)
         rows = threads.pool().gemm(address(out), address(a), address(b), M, N, K, K, 1, N, True)
         check(f"helper thread alone {M}x{K}x{N} ({rows} rows)", out, D(a) @ D(b))
+    # a product left on the helper whose operands' names are dropped at once (as a backward pass drops
+    # dy): settling finishes its last chunks here, from those operands, so they must still be there
+    from tinytorch.wasm import products  # noqa: E402
+
+    got, a, b = [], f32(600, 300), f32(300, 200)
+    products.nn_pair(f32(4, 4), f32(4, 4), a.copy(), b.copy(), got.append)
+    reuse = [np.full((600, 300), 1e30, dtype=np.float32) for _ in range(4)]  # malloc reuses freed memory
+    threads.settle()
+    check("a product settled after its operands' names were dropped", got[0] if got else None, D(a) @ D(b))
     # whole backward passes: a GPT's gradients with the helper (dW handed over, settled at the end of
     # backward) equal one thread's; a weight that is not a leaf still passes its gradient on
     threads.enabled = False

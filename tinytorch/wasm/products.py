@@ -138,7 +138,7 @@ def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, then
     helper = _helper_for(args2)
     if helper is not None and min(args1[6:]) >= 0:
         helper.pair(*args1, *args2, True)
-        threads.hand_over(lambda: then(out2))
+        threads.hand_over(lambda: then(out2), a2, b2)
         return out1
     for args in (args1, args2):
         helper = _helper_for(args)

@@ -92,9 +92,10 @@ def pool():
     return _pool if _ready else None
 
 
-def hand_over(callback) -> None:
-    """Run `callback` at the next `settle()`: its product is still on the helper (threads.js, pair later)."""
-    _waiting.append(callback)
+def hand_over(callback, *operands) -> None:
+    """Run `callback` at the next `settle()`: its product is still on the helper (threads.js, pair
+    later). `operands` stay alive until then: finishing the product here reads them where they are."""
+    _waiting.append((callback, operands))
 
 
 def settle() -> None:
@@ -102,7 +103,7 @@ def settle() -> None:
     if not _waiting:
         return
     _pool.settle()
-    callbacks = _waiting[:]
+    callbacks = [callback for callback, _ in _waiting]
     _waiting.clear()
     for callback in callbacks:
         callback()
