@@ -3,6 +3,7 @@
     python benchmarks/site_tokens.py site --steps 30
     python benchmarks/site_tokens.py site --breakdown    # + where the GPT's step goes (two threads)
     python benchmarks/site_tokens.py before/site site --rounds 3   # two builds alternated, a fresh kernel each
+    python benchmarks/site_tokens.py site --ablate       # + this round's two changes off and on, step by step
 
 What a student's notebook gets: the course site served as GitHub Pages serves it (plain static
 server, cross-origin isolated by its service worker after one reload), a notebook's JupyterLite
@@ -95,17 +96,59 @@ out["parts_ms"]["the rest: the graph, Python, numpy"] = out["step_ms"] - sum(out
 print(json.dumps(out))
 """
 
+# This round's two changes switched off and on, step by step in one kernel (what separate builds
+# cannot show on a noisy host): attention's core back on its numpy code (kernels.fused refuses
+# qkv), and a linear layer's dW computed after its dx on the one thread that asks (the
+# helper still splits the rows of each). The functions are swapped here, the library is not.
+ABLATE = """
+import json, statistics, time
+import numpy as np, tinytorch
+from tinytorch import kernels
+from tinytorch.models import preset
+from tinytorch.wasm import threads
+p = preset("browser").replace(n_layer=2, n_head=4, n_embd=128, block_size=64, mlp_ratio=4, init_std=0.02, batch_size=12)
+tinytorch.manual_seed(0)
+tokens = np.random.default_rng(0).integers(0, p.config.vocab_size, size=200_000)
+_, _, trainer = p.build(p.config.vocab_size, tokens, None, progress=None)
+threads.enabled = True
+trainer.fit(4)
+fused, linear_grads = kernels.fused, kernels.linear_grads
+def numpy_attention(*arrays):
+    return fused(*arrays) and not (len(arrays) == 1 and arrays[0].shape[-1:] == (3 * p.config.n_embd,))
+def dx_then_dw(dy, x, w, take_dw):
+    dx = kernels.matmul_nt(dy, w)
+    take_dw(kernels.matmul_tn(x, dy))
+    return dx
+variants = {
+    "attention on numpy, dW after dx (before)": (numpy_attention, dx_then_dw),
+    "+ the SIMD attention core": (fused, dx_then_dw),
+    "+ dW on the helper while dx runs (after)": (fused, linear_grads),
+}
+times = {name: [] for name in variants}
+for round_ in range(STEPS + 2):
+    for name, (attention_check, backward_products) in variants.items():
+        kernels.fused, kernels.linear_grads = attention_check, backward_products
+        start = time.perf_counter()
+        trainer.fit(1)
+        if round_ >= 2:
+            times[name].append(time.perf_counter() - start)
+kernels.fused, kernels.linear_grads = fused, linear_grads
+out = {name: {"median_ms": 1000 * statistics.median(t), "best_ms": 1000 * min(t)} for name, t in times.items()}
+print(json.dumps(out))
+"""
 
-def run_site(site: Path, steps: int, breakdown: bool):
+
+def run_site(site: Path, steps: int, breakdown: bool, ablate: bool):
     """One kernel of `site`: (timings, breakdown or None), as IN_THE_KERNEL and BREAKDOWN print them."""
     with course_kernel(site) as page:
         printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(steps)))
-        parts = page.evaluate(RUN, BREAKDOWN.replace("STEPS", str(steps))) if breakdown else None
+        ablation = page.evaluate(RUN, ABLATE.replace("STEPS", str(steps))) if ablate else None
+        parts = page.evaluate(RUN, BREAKDOWN.replace("STEPS", str(steps))) if breakdown else None  # wraps, so last
     last = lambda text: json.loads(text.strip().splitlines()[-1])  # noqa: E731
-    return last(printed), parts and last(parts)
+    return last(printed), parts and last(parts), ablation and last(ablation)
 
 
-def report(title: str, result: dict, breakdown) -> None:
+def report(title: str, result: dict, breakdown, ablation) -> None:
     print(f"{title}: cross-origin isolated {result['isolated']}; helper thread: {result['helper']}")
     anchor = ANCHOR_TOKENS_PER_SECOND
     for label in ("gpt 2x4x128 T64 B12", "browser preset"):
@@ -119,6 +162,11 @@ def report(title: str, result: dict, breakdown) -> None:
         print(f"  where the GPT's step goes, two threads ({breakdown['step_ms']:.1f} ms/step on average):")
         for part, ms in sorted(breakdown["parts_ms"].items(), key=lambda item: -item[1]):
             print(f"    {part:66s} {ms:5.1f} ms  {100 * ms / breakdown['step_ms']:4.1f}%")
+    if ablation:
+        print("  this round's changes, the GPT's step with two threads, alternated step by step in this kernel:")
+        for name, r in ablation.items():
+            tokens = 768 / r["median_ms"] * 1000  # 12 x 64 tokens a step
+            print(f"    {name:44s} {r['median_ms']:5.1f} ms (best {r['best_ms']:.1f}), {tokens:,.0f} tokens/s")
 
 
 def main() -> None:
@@ -127,13 +175,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=1, help="sites alternated this many times, a fresh kernel each")
     parser.add_argument("--breakdown", action="store_true", help="also: where the GPT's step goes, two threads")
+    parser.add_argument("--ablate", action="store_true", help="also: this round's changes off and on, step by step")
     args = parser.parse_args()
     runs = {site: [] for site in args.sites}
     for round_ in range(args.rounds):
         for site in args.sites:
-            result, breakdown = run_site(site, args.steps, args.breakdown)
+            result, breakdown, ablation = run_site(site, args.steps, args.breakdown, args.ablate)
             runs[site].append(result)
-            report(f"round {round_ + 1}, {site}", result, breakdown)
+            report(f"round {round_ + 1}, {site}", result, breakdown, ablation)
     if args.rounds > 1:
         print(f"medians over {args.rounds} rounds (each a median of {args.steps} steps):")
         for site, results in runs.items():
