@@ -21,6 +21,12 @@ from pathlib import Path
 from course_page import RUN, course_kernel
 from simd_speed import ANCHOR_TOKENS_PER_SECOND
 
+# The issue's GPT (2 x 4 x 128, context 64, batch 12), as simd_speed.models() makes it.
+THE_GPT = (
+    'preset("browser").replace(n_layer=2, n_head=4, n_embd=128, block_size=64, mlp_ratio=4, init_std=0.02, '
+    "batch_size=12)"
+)
+
 # Runs in the kernel: simd_speed.models() and trainer_for(), written out (the kernel has the wheel,
 # not this folder), then `steps` alternated steps per thread setting.
 IN_THE_KERNEL = """
@@ -29,7 +35,7 @@ import numpy as np, tinytorch
 from tinytorch.models import preset
 from tinytorch.wasm import threads
 browser = preset("browser")
-gpt = browser.replace(n_layer=2, n_head=4, n_embd=128, block_size=64, mlp_ratio=4, init_std=0.02, batch_size=12)
+gpt = THE_GPT
 out = {"isolated": bool(__import__("js").crossOriginIsolated), "helper": threads.reason() or "ready"}
 for label, p in {"gpt 2x4x128 T64 B12": gpt, "browser preset": browser}.items():
     tinytorch.manual_seed(0)
@@ -52,20 +58,28 @@ for label, p in {"gpt 2x4x128 T64 B12": gpt, "browser preset": browser}.items():
 print(json.dumps(out))
 """
 
-# Where the GPT's step goes (two threads), by wall clock: the kernels' entry points wrapped with a
-# timer (outermost call only); "the rest" is the graph, Python and the numpy left between them.
-BREAKDOWN = """
-import functools, json, time
+# The start of BREAKDOWN and ABLATE: a trainer of the GPT on random tokens, the helper thread on, warmed up.
+GPT_TRAINER = f"""
+import json, statistics, time
 import numpy as np, tinytorch
-from tinytorch import optim
 from tinytorch.models import preset
-from tinytorch.wasm import attention, elementwise, products, threads
-p = preset("browser").replace(n_layer=2, n_head=4, n_embd=128, block_size=64, mlp_ratio=4, init_std=0.02, batch_size=12)
+from tinytorch.wasm import threads
+p = {THE_GPT}
 tinytorch.manual_seed(0)
 tokens = np.random.default_rng(0).integers(0, p.config.vocab_size, size=200_000)
 _, _, trainer = p.build(p.config.vocab_size, tokens, None, progress=None)
 threads.enabled = True
 trainer.fit(4)
+"""
+
+# Where the GPT's step goes (two threads), by wall clock: the kernels' entry points wrapped with a
+# timer (outermost call only); "the rest" is the graph, Python and the numpy left between them.
+BREAKDOWN = (
+    GPT_TRAINER
+    + """
+import functools
+from tinytorch import optim
+from tinytorch.wasm import attention, elementwise, products
 parts, busy = {}, [False]
 def timed(owner, name, part):
     f = getattr(owner, name)
@@ -95,23 +109,16 @@ out = {"step_ms": 1000 * step, "parts_ms": {k: 1000 * v / STEPS for k, v in part
 out["parts_ms"]["the rest: the graph, Python, numpy"] = out["step_ms"] - sum(out["parts_ms"].values())
 print(json.dumps(out))
 """
+)
 
 # This round's two changes switched off and on, step by step in one kernel (what separate builds
 # cannot show on a noisy host): attention's core back on its numpy code (kernels.fused refuses
 # qkv), and a linear layer's dW computed after its dx on the one thread that asks (the
 # helper still splits the rows of each). The functions are swapped here, the library is not.
-ABLATE = """
-import json, statistics, time
-import numpy as np, tinytorch
+ABLATE = (
+    GPT_TRAINER
+    + """
 from tinytorch import kernels
-from tinytorch.models import preset
-from tinytorch.wasm import threads
-p = preset("browser").replace(n_layer=2, n_head=4, n_embd=128, block_size=64, mlp_ratio=4, init_std=0.02, batch_size=12)
-tinytorch.manual_seed(0)
-tokens = np.random.default_rng(0).integers(0, p.config.vocab_size, size=200_000)
-_, _, trainer = p.build(p.config.vocab_size, tokens, None, progress=None)
-threads.enabled = True
-trainer.fit(4)
 fused, linear_grads = kernels.fused, kernels.linear_grads
 def numpy_attention(*arrays):
     return fused(*arrays) and not (len(arrays) == 1 and arrays[0].shape[-1:] == (3 * p.config.n_embd,))
@@ -136,12 +143,13 @@ kernels.fused, kernels.linear_grads = fused, linear_grads
 out = {name: {"median_ms": 1000 * statistics.median(t), "best_ms": 1000 * min(t)} for name, t in times.items()}
 print(json.dumps(out))
 """
+)
 
 
 def run_site(site: Path, steps: int, breakdown: bool, ablate: bool):
     """One kernel of `site`: (timings, breakdown or None), as IN_THE_KERNEL and BREAKDOWN print them."""
     with course_kernel(site) as page:
-        printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(steps)))
+        printed = page.evaluate(RUN, IN_THE_KERNEL.replace("STEPS", str(steps)).replace("THE_GPT", THE_GPT))
         ablation = page.evaluate(RUN, ABLATE.replace("STEPS", str(steps))) if ablate else None
         parts = page.evaluate(RUN, BREAKDOWN.replace("STEPS", str(steps))) if breakdown else None  # wraps, so last
     last = lambda text: json.loads(text.strip().splitlines()[-1])  # noqa: E731

@@ -27,9 +27,9 @@ _ready = False
 _waiting = []  # callbacks of products handed over with `later`, run by settle()
 _reason = "not started"
 #: on unless TINYGPT_THREADS=0 (or `threads.enabled = False`). Measured on this project's 2-core
-#: machine, interleaved: the issue's GPT step 1.39-1.42x faster with the helper in Chromium (59.0
-#: against 81.7 ms) when the machine had a core to spare; no gain while other jobs held that core
-#: (benchmarks/README.md).
+#: machine in the course site's kernel, interleaved: the issue's GPT step ~1.4x faster with the
+#: helper in Chromium (about 57 against 81 ms) when the machine had a core to spare; no gain while
+#: other jobs held that core (benchmarks/README.md, site_tokens.py).
 enabled = settings.wasm_threads()
 
 
