@@ -177,6 +177,14 @@ def test_wrong_input_shape_is_a_clear_error():
 # --- the key/value cache ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape, heads", [((2, 5, 10), 2), ((2, 5, 12), 5), ((5, 12), 2), ((2, 5, 12), 0)])
+def test_the_fused_core_names_a_qkv_that_does_not_split_into_heads(shape, heads):
+    from tinytorch.nn.attention import causal_attention
+
+    with pytest.raises(ValueError, match="causal_attention: qkv"):
+        causal_attention(Tensor(np.zeros(shape, dtype=np.float32)), heads)
+
+
 def test_cached_attention_equals_full_attention():
     tt.manual_seed(0)
     mha = MultiHeadAttention(16, 4)

@@ -147,8 +147,15 @@ def causal_attention(qkv: Tensor, num_heads: int, dropout: float = 0.0):
     attention weights (scaled by 1/(1-p)); `weights` returned are always before dropout.
     """
     data = qkv.data
+    if data.ndim != 3:
+        raise ValueError(f"causal_attention: qkv must be (B, T, 3C), got shape {data.shape}")
     B, T, C3 = data.shape
     C, H = C3 // 3, int(num_heads)
+    if H < 1 or C3 != 3 * C or C % H:
+        raise ValueError(
+            f"causal_attention: qkv's last dim {C3} must be 3 x C with C divisible by num_heads={num_heads} "
+            "(q, k and v side by side, C / num_heads channels per head)"
+        )
     d = C // H
     scale = 1.0 / float(np.sqrt(d))
     if dropout == 0.0 and kernels.fused(data):  # Pyodide: the same maths in one SIMD call each way
