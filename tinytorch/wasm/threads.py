@@ -4,9 +4,10 @@ Threads need SharedArrayBuffer: Node, or a browser page that is cross-origin iso
 course site is, from the second visit on). Pyodide's own heap is never shared, so threads.js
 copies both operands into a shared memory for a helper Worker; the two threads then claim
 chunks of C's rows one at a time (the helper from the top, this thread from the bottom, in
-place), so a helper that wakes late or has a busy core takes fewer; a linear layer's two backward
-products run side by side (`pair`: dW handed to the helper while this thread computes dx, then
-this thread takes what is left of dW). That costs O(size) copies for O(size * K) work, so only
+place), so a helper that wakes late or has a busy core takes fewer. A linear layer's two backward
+products run side by side (`pair`): dW is handed to the helper, this thread computes dx and goes
+on with the backward pass, and takes what is left of dW before the next product is posted or
+when backward() ends (`settle`). That costs O(size) copies for O(size * K) work, so only
 products of at least MIN_MACS multiply-adds go to the helper. It starts in the background: until
 it is ready every product runs here, as it does wherever threads are not available (`reason()`
 says why) or are switched off.
