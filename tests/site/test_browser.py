@@ -175,7 +175,9 @@ def test_a_link_to_a_missing_notebook_starts_no_kernel(visit, chromium_browser):
 def test_tab_completes_from_the_live_objects_without_jedi(visit):
     """The kernel starts without jedi (kernel patch 'no jedi'); IPython's own completer answers."""
     page = visit["page"]
-    run_new_cell(page, "import sys, numpy as np\nprint('jedi loaded:', 'jedi' in sys.modules)", "jedi loaded:")
+    # one write (an f-string): print's separate pieces can reach the page one by one, and the
+    # check below then raced the " False" after "jedi loaded:"
+    run_new_cell(page, "import sys, numpy as np\nprint(f\"jedi loaded: {'jedi' in sys.modules}\")", "jedi loaded:")
     assert page.locator(".jp-OutputArea-output:has-text('jedi loaded: False')").count() == 1
     type_new_cell(page, "np.zeros_l")
     page.keyboard.press("Tab")  # IPython answers ".zeros_like" from the dot on; JupyterLab lists it
