@@ -140,7 +140,9 @@ for round_ in range(STEPS + 2):
         if round_ >= 2:
             times[name].append(time.perf_counter() - start)
 kernels.fused, kernels.linear_grads = fused, linear_grads
-out = {name: {"median_ms": 1000 * statistics.median(t), "best_ms": 1000 * min(t)} for name, t in times.items()}
+per_step = p.batch_size * p.config.block_size
+out = {name: {"median_ms": 1000 * statistics.median(t), "best_ms": 1000 * min(t),
+              "tokens_per_s": per_step / statistics.median(t)} for name, t in times.items()}
 print(json.dumps(out))
 """
 )
@@ -173,8 +175,9 @@ def report(title: str, result: dict, breakdown, ablation) -> None:
     if ablation:
         print("  this round's changes, the GPT's step with two threads, alternated step by step in this kernel:")
         for name, r in ablation.items():
-            tokens = 768 / r["median_ms"] * 1000  # 12 x 64 tokens a step
-            print(f"    {name:44s} {r['median_ms']:5.1f} ms (best {r['best_ms']:.1f}), {tokens:,.0f} tokens/s")
+            print(
+                f"    {name:44s} {r['median_ms']:5.1f} ms (best {r['best_ms']:.1f}), {r['tokens_per_s']:,.0f} tokens/s"
+            )
 
 
 def main() -> None:

@@ -253,11 +253,16 @@ void softmax_backward(float *dp, const float *p, int rows, int T, float scale) {
  *   K_FROM  k >= m: A the transpose of a lower-triangular matrix (P^T dy, dS^T q) */
 enum { BELOW = 1, K_UPTO = 2, K_FROM = 3 };
 
+/* For rows m..m+R-1 under `mode`: whether column n is skipped, and the k range [k_from, k_upto). */
+static inline int causal_skips(int mode, int m, int R, int n) { return mode == BELOW && n > m + R - 1; }
+static inline int k_from(int mode, int m) { return mode == K_FROM ? m : 0; }
+static inline int k_upto(int mode, int m, int R, int K) { return mode == K_UPTO && m + R < K ? m + R : K; }
+
 static inline __attribute__((always_inline)) void causal_block(float *c, int ldc, const float *a, int sam, int sak,
                                                                const float *b, int ldb, int m, int n, int K, int mode,
                                                                const int R, const int V) {
-  if (mode == BELOW && n > m + R - 1) return;
-  int k0 = mode == K_FROM ? m : 0, k1 = mode == K_UPTO && m + R < K ? m + R : K;
+  if (causal_skips(mode, m, R, n)) return;
+  int k0 = k_from(mode, m), k1 = k_upto(mode, m, R, K);
   if (k1 < k0) k1 = k0;
   nn_block(c + m * ldc + n, ldc, a + m * sam + k0 * sak, b + k0 * ldb + n, k1 - k0, sam, sak, ldb, R, V, 0);
 }
@@ -277,8 +282,8 @@ static void nn_causal(float *c, int ldc, const float *a, int sam, int sak, const
   for (; n + 4 <= N; n += 4) causal_strip(c, ldc, a, sam, sak, b, ldb, M, K, mode, n, 1);
   for (; n < N; n++)  /* the last N % 4 columns, one number at a time */
     for (int i = 0; i < M; i++) {
-      if (mode == BELOW && n > i) continue;
-      int k0 = mode == K_FROM ? i : 0, k1 = mode == K_UPTO && i + 1 < K ? i + 1 : K;
+      if (causal_skips(mode, i, 1, n)) continue;
+      int k0 = k_from(mode, i), k1 = k_upto(mode, i, 1, K);
       float t = 0;
       for (int k = k0; k < k1; k++) t += a[i * sam + k * sak] * b[k * ldb + n];
       c[i * ldc + n] = t;

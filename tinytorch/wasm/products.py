@@ -87,12 +87,7 @@ def nn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
     a, b = _aligned(a), _aligned(_unit_inner(b))
     if a.ndim == 2 and b.ndim == 2:  # the linear layers' products: no batch bookkeeping
-        args = _args_2d(out, a, b)
-        helper = _helper_for(args)
-        if helper is not None:  # the two threads claim chunks of rows (threads.js)
-            helper.gemm(*args)
-        else:
-            load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
+        _run_2d(_args_2d(out, a, b))
         return out
     # the kernel needs every batch of C contiguous in (M, N), which np.empty gives; a's strides are free
     return _product(
@@ -121,6 +116,16 @@ def _helper_for(args):
     return threads.pool() if M * N * K >= threads.MIN_MACS and min(args[6:]) >= 0 else None
 
 
+def _run_2d(args) -> None:
+    """gemm_nn on `args` (_args_2d): on both threads, which claim chunks of rows (threads.js), when
+    the helper takes it, else here."""
+    helper = _helper_for(args)
+    if helper is not None:
+        helper.gemm(*args)
+    else:
+        load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
+
+
 def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, then):
     """a1 @ b1 for 2-D float32 operands, returned; a2 @ b2 handed to `then`. With the helper thread
     the second is computed there while this thread computes the first and returns (threads.js,
@@ -140,12 +145,8 @@ def nn_pair(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, then
         helper.pair(*args1, *args2, True)
         threads.hand_over(lambda: then(out2), a2, b2)
         return out1
-    for args in (args1, args2):
-        helper = _helper_for(args)
-        if helper is not None:
-            helper.gemm(*args)
-        else:
-            load().gemm_nn(*args, 1, 1, 0, 0, 0, 0)
+    _run_2d(args1)
+    _run_2d(args2)
     then(out2)
     return out1
 
